@@ -1,0 +1,1 @@
+"""Shared analyses: the only place that knows how a leak happens. Rules only read them."""

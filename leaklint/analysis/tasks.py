@@ -1,0 +1,89 @@
+"""Which calls create an asyncio task or future, and on which kind of object.
+
+Shared by the task rules (LK105 dangling-task, LK106 task-never-awaited) and by the worker
+resolution of LK102. A ``.create_task`` call counts only when its receiver is an event loop:
+``asyncio`` itself, ``asyncio.get_running_loop()``, a name bound to one of the loop getters, or
+an object whose name says it is a loop (``loop``, ``self._loop``, ``event_loop`` parameters).
+``TaskGroup.create_task`` and a project's own ``create_task`` wrappers are not task leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportNames
+from leaklint.context import Analysis, FileContext
+from leaklint.walker import iter_nodes
+
+# Module-level functions whose result is a task/future the caller must keep.
+TASK_FUNCTIONS = {
+    "asyncio.create_task": "asyncio.create_task",
+    "asyncio.ensure_future": "asyncio.ensure_future",
+    "asyncio.gather": "asyncio.gather",
+    "asyncio.run_coroutine_threadsafe": "asyncio.run_coroutine_threadsafe",
+    "asyncio.tasks.create_task": "asyncio.create_task",
+    "asyncio.tasks.ensure_future": "asyncio.ensure_future",
+    "asyncio.tasks.gather": "asyncio.gather",
+}
+LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
+LOOP_GETTERS = frozenset(
+    {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
+)
+TASK_GROUP_TYPES = frozenset({"asyncio.TaskGroup", "asyncio.taskgroups.TaskGroup"})
+
+
+@dataclass(frozen=True)
+class TaskCreation:
+    call: cst.Call
+    api: str  # what the user wrote, for messages: "asyncio.create_task", "loop.create_task"
+
+
+def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+class TaskApis(Analysis):
+    """Recognises task-creating calls in one file."""
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.loop_names: set[str] = set()
+        self.task_group_names: set[str] = set()
+        for node in iter_nodes(context.module):
+            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
+                if self.names.call_name(node.value) in LOOP_GETTERS:
+                    for target in node.targets:
+                        name = _last_identifier(target.target)
+                        if name:
+                            self.loop_names.add(name)
+            elif isinstance(node, cst.WithItem) and isinstance(node.item, cst.Call):
+                if self.names.call_name(node.item) in TASK_GROUP_TYPES and node.asname:
+                    name = _last_identifier(node.asname.name)  # type: ignore[arg-type]
+                    if name:
+                        self.task_group_names.add(name)
+
+    def is_loop(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, cst.Call):
+            return self.names.call_name(receiver) in LOOP_GETTERS
+        name = _last_identifier(receiver)
+        if name is None or name in self.task_group_names:
+            return False
+        return name in self.loop_names or "loop" in name.lower()
+
+    def creation(self, call: cst.Call) -> Optional[TaskCreation]:
+        qualified = self.names.call_name(call)
+        if qualified in TASK_FUNCTIONS:
+            return TaskCreation(call, TASK_FUNCTIONS[qualified])
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in LOOP_TASK_METHODS:
+            if self.is_loop(func.value):
+                return TaskCreation(call, f"loop.{func.attr.value}")
+        return None

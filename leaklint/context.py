@@ -1,0 +1,54 @@
+"""Everything known about one file while it is checked, and the shared analyses of it."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, TypeVar
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+AnalysisT = TypeVar("AnalysisT", bound="Analysis")
+
+
+class Analysis:
+    """A fact about a whole file that several rules read (imports, ownership, containers, ...).
+
+    Subclasses compute in ``__init__``; the context builds each analysis at most once per file,
+    on first request, so a file that no rule asks about pays nothing for it.
+    """
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+
+
+class FileContext:
+    def __init__(self, path: str, source: str, module: cst.Module) -> None:
+        self.path = path
+        self.source = source
+        self.module = module
+        # The path from the module to the node being visited, maintained by the walker.
+        self.ancestors: list[cst.CSTNode] = []
+        self._analyses: dict[type, Any] = {}
+        self._positions: Optional[Any] = None
+
+    def analysis(self, kind: type[AnalysisT]) -> AnalysisT:
+        found = self._analyses.get(kind)
+        if found is None:
+            found = kind(self)
+            self._analyses[kind] = found
+        return found  # type: ignore[no-any-return]
+
+    @property
+    def parent(self) -> Optional[cst.CSTNode]:
+        return self.ancestors[-1] if self.ancestors else None
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        """The source range of ``node``. The first call pays for one code generation pass, so
+        positions are only asked for when a file has something to report."""
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions[node]  # type: ignore[no-any-return]
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)

@@ -1,0 +1,230 @@
+"""Parse a file once and run every selected rule over it in one batched traversal.
+
+The engine knows nothing about any one rule: it reads their ``visit_<Node>``/``leave_<Node>``
+methods, their text triggers and their options. A file that cannot be read, decoded or parsed
+becomes an LK001 finding; a rule that raises becomes an internal error for that file and rule,
+and every other rule and file is still checked.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, TypeVar
+
+import libcst as cst
+
+from leaklint.context import FileContext
+from leaklint.model import FileResult, Finding, InternalError
+from leaklint.rule import Rule
+from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
+from leaklint.suppress import Suppressions
+from leaklint.walker import walk
+
+PARSE_ERROR_CODE = "LK001"
+PARSE_ERROR_NAME = "parse-error"
+
+# Deeply nested but valid code (thousands of `elif`s, implicitly concatenated strings that
+# libcst nests one level per literal) recurses past Python's default limit in libcst and in
+# our analyses. Such a file is checked again on a thread with a large stack.
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 200_000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules to run and their options; hashable settings stay outside the engine."""
+
+    rules: tuple[type[Rule], ...]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    honor_noqa: bool = True
+
+
+def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(
+        path=path,
+        line=line,
+        column=column,
+        code=PARSE_ERROR_CODE,
+        end_line=line,
+        end_column=column,
+        name=PARSE_ERROR_NAME,
+        message=f"cannot analyse this file: {reason}",
+    )
+
+
+def check_path(path: str, ruleset: RuleSet, display_path: Optional[str] = None) -> FileResult:
+    shown = display_path or path
+    try:
+        source = read_source(path)
+    except UnreadableSource as exc:
+        return FileResult(shown, (parse_error(shown, exc.reason, exc.line, exc.column),))
+    return check_text(source, shown, ruleset)
+
+
+def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
+    try:
+        source = decode_source(data)
+    except UnreadableSource as exc:
+        return FileResult(path, (parse_error(path, exc.reason, exc.line, exc.column),))
+    return check_text(source, path, ruleset)
+
+
+def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
+    try:
+        return _check(source.text, path, ruleset)
+    except RecursionError:
+        pass
+    try:
+        return _on_deep_stack(lambda: _check(source.text, path, ruleset))
+    except RecursionError:
+        return FileResult(path, (parse_error(path, "nested too deeply to analyse"),))
+
+
+def _on_deep_stack(work: Callable[[], T]) -> T:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed back to the calling thread below
+            outcome.append((False, exc))
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    threading.stack_size(_DEEP_STACK_BYTES)
+    sys.setrecursionlimit(max(old_limit, _DEEP_RECURSION_LIMIT))
+    try:
+        worker = threading.Thread(target=run, name="leaklint-deep-stack")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _parse(text: str, path: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        # libcst prefixes its messages with "parser error: error at L:C: "; the position is
+        # reported separately, so keep only what went wrong.
+        message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", exc.message)
+        raise UnreadableSource(f"syntax error: {message}", exc.raw_line, exc.raw_column + 1) from None
+    except RecursionError:
+        raise
+    except Exception as exc:  # libcst's native parser reports some failures as other types
+        raise UnreadableSource(f"parser failed: {exc}") from None
+
+
+def _check(text: str, path: str, ruleset: RuleSet) -> FileResult:
+    applicable = [rule for rule in ruleset.rules if rule.applies_to(text)]
+    try:
+        module = _parse(text, path)
+    except UnreadableSource as exc:
+        return FileResult(path, (parse_error(path, exc.reason, exc.line, exc.column),))
+    if not applicable:
+        return FileResult(path)
+    context = FileContext(path, text, module)
+    runner = _RuleRunner(context, applicable, ruleset.options)
+    runner.run()
+    findings = runner.findings(ruleset.honor_noqa)
+    return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
+
+
+class _RuleRunner:
+    def __init__(
+        self,
+        context: FileContext,
+        rule_types: Sequence[type[Rule]],
+        options: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.context = context
+        self.rules = [rule_type(context, options.get(rule_type.CODE)) for rule_type in rule_types]
+        self.failed: set[str] = set()
+        self.errors: list[InternalError] = []
+
+    def _guarded(self, rule: Rule, method: Callable[[Any], None]) -> Callable[[Any], None]:
+        def call(node: Any) -> None:
+            if rule.CODE in self.failed:
+                return
+            try:
+                method(node)
+            except RecursionError:
+                raise
+            except Exception as exc:
+                self._fail(rule, exc)
+
+        return call
+
+    def _fail(self, rule: Rule, exc: Exception) -> None:
+        self.failed.add(rule.CODE)
+        self.errors.append(
+            InternalError(
+                path=self.context.path,
+                rule=f"{rule.CODE} {rule.NAME}",
+                summary=f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            )
+        )
+
+    def _dispatch_tables(self) -> tuple[dict[type, list[Any]], dict[type, list[Any]]]:
+        visitors: dict[type, list[Any]] = {}
+        leavers: dict[type, list[Any]] = {}
+        for rule in self.rules:
+            for attribute in dir(type(rule)):
+                prefix, _, node_name = attribute.partition("_")
+                if prefix not in ("visit", "leave") or not node_name:
+                    continue
+                node_type = getattr(cst, node_name, None)
+                if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
+                    continue
+                table = visitors if prefix == "visit" else leavers
+                table.setdefault(node_type, []).append(
+                    self._guarded(rule, getattr(rule, attribute))
+                )
+        return visitors, leavers
+
+    def run(self) -> None:
+        visitors, leavers = self._dispatch_tables()
+        if visitors or leavers:
+            walk(self.context.module, visitors, leavers, self.context.ancestors)
+        for rule in self.rules:
+            self._guarded(rule, lambda _node, rule=rule: rule.finish())(None)
+
+    def findings(self, honor_noqa: bool) -> list[Finding]:
+        found: list[Finding] = []
+        suppressions: Optional[Suppressions] = None
+        for rule in self.rules:
+            if rule.CODE in self.failed or not rule.reports:
+                continue
+            if suppressions is None:
+                suppressions = Suppressions(self.context.source, honor_noqa)
+            for report in rule.reports:
+                span = self.context.position(report.node)
+                line, column = span.start.line, span.start.column + 1
+                if suppressions.is_suppressed(line, rule.CODE):
+                    continue
+                found.append(
+                    Finding(
+                        path=self.context.path,
+                        line=line,
+                        column=column,
+                        code=rule.CODE,
+                        end_line=span.end.line,
+                        end_column=span.end.column + 1,
+                        name=rule.NAME,
+                        message=report.message,
+                    )
+                )
+        return list(dict.fromkeys(found))

@@ -1,0 +1,108 @@
+"""Values that cross module boundaries: findings, fixes and internal errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, column) positions."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "edits": [
+                {
+                    "line": e.line,
+                    "column": e.column,
+                    "end_line": e.end_line,
+                    "end_column": e.end_column,
+                    "replacement": e.replacement,
+                }
+                for e in self.edits
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fix:
+        return cls(data["description"], tuple(Edit(**e) for e in data["edits"]))
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported leak. Positions are 1-based, columns count characters."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    end_line: int = field(compare=False)
+    end_column: int = field(compare=False)
+    name: str = field(compare=False)
+    message: str = field(compare=False)
+    fix: Optional[Fix] = field(default=None, compare=False)
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "fix": self.fix.to_json() if self.fix else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        fix = data.get("fix")
+        return cls(
+            path=data["path"],
+            line=data["line"],
+            column=data["column"],
+            code=data["code"],
+            end_line=data["end_line"],
+            end_column=data["end_column"],
+            name=data["name"],
+            message=data["message"],
+            fix=Fix.from_json(fix) if fix else None,
+        )
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """A rule (or the engine) failed on one file; the run goes on, the exit status is 2."""
+
+    path: str
+    rule: str
+    summary: str
+    traceback: str
+
+    def describe(self) -> str:
+        return f"{self.path}: internal error in {self.rule}: {self.summary}"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[InternalError, ...] = ()

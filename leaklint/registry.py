@@ -1,0 +1,75 @@
+"""The one explicit list of rules, and how a selection of codes picks from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from leaklint.rule import Rule
+from leaklint.rules.dangling_task import DanglingTask
+from leaklint.rules.parse_error import ParseError
+
+# One explicit list, grouped by family; the order is the order of `leaklint rules`.
+ALL_RULES: tuple[type[Rule], ...] = (
+    ParseError,
+    # LK1 concurrency: threads, processes, tasks, timers
+    DanglingTask,
+    # LK2 references: memory that stays reachable
+    # LK3 resources: handles held by the OS or a peer
+    # LK4 closures
+)
+
+PREFIX = "LK"
+
+
+class UnknownCode(ValueError):
+    pass
+
+
+def rules_by_code() -> dict[str, type[Rule]]:
+    return {rule.CODE: rule for rule in ALL_RULES}
+
+
+def find_rule(code_or_name: str) -> type[Rule]:
+    wanted = code_or_name.strip()
+    for rule in ALL_RULES:
+        if wanted.upper() == rule.CODE or wanted.lower() == rule.NAME:
+            return rule
+    raise UnknownCode(f"unknown rule {code_or_name!r} (see `leaklint rules`)")
+
+
+def validate_codes(codes: Iterable[str], setting: str) -> None:
+    """Every entry must be a prefix of at least one rule code (``LK``, ``LK3``, ``LK301``)."""
+    known = [rule.CODE for rule in ALL_RULES]
+    for code in codes:
+        if not any(rule_code.startswith(code) for rule_code in known):
+            raise UnknownCode(
+                f"{setting}: {code!r} matches no leaklint rule (codes look like LK301; "
+                "prefixes such as LK3 select a family)"
+            )
+
+
+def _matching(entry: str, rule: type[Rule]) -> bool:
+    if not rule.CODE.startswith(entry):
+        return False
+    # Rules that are off by default must be named by their full code to be switched on.
+    return rule.DEFAULT_ENABLED or entry == rule.CODE
+
+
+def select_rules(
+    select: Sequence[str] = (PREFIX,),
+    ignore: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+) -> tuple[type[Rule], ...]:
+    """The rules a selection enables. As in ruff and flake8, the longer of a matching select
+    and ignore entry wins, so ``select=LK3, ignore=LK30`` keeps nothing and
+    ``select=LK301, ignore=LK3`` keeps LK301."""
+    chosen = []
+    for rule in ALL_RULES:
+        selected = [entry for entry in (*select, *extend_select) if _matching(entry, rule)]
+        if not selected:
+            continue
+        ignored = [entry for entry in ignore if rule.CODE.startswith(entry)]
+        if ignored and max(map(len, ignored)) >= max(map(len, selected)):
+            continue
+        chosen.append(rule)
+    return tuple(chosen)

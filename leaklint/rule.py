@@ -1,0 +1,86 @@
+"""The base class every rule derives from.
+
+A rule is a small class: its docstring is its documentation (What it does / Why is this bad? /
+Example / Use instead), its class attributes say what it is called and when it runs, and its
+``visit_<Node>`` / ``leave_<Node>`` methods read the shared analyses and call :meth:`report`.
+The engine instantiates one rule object per file and drives every rule in one traversal.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from leaklint.context import Analysis, FileContext
+
+AnalysisT = TypeVar("AnalysisT", bound="Analysis")
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    """A setting of one rule, read from ``[tool.leaklint.<CODE>]`` or ``--leaklint-<code>-<name>``."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = int
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a rule said about a node, before positions are resolved."""
+
+    node: cst.CSTNode
+    message: str
+
+
+class Rule:
+    CODE: ClassVar[str]
+    NAME: ClassVar[str]
+    MESSAGE: ClassVar[str]
+    DEFAULT_ENABLED: ClassVar[bool] = True
+    AUTOFIX: ClassVar[bool] = False
+    # Text prefilter: the rule runs on a file only if one of these strings occurs in it.
+    # Empty means "always run". Keep them cheap and broad: a miss here is a missed leak.
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    OPTIONS: ClassVar[tuple[RuleOption, ...]] = ()
+
+    def __init__(self, context: FileContext, options: Optional[Mapping[str, Any]] = None) -> None:
+        self.context = context
+        self.options: dict[str, Any] = {opt.name: opt.default for opt in self.OPTIONS}
+        if options:
+            self.options.update(options)
+        self.reports: list[Report] = []
+
+    # --- what rules call -------------------------------------------------------------------
+    def analysis(self, kind: type[AnalysisT]) -> AnalysisT:
+        """The shared analysis of this file, computed once for all rules that ask."""
+        return self.context.analysis(kind)
+
+    def report(self, node: cst.CSTNode, message: Optional[str] = None, **fields: Any) -> None:
+        text = message if message is not None else self.MESSAGE.format(**fields)
+        self.reports.append(Report(node, text))
+
+    def finish(self) -> None:
+        """Called once after the traversal; rules that decide at module end override it."""
+
+    # --- documentation ---------------------------------------------------------------------
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first paragraph under "What it does", on one line."""
+        doc = cls.documentation()
+        lines = doc.split("## What it does", 1)[-1].strip().split("\n\n", 1)[0]
+        return " ".join(lines.split())
+
+    @classmethod
+    def applies_to(cls, source: str) -> bool:
+        return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)

@@ -1,0 +1,1 @@
+"""The rules: small classes that read the shared analyses and say what they found."""

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from leaklint.analysis.tasks import TaskApis, TaskCreation
+from leaklint.rule import Rule
+
+
+class DanglingTask(Rule):
+    """
+    ## What it does
+    Flags an asyncio task or future whose handle is thrown away as soon as it is created:
+    `asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `loop.create_task(...)` on any
+    event loop, `asyncio.gather(...)` and `asyncio.run_coroutine_threadsafe(...)` used as a bare
+    statement, assigned to `_`, inside a conditional or comprehension statement, or only
+    chained with `.add_done_callback(...)`.
+
+    ## Why is this bad?
+    The event loop keeps only a weak reference to a task. A task nobody references can be
+    garbage-collected before it finishes, silently stopping its work half-way, and an exception
+    it raises is never retrieved ("Task exception was never retrieved"). A done-callback does not
+    keep the task alive.
+
+    ## Example
+    ```python
+    async def handle(request):
+        asyncio.create_task(audit_log(request))
+    ```
+
+    ## Use instead
+    ```python
+    background_tasks = set()
+
+    async def handle(request):
+        task = asyncio.create_task(audit_log(request))
+        background_tasks.add(task)
+        task.add_done_callback(background_tasks.discard)
+    ```
+    or await it, or create it in an `asyncio.TaskGroup`.
+    """
+
+    CODE = "LK105"
+    NAME = "dangling-task"
+    MESSAGE = (
+        "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
+        "mid-run and its exception is lost"
+    )
+    TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        for creation, how in self._dropped(node.value):
+            self.report(creation.call, api=creation.api, how=how)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if all(_is_discard_target(target.target) for target in node.targets):
+            for creation, how in self._dropped(node.value):
+                self.report(creation.call, api=creation.api, how=how)
+
+    def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
+        """Task creations whose result the expression statement ``value`` throws away."""
+        if isinstance(value, cst.IfExp):
+            yield from self._dropped(value.body)
+            yield from self._dropped(value.orelse)
+        elif isinstance(value, cst.BooleanOperation):
+            yield from self._dropped(value.left)
+            yield from self._dropped(value.right)
+        elif isinstance(value, (cst.ListComp, cst.SetComp)):
+            yield from self._dropped(value.elt)
+        elif isinstance(value, cst.DictComp):
+            yield from self._dropped(value.value)
+        elif isinstance(value, cst.Call):
+            creation = self.analysis(TaskApis).creation(value)
+            if creation is not None:
+                yield creation, "thrown away"
+            elif _is_done_callback_call(value):
+                inner = value.func.value  # type: ignore[attr-defined]
+                for creation, _ in self._dropped(inner):
+                    yield creation, "only given a done-callback and then dropped"
+
+
+def _is_done_callback_call(call: cst.Call) -> bool:
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value == "add_done_callback"
+
+
+def _is_discard_target(target: cst.BaseAssignTargetExpression) -> bool:
+    return isinstance(target, cst.Name) and target.value == "_"

@@ -1,0 +1,1 @@
+"""The runtime companion: execute code and prove that a leak really happens."""
