@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from leaklint.rule import Rule
+from leaklint.rules.call_without_timeout import CallWithoutTimeout
 from leaklint.rules.dangling_task import DanglingTask
 from leaklint.rules.parse_error import ParseError
+from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -14,7 +16,9 @@ ALL_RULES: tuple[type[Rule], ...] = (
     # LK1 concurrency: threads, processes, tasks, timers
     DanglingTask,
     # LK2 references: memory that stays reachable
+    UnboundedModuleCache,
     # LK3 resources: handles held by the OS or a peer
+    CallWithoutTimeout,
     # LK4 closures
 )
 

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.timeouts import TimeoutCalls
+from leaklint.rule import Rule
+
+
+class CallWithoutTimeout(Rule):
+    """
+    ## What it does
+    Flags network calls that can wait forever: `requests.get/post/...` and the same methods on
+    a `requests.Session` without `timeout=`, with `timeout=None` or with a `(connect, None)`
+    tuple; `httpx` calls and clients given `timeout=None`; `urllib.request.urlopen` and
+    `socket.create_connection` without a timeout.
+
+    ## Why is this bad?
+    requests has no default timeout, and the standard library falls back to the process-wide
+    socket default, which is "wait forever". A server that accepts the connection and never
+    answers hangs the calling thread, worker or request handler indefinitely; the thread and
+    everything it holds leak. Setting `session.timeout = 5` does nothing: requests ignores it.
+
+    ## Example
+    ```python
+    def fetch_status(url):
+        return requests.get(url).json()
+    ```
+
+    ## Use instead
+    ```python
+    def fetch_status(url):
+        return requests.get(url, timeout=(3.05, 10)).json()
+    ```
+    Calls that forward `**kwargs` are left to their callers, and a `Session` subclass that
+    overrides `request` to inject a default timeout is trusted.
+    """
+
+    CODE = "LK305"
+    NAME = "call-without-timeout"
+    MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
+    TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
+        if missing is not None:
+            self.report(node, api=missing.api, how=missing.how)
