@@ -1,0 +1,276 @@
+"""Verdicts: diff against a baseline, let things that are already stopping stop, apply ignores.
+
+A thread that was told to stop a moment ago, a child that is exiting, a socket the peer is
+closing: each is gone a few milliseconds later. So a check collects garbage and looks again,
+with an early exit, for up to ``settle`` seconds before it calls anything a leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import functools
+import gc
+import inspect
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Callable, Optional, TypeVar
+
+from leaklint.runtime import probes, sites
+from leaklint.runtime.aio import pending_since, run_checked
+from leaklint.runtime.hooks import TRACKER, Tracker
+from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakError, LeakRecord
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SETTLE = 1.0
+# Checks that cover threads and the like; the rest are final as soon as they are seen.
+_SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCESS, Kind.FD,
+                             Kind.SOCKET, Kind.FILE, Kind.CONNECTION})
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Leftovers that are expected. Patterns are fnmatch patterns."""
+
+    thread_names: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()  # a thread's target (qualified name)
+    frames: tuple[str, ...] = ()  # the creating frame: "path/*.py", "*conftest.py:12"
+    fd_targets: tuple[str, ...] = ()  # "/dev/*", "socket:*"
+
+    def drops(self, record: LeakRecord) -> bool:
+        if record.kind in (Kind.THREAD, Kind.TIMER) and (
+            _any(record.identity.strip("'\""), self.thread_names)
+            or _any(record.target, self.targets)
+        ):
+            return True
+        if record.kind in (Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION) and _any(
+            record.target, self.fd_targets
+        ):
+            return True
+        site = record.site
+        return site is not None and (
+            _any(site.file, self.frames) or _any(f"{site.file}:{site.line}", self.frames)
+        )
+
+
+def _any(text: str, patterns: Iterable[str]) -> bool:
+    return bool(text) and any(fnmatch.fnmatch(text, pattern) for pattern in patterns)
+
+
+def _kinds(values: Optional[Iterable[Any]]) -> Optional[frozenset[Kind]]:
+    if values is None:
+        return None
+    return frozenset(Kind(str(v)) for v in values)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a check looks for. ``kinds`` None means every kind; ``allow`` removes kinds."""
+
+    kinds: Optional[frozenset[Kind]] = None
+    allow: frozenset[Kind] = frozenset()
+    settle: float = DEFAULT_SETTLE
+    ignore: Ignore = field(default_factory=Ignore)
+    unclosed: bool = True  # report what the garbage collector had to close
+
+    @classmethod
+    def build(
+        cls,
+        kinds: Optional[Iterable[Any]] = None,
+        allow: Iterable[Any] = (),
+        settle: float = DEFAULT_SETTLE,
+        ignore: Optional[Ignore] = None,
+        unclosed: bool = True,
+    ) -> Options:
+        return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle, ignore or Ignore(),
+                   unclosed)
+
+    def wants(self, record: LeakRecord) -> bool:
+        if record.kind in EVIDENCE_ONLY or record.kind in self.allow:
+            return False
+        if self.kinds is not None and record.kind not in self.kinds:
+            # fds cover files and sockets; "fd" selects all of them
+            fd_like = {Kind.FILE, Kind.SOCKET, Kind.CONNECTION}
+            if not (Kind.FD in self.kinds and record.kind in fd_like):
+                return False
+        return not self.ignore.drops(record)
+
+
+class Check:
+    """One observation window: :meth:`start` takes the baseline, :meth:`finish` the verdict."""
+
+    def __init__(self, options: Options = Options(), tracker: Tracker = TRACKER) -> None:
+        self.options = options
+        self.tracker = tracker
+        self.baseline: Optional[probes.Snapshot] = None
+        self._started = False
+
+    def start(self) -> None:
+        self.tracker.install()
+        self._started = True
+        gc.collect()
+        self.baseline = probes.take(self.tracker)
+
+    def finish(self, extra: Iterable[LeakRecord] = ()) -> tuple[LeakRecord, ...]:
+        assert self.baseline is not None, "start() first"
+        extra = list(extra)
+        try:
+            deadline = time.monotonic() + self.options.settle
+            pause = 0.005
+            while True:
+                gc.collect()
+                found = self._collect(extra)
+                settling = [r for r in found if r.kind in _SETTLING_KINDS]
+                if not settling or time.monotonic() >= deadline:
+                    return tuple(found)
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, 0.1)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._started:
+            self._started = False
+            self.tracker.uninstall()
+
+    def _collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
+        baseline = self.baseline
+        assert baseline is not None
+        found = [
+            *probes.thread_leftovers(self.tracker, baseline),
+            *probes.process_leftovers(self.tracker, baseline),
+            *probes.fd_leftovers(self.tracker, baseline),
+            *probes.tempfile_leftovers(self.tracker, baseline),
+            *probes.registration_leftovers(self.tracker, baseline),
+            *probes.task_leftovers(self.tracker, baseline),
+            *extra,
+        ]
+        if self.options.unclosed:
+            seen = {r.site for r in found if r.site is not None}
+            # An object the collector closed is only news when nothing else names its line.
+            found += [r for r in probes.unclosed_leftovers(self.tracker, baseline)
+                      if r.site not in seen]
+        return [r for r in found if self.options.wants(r)]
+
+
+def task_records(tracker: Tracker, known: set[Any]) -> list[LeakRecord]:
+    records = []
+    for task in pending_since(known):
+        created = tracker.site_for(task)
+        stack = tuple(sites.site_of(f) for f in task.get_stack())
+        where = sites.innermost_user(stack)
+        at = f", suspended at {where}" if where else ""
+        records.append(
+            LeakRecord(Kind.TASK, task.get_name(), created.site if created else None, stack,
+                       f"still pending when the block ended{at}", "LK105")
+        )
+    return records
+
+
+class no_leaks:  # noqa: N801 - used like a function: `with no_leaks():`
+    """Fail (raise :class:`LeakError`) when the block or function leaves something behind.
+
+    ``with no_leaks(): ...``, ``async with no_leaks(): ...`` (also checks tasks still pending
+    at the end of the block) or ``@no_leaks()`` on a plain or ``async`` function.
+    """
+
+    def __init__(
+        self,
+        kinds: Optional[Iterable[Any]] = None,
+        allow: Iterable[Any] = (),
+        settle: float = DEFAULT_SETTLE,
+        ignore: Optional[Ignore] = None,
+        unclosed: bool = True,
+    ) -> None:
+        self.options = Options.build(kinds, allow, settle, ignore, unclosed)
+        self._check: Optional[Check] = None
+        self._tasks: set[Any] = set()
+        self.records: tuple[LeakRecord, ...] = ()
+
+    def __enter__(self) -> no_leaks:
+        self._check = Check(self.options)
+        self._check.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self._end(exc is None, ())
+
+    async def __aenter__(self) -> no_leaks:
+        self.__enter__()
+        self._tasks = set(asyncio.all_tasks())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        assert self._check is not None
+        extra = task_records(self._check.tracker, self._tasks)
+        self._end(exc is None, extra)
+
+    def _end(self, raise_on_leak: bool, extra: Iterable[LeakRecord]) -> None:
+        assert self._check is not None
+        check, self._check = self._check, None
+        if not raise_on_leak:  # the block failed: its own error is the news
+            check.stop()
+            return
+        self.records = check.finish(extra)
+        if self.records:
+            raise LeakError(self.records)
+
+    def __call__(self, func: F) -> F:
+        options = self.options
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def checked_async(*args: Any, **kwargs: Any) -> Any:
+                async with _from_options(options):
+                    return await func(*args, **kwargs)
+
+            return checked_async  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            with _from_options(options):
+                return func(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+
+def _from_options(options: Options) -> no_leaks:
+    fresh = no_leaks()
+    fresh.options = options
+    return fresh
+
+
+def find(
+    func: Callable[..., Any],
+    *args: Any,
+    kinds: Optional[Iterable[Any]] = None,
+    allow: Iterable[Any] = (),
+    settle: float = DEFAULT_SETTLE,
+    ignore: Optional[Ignore] = None,
+    **kwargs: Any,
+) -> list[LeakRecord]:
+    """Call ``func(*args, **kwargs)`` (a coroutine function runs on a fresh loop) and return
+    what it left behind, without raising."""
+    check = Check(Options.build(kinds, allow, settle, ignore))
+    check.start()
+    try:
+        if inspect.iscoroutinefunction(func):
+            run_checked(lambda: func(*args, **kwargs), check.tracker)
+        else:
+            func(*args, **kwargs)
+    except BaseException:
+        check.stop()
+        raise
+    return list(check.finish())

@@ -1,0 +1,311 @@
+"""``leaklint confirm``: run fixtures, collect runtime evidence, and judge each static finding.
+
+How each rule is confirmed (evidence must point at the finding's statement - any line of the
+same call - unless said otherwise):
+
+* LK101 a thread created there still alive after ``main()`` returned (and after a ~1 s settle).
+* LK102 a thread or task still running after ``main()`` returned whose stack is inside the
+  flagged ``while`` loop (any line of the loop), or ``main()`` itself blocked inside it.
+* LK103 worker threads/processes of an executor created there still alive.
+* LK104 a child process started there still running or a zombie (never waited for), or a
+  ``Popen`` the garbage collector found still running.
+* LK105/LK106 a task created there still pending when ``main()`` returned (before the loop would
+  cancel it).
+* LK107 a ``threading.Timer`` created there still armed.
+* LK201 the container assigned there grew in every repeated call of ``main()`` (or still holds
+  what the first call put in it); LK202 instances of the class stay alive after ``main()`` and
+  ``cache_clear()`` releases them; LK203 the unbounded cache keeps entries; LK204 handlers or
+  registrations made there still attached and growing per call; LK205 loggers created there, one
+  more per call; LK206 the default value grew per call; LK401 a closure defined there is alive
+  after ``main()`` and its cells retain at least 64 KiB.
+* LK301/LK302/LK303/LK304 a descriptor (file, socket, database file) opened by a call there
+  still open, or the object was never closed and the garbage collector had to (ResourceWarning).
+* LK305 a socket used by the call there blocked (connect/recv) with no timeout set, or
+  ``main()`` was still blocked at that line when the time ran out.
+* LK306 a temporary file or folder made there still exists after ``main()`` returned.
+
+A fixture that cannot be imported, raises, or does not finish in time is reported as such and is
+never "clean". Growth targets are measured for files with a growth finding; files in a growth
+rule's folder (``LK2xx-*``, ``LK401-*``) without one get the generic growth probes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from leaklint.runtime.growth import GROWTH_CODES
+from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
+from leaklint.runtime.source_map import SourceMap
+
+_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}[,\s]*)+)")
+_FOLDER_CODE = re.compile(r"^(LK\d{3})-")
+HARD_MARGIN = 5.0
+
+
+@dataclass(frozen=True)
+class StaticFinding:
+    line: int
+    code: str
+    message: str
+
+
+@dataclass
+class FileVerdict:
+    path: str  # as the user named it
+    status: str = "ok"  # ok | timeout | import-error | error | crashed
+    reason: str = ""
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    runtime_only: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return self.status == "ok" and not self.findings and not self.runtime_only
+
+
+def fixture_files(paths: Sequence[str]) -> list[str]:
+    """Named files, and for a folder every ``*/*.py`` fixture below it (or its own ``*.py``)."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+                found += [os.path.join(root, f) for f in sorted(files)
+                          if f.endswith(".py") and not f.startswith("_")]
+        else:
+            found.append(path)
+    return found
+
+
+def static_findings(paths: Sequence[str]) -> dict[str, list[StaticFinding]]:
+    """Every rule, off-by-default ones included, on the same files (``noqa`` honoured)."""
+    from leaklint import registry
+    from leaklint.engine import RuleSet, check_path
+
+    everything = [r.CODE for r in registry.ALL_RULES if not r.DEFAULT_ENABLED]
+    ruleset = RuleSet(registry.select_rules(["LK"], (), everything))
+    out: dict[str, list[StaticFinding]] = {}
+    for path in paths:
+        result = check_path(path, ruleset)
+        out[path] = [StaticFinding(f.line, f.code, f.message) for f in result.findings
+                     if f.code != "LK001"]
+    return out
+
+
+def markers(text: str) -> dict[int, dict[str, str]]:
+    """``{line: {code: "expect"|"miss"|"fp"}}`` from the fixture's comments."""
+    found: dict[int, dict[str, str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        for match in _MARKER.finditer(line):
+            for code in re.findall(r"LK\d{3}", match.group(2)):
+                found.setdefault(number, {})[code] = match.group(1)
+    return found
+
+
+def run_fixture(path: str, findings: Sequence[StaticFinding], timeout: float) -> dict[str, Any]:
+    """Run the harness on one file in a fresh process group; always returns a result dict."""
+    targets = [f"{f.code}:{f.line}" for f in findings if f.code in GROWTH_CODES]
+    folder = _FOLDER_CODE.match(os.path.basename(os.path.dirname(os.path.abspath(path))))
+    generic = bool(folder and folder.group(1) in GROWTH_CODES and not targets)
+    handle, result_path = tempfile.mkstemp(prefix="leaklint-confirm-", suffix=".json")
+    os.close(handle)
+    os.unlink(result_path)
+    command = [sys.executable, "-m", "leaklint.runtime.harness", os.path.abspath(path),
+               result_path, str(timeout), *targets, *(["--generic-growth"] if generic else [])]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONFAULTHANDLER="1")
+    workdir = tempfile.mkdtemp(prefix="leaklint-confirm-")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, cwd=workdir, env=env,
+                               start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=timeout * (2 if targets else 1) + HARD_MARGIN)
+        crashed = ""
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        _, stderr = process.communicate()
+        crashed = "killed after the hard timeout"
+    finally:
+        _kill_group(process)
+        _remove_tree(workdir)
+    try:
+        with open(result_path, encoding="utf-8") as result:
+            data: dict[str, Any] = json.load(result)
+        os.unlink(result_path)
+        return data
+    except (OSError, ValueError):
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-12:]
+        reason = crashed or f"the child exited with status {process.returncode}"
+        return {"status": "timeout" if crashed else "crashed",
+                "reason": reason + ("; last output:\n" + "\n".join(tail) if tail else ""),
+                "records": [], "notes": []}
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _codes_for(kind: Kind) -> tuple[str, ...]:
+    return KIND_CODES.get(kind, ())
+
+
+def _at(site: Optional[Site], path: str, span: tuple[int, int]) -> bool:
+    return (site is not None and os.path.realpath(site.file) == path
+            and span[0] <= site.line <= span[1])
+
+
+def _evidence_for(finding: StaticFinding, records: Sequence[LeakRecord], path: str,
+                  source: Optional[SourceMap]) -> Optional[LeakRecord]:
+    if source is None:
+        return None
+    if finding.code == "LK102":
+        span = source.loop_span(finding.line)
+        for record in records:
+            if record.kind in (Kind.THREAD, Kind.TASK, Kind.BLOCKED) and any(
+                _at(s, path, span) for s in record.stack
+            ):
+                return record
+        return None
+    span = (source.function_span(finding.line) if finding.code == "LK401"
+            else source.statement_span(finding.line))
+    if finding.code in ("LK202", "LK203"):
+        span = (min(span[0], finding.line), max(span[1], finding.line))
+    for record in records:
+        if finding.code not in _codes_for(record.kind) and record.code != finding.code:
+            continue
+        if any(_at(s, path, span) for s in (record.site, *record.extra_sites)):
+            return record
+        if record.kind is Kind.BLOCKED and any(_at(s, path, span) for s in record.stack):
+            return record
+    return None
+
+
+def _describe(record: LeakRecord, path: str) -> str:
+    text = record.detail or record.describe()
+    if record.site is not None:
+        text += f" (created at {os.path.basename(record.site.file)}:{record.site.line})"
+    return text
+
+
+def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) -> FileVerdict:
+    real = os.path.realpath(path)
+    records = [LeakRecord.from_json(r) for r in result.get("records", [])]
+    verdict = FileVerdict(path, result.get("status", "crashed"), result.get("reason", ""),
+                          notes=list(result.get("notes", [])))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        text = ""
+    source = SourceMap.parse(text)
+    marks = markers(text)
+    used: set[int] = set()
+    for finding in sorted(findings, key=lambda f: (f.line, f.code)):
+        evidence = _evidence_for(finding, records, real, source)
+        entry: dict[str, Any] = {"path": path, "line": finding.line, "code": finding.code}
+        if evidence is not None:
+            used.add(id(evidence))
+            entry.update(status="confirmed", evidence=_describe(evidence, path))
+        else:
+            reason = verdict.reason if verdict.status != "ok" else "no runtime evidence at this line"
+            entry.update(status="unconfirmed", evidence=reason)
+        marker = marks.get(finding.line, {}).get(finding.code)
+        if marker:
+            entry["marker"] = marker
+        verdict.findings.append(entry)
+    covered = [source.statement_span(f.line) if source else (f.line, f.line) for f in findings]
+    covered += [source.loop_span(f.line) for f in findings if f.code == "LK102" and source]
+    for record in records:
+        if id(record) in used or record.kind in (Kind.NO_TIMEOUT, Kind.BLOCKED):
+            continue
+        if any(_at(record.site, real, span) for span in covered):
+            continue
+        line = record.site.line if record.site and os.path.realpath(record.site.file) == real else 0
+        entry = {"path": path, "line": line, "kind": record.kind.value, "code": record.rule_code,
+                 "detail": _describe(record, path)}
+        if line and marks.get(line):
+            entry["marker"] = ",".join(f"{k}:{c}" for c, k in marks[line].items())
+        verdict.runtime_only.append(entry)
+    return verdict
+
+
+def confirm(paths: Sequence[str], timeout: float, jobs: int = 2) -> list[FileVerdict]:
+    files = fixture_files(paths)
+    statics = static_findings(files)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(lambda f: run_fixture(f, statics[f], timeout), files))
+    return [judge(f, statics[f], r) for f, r in zip(files, results)]
+
+
+def to_json(verdicts: Iterable[FileVerdict]) -> dict[str, Any]:
+    verdicts = list(verdicts)
+    return {
+        "findings": [f for v in verdicts for f in v.findings],
+        "runtime_only": [r for v in verdicts for r in v.runtime_only],
+        "clean": [v.path for v in verdicts if v.clean],
+        "errors": [{"path": v.path, "status": v.status, "reason": v.reason}
+                   for v in verdicts if v.status != "ok"],
+    }
+
+
+def summary(verdicts: Sequence[FileVerdict]) -> dict[str, int]:
+    findings = [f for v in verdicts for f in v.findings]
+    return {
+        "files": len(verdicts),
+        "confirmed": sum(f["status"] == "confirmed" for f in findings),
+        "unconfirmed": sum(f["status"] == "unconfirmed" for f in findings),
+        "runtime_only": sum(len(v.runtime_only) for v in verdicts),
+        "clean": sum(v.clean for v in verdicts),
+        "errors": sum(v.status != "ok" for v in verdicts),
+    }
+
+
+def to_text(verdicts: Sequence[FileVerdict]) -> str:
+    lines: list[str] = []
+    for verdict in verdicts:
+        if verdict.status != "ok":
+            lines.append(f"{verdict.status.upper():<13} {verdict.path}: {verdict.reason}")
+        for f in verdict.findings:
+            mark = f" [{f['marker']}]" if f.get("marker") else ""
+            lines.append(f"{f['status'].upper():<13} {f['path']}:{f['line']}: {f['code']}{mark} "
+                         f"{f['evidence']}")
+        for r in verdict.runtime_only:
+            mark = f" [{r['marker']}]" if r.get("marker") else ""
+            lines.append(f"{'RUNTIME-ONLY':<13} {r['path']}:{r['line']}: {r['kind']} "
+                         f"({r['code']}){mark} {r['detail']}")
+        if verdict.clean:
+            lines.append(f"{'CLEAN':<13} {verdict.path}")
+        for note in verdict.notes:
+            lines.append(f"{'':<13}   note: {note}")
+    counts = summary(verdicts)
+    lines.append("")
+    lines.append(
+        f"{counts['confirmed']} confirmed, {counts['unconfirmed']} unconfirmed, "
+        f"{counts['runtime_only']} runtime-only, {counts['clean']} clean, "
+        f"{counts['errors']} not run to completion ({counts['files']} files)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def exit_status(verdicts: Sequence[FileVerdict]) -> int:
+    counts = summary(verdicts)
+    return 0 if not counts["unconfirmed"] and not counts["runtime_only"] and not counts[
+        "errors"] else 1

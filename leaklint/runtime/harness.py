@@ -1,0 +1,201 @@
+"""The child side of ``leaklint confirm``: run one fixture's ``main()`` and report what it left.
+
+Run as ``python -m leaklint.runtime.harness FILE RESULT_JSON TIMEOUT [CODE:LINE ...]``. The
+parent gives a fresh interpreter per fixture. We import the fixture (import-time state is the
+baseline), install the creation-site hooks, call ``main()`` once in the main thread (``async``
+mains on our own loop, inspected before leftovers are cancelled) and collect leftovers. Growth
+targets (``LK2xx:LINE``, ``LK401:LINE``) then get a warm-up-free series of further calls. A
+watchdog thread writes whatever evidence exists - including the stack ``main()`` is blocked in -
+if the deadline passes; either way the child ends with ``os._exit`` so a leaked non-daemon thread
+cannot hang interpreter shutdown.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import types
+from typing import Any, Callable, Optional
+
+from leaklint.runtime import growth, probes, sites
+from leaklint.runtime.aio import run_checked
+from leaklint.runtime.check import Check, Options
+from leaklint.runtime.hooks import TRACKER
+from leaklint.runtime.records import Kind, LeakRecord, Site
+from leaklint.runtime.source_map import SourceMap
+
+REPETITIONS = 3
+# Kinds that only count when they grow per call (one handler added by a setup step is fine).
+_GROWTH_ONLY = frozenset({Kind.HANDLER, Kind.LOGGER})
+
+
+class Outcome:
+    def __init__(self, path: str, result_path: str) -> None:
+        self.path = path
+        self.result_path = result_path
+        self.status = "ok"
+        self.reason = ""
+        self.records: list[LeakRecord] = []
+        self.notes: list[str] = []
+        self._written = threading.Lock()
+
+    def write(self) -> None:
+        if not self._written.acquire(blocking=False):
+            return
+        data = {
+            "path": self.path,
+            "status": self.status,
+            "reason": self.reason,
+            "records": [r.to_json() for r in self.records],
+            "notes": self.notes,
+        }
+        temporary = self.result_path + ".part"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(temporary, self.result_path)
+
+
+def _import(path: str) -> types.ModuleType:
+    name = os.path.splitext(os.path.basename(path))[0]
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _runner(module: types.ModuleType) -> Callable[[], Any]:
+    main = getattr(module, "main", None)
+    if main is None or not callable(main):
+        raise AttributeError("the fixture defines no main()")
+    if inspect.iscoroutinefunction(main):
+        return lambda: run_checked(main, TRACKER)
+    return main  # type: ignore[no-any-return]
+
+
+def _blocked_records(main_thread: threading.Thread, waited: float) -> list[LeakRecord]:
+    frame = sys._current_frames().get(main_thread.ident or -1)
+    stack = sites.stack_of(frame) if frame is not None else ()
+    where = sites.innermost_user(stack)
+    return [LeakRecord(Kind.BLOCKED, "main()", where, stack,
+                       f"main() still running after {waited:.1f}s, blocked at {where}", "LK305")]
+
+
+def _watchdog(outcome: Outcome, check: Check, deadline: float, done: threading.Event) -> None:
+    if done.wait(max(0.0, deadline - time.monotonic())):
+        return
+    outcome.status = "timeout"
+    outcome.reason = f"main() did not return within {deadline - _STARTED:.1f}s"
+    records = _blocked_records(threading.main_thread(), deadline - _STARTED)
+    try:
+        if check.baseline is not None:
+            records += check._collect([])
+    except Exception as exc:  # report what we have
+        outcome.notes.append(f"collecting leftovers failed: {exc!r}")
+    outcome.records = records + _no_timeout_records()
+    outcome.write()
+    os._exit(0)
+
+
+def _no_timeout_records() -> list[LeakRecord]:
+    return [
+        LeakRecord(Kind.NO_TIMEOUT, operation, site, (),
+                   f"socket {operation}() ran with no timeout (it would block forever on a "
+                   f"silent peer); stack: {stack}", "LK305")
+        for (site, operation), stack in TRACKER.registry.no_timeout.items()
+    ]
+
+
+_STARTED = time.monotonic()
+
+
+def run(path: str, result_path: str, timeout: float, targets: list[growth.Target],
+        generic_growth: bool) -> Outcome:
+    outcome = Outcome(path, result_path)
+    faulthandler.dump_traceback_later(timeout + 2.0, exit=True)
+    try:
+        module = _import(path)
+        call = _runner(module)
+    except BaseException as exc:
+        outcome.status = "import-error"
+        outcome.reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return outcome
+    with open(path, encoding="utf-8") as handle:
+        source = SourceMap.parse(handle.read())
+    check = Check(Options(settle=1.0))
+    done = threading.Event()
+    deadline = time.monotonic() + timeout
+    threading.Thread(target=_watchdog, args=(outcome, check, deadline, done),
+                     name="leaklint-watchdog", daemon=True).start()
+    run_growth = bool(targets) or generic_growth
+    growth_run = growth.GrowthRun(module, path, source, TRACKER, targets) if (
+        run_growth and source) else None
+    check.start()
+    if growth_run:
+        growth_run.sample()
+    try:
+        call()
+    except BaseException as exc:
+        outcome.status = "error"
+        outcome.reason = "main() raised " + "".join(
+            traceback.format_exception_only(type(exc), exc)).strip()
+    found = [r for r in check.finish() if r.kind not in _GROWTH_ONLY]
+    TRACKER.install()  # keep the hooks for the growth calls and the evidence below
+    if growth_run is not None and outcome.status == "ok":
+        found += _grow(growth_run, call, path, generic_growth and not targets, outcome)
+    done.set()
+    outcome.records = found + _no_timeout_records()
+    return outcome
+
+
+def _grow(growth_run: growth.GrowthRun, call: Callable[[], Any], path: str, generic: bool,
+          outcome: Outcome) -> list[LeakRecord]:
+    memory = growth.MemoryLines(path) if generic else None
+    growth_run.sample()  # after the warm-up (the first call above)
+    if memory:
+        memory.start()
+        memory.sample()
+    registrations = [growth.registrations_by_line(TRACKER, path)]
+    for _ in range(REPETITIONS):
+        try:
+            call()
+        except BaseException as exc:
+            outcome.notes.append(f"a repeated main() raised {exc!r}")
+            break
+        growth_run.sample()
+        registrations.append(growth.registrations_by_line(TRACKER, path))
+        if memory:
+            memory.sample()
+    outcome.notes += [f"{t.code}:{t.line} {note}" for t, note in growth_run.notes.items()]
+    records = growth_run.records(REPETITIONS)
+    if generic:
+        records += growth.generic_registration_records(path, registrations)
+        records += growth.generic_records(path, memory) if memory else []
+    return records
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    args = argv if argv is not None else sys.argv[1:]
+    path, result_path, timeout = os.path.abspath(args[0]), args[1], float(args[2])
+    generic = "--generic-growth" in args
+    targets = [growth.Target(code, int(line)) for code, line in
+               (a.split(":") for a in args[3:] if not a.startswith("--"))]
+    outcome = run(path, result_path, timeout, targets, generic)
+    outcome.write()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,508 @@
+"""Creation-site hooks: while installed, constructors of leakable things remember the user's line
+that called them, so a leftover found later can be named by the line that created it.
+
+The hooks wrap Python-level entry points (``threading.Thread.__init__``, ``builtins.open``,
+``socket.socket.__init__``, ``subprocess.Popen.__init__``, executors, ``sqlite3.connect``,
+``tempfile``, ``logging``, ``atexit``/``signal`` registration, ``asyncio`` task creation) and
+capture ``ResourceWarning``s, whose ``source`` is the object the garbage collector had to close.
+Installation is reference counted so nested checks (a ``no_leaks`` inside a pytest run) share one
+set of hooks; everything is restored when the last user uninstalls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.base_events
+import asyncio.runners
+import atexit
+import builtins
+import concurrent.futures
+import io
+import logging
+import multiprocessing.pool
+import multiprocessing.process
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Callable, Optional
+
+from leaklint.runtime import sites
+from leaklint.runtime.records import Site
+
+_BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
+_EXECUTOR_TYPES: tuple[type, ...] = (
+    concurrent.futures.ThreadPoolExecutor,
+    concurrent.futures.ProcessPoolExecutor,
+    multiprocessing.pool.Pool,
+)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a hook learnt about one object: where it was made and by which executor, if any."""
+
+    site: Optional[Site]
+    what: str
+    owner_site: Optional[Site] = None
+    owner: str = ""
+    serial: int = 0
+
+
+@dataclass
+class Registry:
+    """Everything the hooks recorded. Objects are keyed weakly; fds and pids by number."""
+
+    objects: "weakref.WeakKeyDictionary[Any, Created]" = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    fds: dict[int, Created] = field(default_factory=dict)
+    paths: dict[str, Created] = field(default_factory=dict)
+    pids: dict[int, Created] = field(default_factory=dict)
+    by_id: dict[int, tuple[str, Created]] = field(default_factory=dict)
+    coroutines: "weakref.WeakKeyDictionary[Any, Site]" = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    unclosed: list[tuple[str, str, Created]] = field(default_factory=list)
+    cancelled_tasks: list[tuple[Any, Created, tuple[Site, ...]]] = field(default_factory=list)
+    no_timeout: dict[tuple[Site, str], str] = field(default_factory=dict)
+    tempfiles: list[tuple[str, bool, Created]] = field(default_factory=list)
+    handlers: list[tuple[str, str, int, Created]] = field(default_factory=list)
+    loggers: dict[str, Created] = field(default_factory=dict)
+    registrations: list[tuple[str, Created]] = field(default_factory=list)
+    serial: int = 0
+
+    def next_serial(self) -> int:
+        self.serial += 1
+        return self.serial
+
+
+class Tracker:
+    """The process-wide hook set. ``install()``/``uninstall()`` nest."""
+
+    def __init__(self) -> None:
+        self.registry = Registry()
+        self._users = 0
+        self._lock = threading.RLock()
+        self._undo: list[Callable[[], None]] = []
+        self._warning_filter: Optional[tuple[Any, ...]] = None
+        self._origin_depth = 0
+
+    @property
+    def active(self) -> bool:
+        return self._users > 0
+
+    def install(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                self._install()
+
+    def uninstall(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._restore()
+
+    # --- recording ------------------------------------------------------------------------
+    def created(self, obj: Any, what: str, skip: int = 2, owner: bool = False) -> Created:
+        frame: Optional[FrameType] = sys._getframe(skip)
+        # A subclass's ``__init__`` calling ``super().__init__``: the site is who built it.
+        while (
+            frame is not None
+            and frame.f_code.co_name == "__init__"
+            and frame.f_locals.get("self") is obj
+        ):
+            frame = frame.f_back
+        owner_record = self._executor_owner(frame) if owner else None
+        record = Created(
+            site=sites.user_site(frame),
+            what=what,
+            owner_site=owner_record.site if owner_record else None,
+            owner=owner_record.what if owner_record else "",
+            serial=self.registry.next_serial(),
+        )
+        try:
+            self.registry.objects[obj] = record
+        except TypeError:  # not weakly referenceable: keep it by id only
+            pass
+        self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+        return record
+
+    def _executor_owner(self, frame: Optional[FrameType]) -> Optional[Created]:
+        """The executor whose method is on the stack (a worker made for ``submit``/``map``)."""
+        while frame is not None:
+            if sites.classify(frame.f_code.co_filename) == sites.USER:
+                return None
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, _EXECUTOR_TYPES):
+                found = self.registry.objects.get(candidate)
+                if found is not None:
+                    return found
+            frame = frame.f_back
+        return None
+
+    def remember_fd(self, fd: int, record: Created) -> None:
+        if isinstance(fd, int) and fd >= 0:
+            self.registry.fds[fd] = record
+
+    def site_for(self, obj: Any) -> Optional[Created]:
+        try:
+            found = self.registry.objects.get(obj)
+        except TypeError:
+            found = None
+        if found is not None:
+            return found
+        entry = self.registry.by_id.get(id(obj))
+        if entry is not None and entry[0] == type(obj).__name__:
+            return entry[1]
+        return None
+
+    # --- installation ---------------------------------------------------------------------
+    def _patch(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        setattr(owner, name, make(original))
+        self._undo.append(lambda: setattr(owner, name, original))
+
+    def _install(self) -> None:
+        self._undo = []
+        self._install_threads()
+        self._install_files()
+        self._install_sockets()
+        self._install_processes()
+        self._install_executors()
+        self._install_tasks()
+        self._install_registrations()
+        self._install_warnings()
+
+    def _restore(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo = []
+
+    def _install_threads(self) -> None:
+        tracker = self
+
+        def make(original: Any) -> Any:
+            def __init__(self: threading.Thread, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                kind = "timer" if isinstance(self, threading.Timer) else "thread"
+                tracker.created(self, kind, owner=True)
+
+            return __init__
+
+        self._patch(threading.Thread, "__init__", make)
+
+    def _install_files(self) -> None:
+        tracker = self
+
+        def wrap_open(original: Any) -> Any:
+            def open(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - the builtin's name
+                handle = original(*args, **kwargs)
+                record = tracker.created(handle, "file")
+                for layer in (handle, getattr(handle, "buffer", None)):
+                    if layer is not None:
+                        tracker.registry.by_id[id(layer)] = (type(layer).__name__, record)
+                try:
+                    tracker.remember_fd(handle.fileno(), record)
+                except (OSError, ValueError, AttributeError):
+                    pass
+                return handle
+
+            return open
+
+        def wrap_os_open(original: Any) -> Any:
+            def os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+                fd: int = original(path, *args, **kwargs)
+                tracker.remember_fd(fd, tracker._plain(f"os.open({path!r})"))
+                return fd
+
+            return os_open
+
+        def wrap_fdopen(original: Any) -> Any:
+            def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
+                handle = original(fd, *args, **kwargs)
+                tracker.remember_fd(fd, tracker.created(handle, "file"))
+                return handle
+
+            return fdopen
+
+        def wrap_connect(original: Any) -> Any:
+            def connect(database: Any, *args: Any, **kwargs: Any) -> Any:
+                connection = original(database, *args, **kwargs)
+                record = tracker.created(connection, "sqlite3 connection")
+                if isinstance(database, (str, os.PathLike)) and str(database) != ":memory:":
+                    tracker.registry.paths[os.path.abspath(os.fspath(database))] = record
+                _watch_close(tracker, connection, record)
+                return connection
+
+            return connect
+
+        def wrap_mk(original: Any, is_dir: bool) -> Any:
+            def make_temp(*args: Any, **kwargs: Any) -> Any:
+                result = original(*args, **kwargs)
+                path = result if is_dir else result[1]
+                record = tracker._plain("tempfile." + original.__name__)
+                tracker.registry.tempfiles.append((path, is_dir, record))
+                if not is_dir:
+                    tracker.remember_fd(result[0], record)
+                return result
+
+            return make_temp
+
+        def wrap_named(original: Any) -> Any:
+            def named(*args: Any, **kwargs: Any) -> Any:
+                handle = original(*args, **kwargs)
+                record = tracker.created(handle, "tempfile.NamedTemporaryFile")
+                tracker.registry.tempfiles.append((handle.name, False, record))
+                try:
+                    tracker.remember_fd(handle.fileno(), record)
+                except (OSError, ValueError):
+                    pass
+                return handle
+
+            return named
+
+        self._patch(builtins, "open", wrap_open)
+        if io.open is not builtins.open:
+            self._patch(io, "open", wrap_open)
+        else:  # io.open is the builtin: point it at the same wrapper
+            self._undo.append(lambda original=io.open: setattr(io, "open", original))
+            io.open = builtins.open
+        self._patch(os, "open", wrap_os_open)
+        self._patch(os, "fdopen", wrap_fdopen)
+        self._patch(sqlite3, "connect", wrap_connect)
+        self._patch(tempfile, "mkstemp", lambda o: wrap_mk(o, False))
+        self._patch(tempfile, "mkdtemp", lambda o: wrap_mk(o, True))
+        self._patch(tempfile, "NamedTemporaryFile", wrap_named)
+
+    def _plain(self, what: str) -> Created:
+        return Created(sites.caller_site(2), what, serial=self.registry.next_serial())
+
+    def _install_sockets(self) -> None:
+        tracker = self
+
+        def make_init(original: Any) -> Any:
+            def __init__(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                record = tracker.created(self, "socket")
+                try:
+                    tracker.remember_fd(self.fileno(), record)
+                except OSError:
+                    pass
+
+            return __init__
+
+        def make_blocking(name: str) -> Callable[[Any], Any]:
+            def make(original: Any) -> Any:
+                def call(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
+                    if self.gettimeout() is None and self.type == socket.SOCK_STREAM:
+                        tracker.note_no_timeout(name)
+                    return original(self, *args, **kwargs)
+
+                return call
+
+            return make
+
+        self._patch(socket.socket, "__init__", make_init)
+        for name in _BLOCKING_SOCKET_CALLS:
+            if name in socket.socket.__dict__:
+                self._patch(socket.socket, name, make_blocking(name))
+            else:  # inherited from _socket.socket: shadow it on the Python class
+                original = getattr(socket.socket, name)
+                setattr(socket.socket, name, make_blocking(name)(original))
+                self._undo.append(lambda name=name: delattr(socket.socket, name))
+
+    def note_no_timeout(self, operation: str) -> None:
+        frame = sys._getframe(2)
+        site = sites.user_site(frame)
+        if site is None or (site, operation) in self.registry.no_timeout:
+            return
+        stack = sites.stack_of(frame)
+        self.registry.no_timeout[(site, operation)] = " <- ".join(str(s) for s in reversed(stack))
+
+    def _install_processes(self) -> None:
+        tracker = self
+
+        def make_popen(original: Any) -> Any:
+            def __init__(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                record = tracker.created(self, f"subprocess {self.args!r}"[:120])
+                tracker.registry.pids[self.pid] = record
+
+            return __init__
+
+        def make_start(original: Any) -> Any:
+            def start(self: multiprocessing.process.BaseProcess) -> None:
+                original(self)
+                record = tracker.created(self, f"multiprocessing {self.name}", owner=True)
+                if self.pid is not None:
+                    tracker.registry.pids[self.pid] = record
+
+            return start
+
+        self._patch(subprocess.Popen, "__init__", make_popen)
+        self._patch(multiprocessing.process.BaseProcess, "start", make_start)
+
+    def _install_executors(self) -> None:
+        tracker = self
+
+        def make(original: Any, label: str) -> Any:
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                # Register first: the pool's own threads and processes are made inside.
+                tracker.created(self, label)
+                original(self, *args, **kwargs)
+
+            return __init__
+
+        for cls in _EXECUTOR_TYPES:
+            self._patch(cls, "__init__", lambda o, cls=cls: make(o, cls.__name__))
+
+    def _install_tasks(self) -> None:
+        tracker = self
+
+        def make_create(original: Any) -> Any:
+            def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
+                task = original(self, coro, *args, **kwargs)
+                record = tracker.created(task, "task")
+                if record.site is None or sites.classify(record.site.file) != sites.USER:
+                    origin = tracker.coroutine_site(coro)
+                    if origin is not None:
+                        tracker.registry.objects[task] = Created(origin, "task", serial=record.serial)
+                return task
+
+            return create_task
+
+        def make_threadsafe(original: Any) -> Any:
+            def run_coroutine_threadsafe(coro: Any, loop: Any) -> Any:
+                site = sites.caller_site(1)
+                if site is not None:
+                    try:
+                        tracker.registry.coroutines[coro] = site
+                    except TypeError:
+                        pass
+                return original(coro, loop)
+
+            return run_coroutine_threadsafe
+
+        def make_cancel_all(original: Any) -> Any:
+            def _cancel_all_tasks(loop: Any) -> None:
+                tracker.note_pending_at_close(loop)
+                original(loop)
+
+            return _cancel_all_tasks
+
+        self._patch(asyncio.base_events.BaseEventLoop, "create_task", make_create)
+        self._patch(asyncio, "run_coroutine_threadsafe", make_threadsafe)
+        if hasattr(asyncio.runners, "_cancel_all_tasks"):
+            self._patch(asyncio.runners, "_cancel_all_tasks", make_cancel_all)
+        self._origin_depth = sys.get_coroutine_origin_tracking_depth()
+        sys.set_coroutine_origin_tracking_depth(max(self._origin_depth, 16))
+        depth = self._origin_depth
+        self._undo.append(lambda: sys.set_coroutine_origin_tracking_depth(depth))
+
+    def coroutine_site(self, coro: Any) -> Optional[Site]:
+        try:
+            known = self.registry.coroutines.get(coro)
+        except TypeError:
+            known = None
+        if known is not None:
+            return known
+        for filename, line, function in getattr(coro, "cr_origin", None) or ():
+            if sites.classify(filename) == sites.USER:
+                return Site(filename, line, function)
+        return None
+
+    def note_pending_at_close(self, loop: Any) -> None:
+        """``asyncio.run`` is about to cancel what ``main`` left running: remember each one."""
+        for task in asyncio.all_tasks(loop):
+            if task.done():
+                continue
+            record = self.site_for(task) or Created(None, "task")
+            stack = tuple(sites.site_of(f) for f in task.get_stack())
+            self.registry.cancelled_tasks.append((weakref.ref(task), record, stack))
+
+    def _install_registrations(self) -> None:
+        tracker = self
+
+        def make_add_handler(original: Any) -> Any:
+            def addHandler(self: logging.Logger, handler: logging.Handler) -> None:
+                if handler not in self.handlers:
+                    record = tracker._plain(f"handler {type(handler).__name__}")
+                    tracker.registry.handlers.append((self.name, repr(handler), id(handler), record))
+                original(self, handler)
+
+            return addHandler
+
+        def make_get_logger(original: Any) -> Any:
+            def getLogger(self: logging.Manager, name: str) -> logging.Logger:
+                fresh = name not in self.loggerDict
+                logger: logging.Logger = original(self, name)
+                if fresh:
+                    tracker.registry.loggers[name] = tracker._plain(f"logger {name!r}")
+                return logger
+
+            return getLogger
+
+        def make_register(original: Any, label: str) -> Any:
+            def register(*args: Any, **kwargs: Any) -> Any:
+                tracker.registry.registrations.append((label, tracker._plain(label)))
+                return original(*args, **kwargs)
+
+            return register
+
+        self._patch(logging.Logger, "addHandler", make_add_handler)
+        self._patch(logging.Manager, "getLogger", make_get_logger)
+        self._patch(atexit, "register", lambda o: make_register(o, "atexit.register"))
+        self._patch(signal, "signal", lambda o: make_register(o, "signal.signal"))
+
+    def _install_warnings(self) -> None:
+        tracker = self
+
+        def make(original: Any) -> Any:
+            def _showwarnmsg(msg: Any) -> None:
+                if tracker.note_warning(msg):
+                    return
+                original(msg)
+
+            return _showwarnmsg
+
+        self._patch(warnings, "_showwarnmsg", make)
+        warnings.filterwarnings("always", category=ResourceWarning)
+        entry = warnings.filters[0]
+
+        def drop_filter() -> None:
+            try:
+                warnings.filters.remove(entry)
+            except ValueError:
+                return
+            warnings._filters_mutated()  # type: ignore[attr-defined]
+
+        self._undo.append(drop_filter)
+
+    def note_warning(self, msg: Any) -> bool:
+        """Record a ResourceWarning about an object we saw created; True when it was ours."""
+        if not issubclass(msg.category, ResourceWarning) or msg.source is None:
+            return False
+        record = self.site_for(msg.source)
+        if record is None:
+            return False
+        self.registry.unclosed.append((type(msg.source).__name__, str(msg.message), record))
+        return True
+
+
+def _watch_close(tracker: Tracker, connection: Any, record: Created) -> None:
+    """sqlite3 connections cannot be weakly referenced nor warn before 3.13: remember each one by
+    id and ask, later, whether it was closed (a closed connection refuses ``execute``)."""
+    tracker.registry.by_id[id(connection)] = (type(connection).__name__, record)
+
+
+TRACKER = Tracker()
