@@ -8,12 +8,14 @@ from leaklint.rule import Rule
 from leaklint.rules.call_without_timeout import CallWithoutTimeout
 from leaklint.rules.dangling_task import DanglingTask
 from leaklint.rules.parse_error import ParseError
+from leaklint.rules.worker_loop import WorkerLoopWithoutExit
 from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     # LK1 concurrency: threads, processes, tasks, timers
+    WorkerLoopWithoutExit,
     DanglingTask,
     # LK2 references: memory that stays reachable
     UnboundedModuleCache,

@@ -1,0 +1,291 @@
+"""What runs in the background: the functions of a file used as threads, jobs, timers or tasks.
+
+Read by LK102 worker-loop-without-exit. A background entry point is resolved to its definition
+in the same file:
+
+* ``threading.Thread(target=f)``, ``multiprocessing.Process(target=f)`` (and subclasses of
+  them defined here), ``threading.Timer(interval, f)``;
+* ``run()`` of a ``Thread``/``Process`` subclass defined here;
+* ``executor.submit(f, ...)`` on an executor or pool, ``loop.run_in_executor(executor, f)``;
+* ``asyncio.create_task(f(...))``, ``ensure_future``, ``loop.create_task``.
+
+``f`` may be a function of the module, a function nested in the enclosing one, ``self.method``
+of the enclosing class, ``functools.partial(f, ...)`` or ``lambda: f(...)``.
+
+For tasks, the analysis also notes whether the task is cancelled somewhere in the file: an
+``await`` loop in a task that its owner cancels ends by ``CancelledError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportNames
+from leaklint.analysis.tasks import TaskApis
+from leaklint.context import Analysis, FileContext
+from leaklint.walker import children
+
+THREAD_TYPES = frozenset(
+    {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
+     "multiprocessing.process.BaseProcess"}
+)
+TIMER_TYPES = frozenset({"threading.Timer"})
+EXECUTOR_TYPES = frozenset(
+    {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor",
+     "concurrent.futures.thread.ThreadPoolExecutor",
+     "concurrent.futures.process.ProcessPoolExecutor", "multiprocessing.Pool",
+     "multiprocessing.pool.Pool", "multiprocessing.pool.ThreadPool"}
+)
+SUBMIT_METHODS = frozenset({"submit", "apply_async"})
+PARTIALS = frozenset({"functools.partial"})
+# Names that say a receiver of `.submit` is an executor when its creation is not in view.
+_EXECUTOR_WORDS = ("executor", "pool", "workers")
+
+Scope = Union[cst.FunctionDef, cst.ClassDef]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A function of this file that runs in the background."""
+
+    function: cst.FunctionDef
+    role: str  # "thread target", "Timer callback", "executor job", "background task", ...
+    # For tasks: is the task handle cancelled somewhere in the file?
+    cancelled: bool = False
+
+
+def _identifier(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Subscript):
+        return _identifier(node.value)
+    return None
+
+
+def _argument(call: cst.Call, keyword: str, index: int) -> Optional[cst.BaseExpression]:
+    positional = 0
+    for arg in call.args:
+        if arg.keyword is not None:
+            if arg.keyword.value == keyword:
+                return arg.value
+        elif not arg.star:
+            if positional == index:
+                return arg.value
+            positional += 1
+    return None
+
+
+class BackgroundWorkers(Analysis):
+    """Every function of the file that some code runs in the background."""
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.tasks = context.analysis(TaskApis)
+        self.workers: dict[cst.FunctionDef, Worker] = {}
+        self._module_functions = {
+            s.name.value: s for s in context.module.body if isinstance(s, cst.FunctionDef)
+        }
+        self._thread_classes = self._local_subclasses(context.module, THREAD_TYPES)
+        self._timer_classes = self._local_subclasses(context.module, TIMER_TYPES)
+        self._executor_names: set[str] = set()
+        self._cancelled: set[str] = set()
+        self._task_holders: list[tuple[cst.FunctionDef, frozenset[str]]] = []
+        self._scan(context.module, [])
+        for function, holders in self._task_holders:
+            cancelled = bool(holders & self._cancelled)
+            self._add(Worker(function, "background task", cancelled))
+
+    # --- collection -------------------------------------------------------------------------
+    def _scan(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
+        if isinstance(node, cst.Call):
+            self._visit_call(node, scopes)
+        elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
+            if self.names.call_name(node.value) in EXECUTOR_TYPES:
+                for target in node.targets:
+                    name = _identifier(target.target)
+                    if name:
+                        self._executor_names.add(name)
+        elif isinstance(node, cst.For):
+            self._note_cancel_loop(node)
+        elif isinstance(node, cst.ClassDef) and node.name.value in self._thread_classes:
+            run = _method(node, "run")
+            if run is not None:
+                self._add(Worker(run, "`run()` of a thread subclass"))
+        inner = [*scopes, node] if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else scopes
+        for child in children(node):
+            self._scan(child, inner)
+
+    def _visit_call(self, call: cst.Call, scopes: list[Scope]) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "cancel":
+            name = _identifier(func.value)
+            if name:
+                self._cancelled.add(name)
+        qualified = self.names.call_name(call)
+        local = func.value if isinstance(func, cst.Name) else None
+        if qualified in THREAD_TYPES or local in self._thread_classes:
+            self._resolve(_argument(call, "target", 1), scopes, "thread target")
+        elif qualified in TIMER_TYPES or local in self._timer_classes:
+            self._resolve(_argument(call, "function", 1), scopes, "Timer callback")
+        elif isinstance(func, cst.Attribute) and func.attr.value in SUBMIT_METHODS:
+            if self._is_executor(func.value):
+                self._resolve(_argument(call, "fn", 0), scopes, "executor job")
+        elif isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor":
+            self._resolve(_argument(call, "func", 1), scopes, "executor job")
+        else:
+            self._visit_task(call, scopes)
+
+    def _visit_task(self, call: cst.Call, scopes: list[Scope]) -> None:
+        if self.tasks.creation(call) is None or not call.args:
+            return
+        coroutine = call.args[0].value
+        if not isinstance(coroutine, cst.Call):
+            return
+        function = self._definition(coroutine.func, scopes)
+        if function is not None and function.asynchronous is not None:
+            self._task_holders.append((function, self._holders(call, scopes)))
+
+    def _holders(self, call: cst.Call, scopes: list[Scope]) -> frozenset[str]:
+        """Names under which the task of ``call`` is kept: the assignment target, and the
+        containers that target (or the call itself) is put into in the same function."""
+        body: cst.CSTNode = scopes[-1] if scopes else self.context.module
+        held: set[str] = set()
+        for node in _walk(body):
+            if isinstance(node, cst.Assign) and node.value is call:
+                held.update(filter(None, (_identifier(t.target) for t in node.targets)))
+            elif isinstance(node, cst.AnnAssign) and node.value is call:
+                held.update(filter(None, [_identifier(node.target)]))
+        for node in _walk(body):
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+                continue
+            if any(arg.value is call or _identifier(arg.value) in held for arg in node.args):
+                container = _identifier(node.func.value)
+                if container:
+                    held.add(container)
+        for node in _walk(body):
+            # `self._tasks[key] = task`
+            if isinstance(node, cst.Assign) and (
+                node.value is call or _identifier(node.value) in held
+            ):
+                held.update(filter(None, (_identifier(t.target) for t in node.targets)))
+        return frozenset(held)
+
+    def _note_cancel_loop(self, loop: cst.For) -> None:
+        """``for task in self._tasks: task.cancel()`` cancels what ``self._tasks`` holds."""
+        variable = _identifier(loop.target)
+        if variable is None:
+            return
+        for node in _walk(loop.body):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "cancel"
+                and _identifier(node.func.value) == variable
+            ):
+                container = _identifier(_strip_values_call(loop.iter))
+                if container:
+                    self._cancelled.add(container)
+                return
+
+    def _is_executor(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, cst.Call):
+            return self.names.call_name(receiver) in EXECUTOR_TYPES
+        name = _identifier(receiver)
+        if name is None:
+            return False
+        return name in self._executor_names or any(w in name.lower() for w in _EXECUTOR_WORDS)
+
+    # --- resolution -------------------------------------------------------------------------
+    def _resolve(
+        self, target: Optional[cst.BaseExpression], scopes: list[Scope], role: str
+    ) -> None:
+        if target is None:
+            return
+        if isinstance(target, cst.Call) and self.names.call_name(target) in PARTIALS:
+            target = target.args[0].value if target.args else None
+        elif isinstance(target, cst.Lambda) and isinstance(target.body, cst.Call):
+            target = target.body.func
+        if target is None:
+            return
+        function = self._definition(target, scopes)
+        if function is not None and function.asynchronous is None:
+            self._add(Worker(function, role))
+
+    def _definition(
+        self, target: cst.BaseExpression, scopes: list[Scope]
+    ) -> Optional[cst.FunctionDef]:
+        if isinstance(target, cst.Name):
+            for scope in reversed(scopes):
+                if isinstance(scope, cst.FunctionDef):
+                    nested = _nested_function(scope, target.value)
+                    if nested is not None:
+                        return nested
+            return self._module_functions.get(target.value)
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in ("self", "cls")
+        ):
+            owner = next((s for s in reversed(scopes) if isinstance(s, cst.ClassDef)), None)
+            if owner is not None:
+                return _method(owner, target.attr.value)
+        return None
+
+    def _add(self, worker: Worker) -> None:
+        known = self.workers.get(worker.function)
+        # A function started both as a cancelled task and otherwise is judged by the worst use.
+        if known is None or (known.cancelled and not worker.cancelled):
+            self.workers[worker.function] = worker
+
+    def _local_subclasses(self, module: cst.Module, bases: frozenset[str]) -> frozenset[str]:
+        found: set[str] = set()
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef) and any(
+                self.names.qualified_name(base.value) in bases
+                or _identifier(base.value) in found
+                for base in statement.bases
+            ):
+                found.add(statement.name.value)
+        return frozenset(found)
+
+
+def _strip_values_call(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``self._tasks.values()`` / ``list(self._tasks)`` -> ``self._tasks``."""
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("values", "copy"):
+            return node.func.value
+        if node.args:
+            return _strip_values_call(node.args[0].value)
+    return node
+
+
+def _method(owner: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+    for statement in owner.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None
+
+
+def _nested_function(function: cst.FunctionDef, name: str) -> Optional[cst.FunctionDef]:
+    for node in _walk(function.body):
+        if isinstance(node, cst.FunctionDef) and node.name.value == name:
+            return node
+    return None
+
+
+def _walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Nodes of ``root``'s own frame: nested functions are yielded but not entered."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is not root and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        stack.extend(children(node))

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.loops import endless_without_exit
+from leaklint.analysis.names import ImportNames
+from leaklint.analysis.workers import BackgroundWorkers
+from leaklint.rule import Rule
+
+
+class WorkerLoopWithoutExit(Rule):
+    """
+    ## What it does
+    Flags a `while True:` (or `while 1:`) loop in a function that runs in the background - a
+    thread or process target, a `run()` override of a `Thread` subclass, a `Timer` callback, an
+    executor job, a background task - when the loop has no reachable `break`, `return` or
+    `raise` and reads no stop signal (`Event.is_set()`/`.wait()`, a flag such as
+    `self._running`, a sentinel that breaks). An `await` loop in a task is accepted when the
+    task is cancelled somewhere.
+
+    ## Why is this bad?
+    Such a worker can never be asked to stop. Its thread (or process, or executor slot) lives
+    until the interpreter dies, holding everything it references; a non-daemon one blocks
+    shutdown for ever, and `executor.shutdown()` waits for it in vain.
+
+    ## Example
+    ```python
+    def consume(jobs):
+        while True:
+            handle(jobs.get())
+
+    threading.Thread(target=consume, args=(jobs,), daemon=True).start()
+    ```
+
+    ## Use instead
+    ```python
+    def consume(jobs):
+        while True:
+            job = jobs.get()
+            if job is None:  # the owner puts None to stop the worker
+                break
+            handle(job)
+    ```
+    """
+
+    CODE = "LK102"
+    NAME = "worker-loop-without-exit"
+    MESSAGE = (
+        "endless loop in `{function}` ({role}) has no break/return/raise and reads no stop "
+        "signal: the worker can never be stopped"
+    )
+    TRIGGERS = (
+        "Thread", "Process", "Timer", "submit", "apply_async", "run_in_executor",
+        "create_task", "ensure_future",
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        if "while" not in self.context.source:
+            return
+        names = self.analysis(ImportNames)
+        for worker in self.analysis(BackgroundWorkers).workers.values():
+            for loop, awaits in endless_without_exit(worker.function, names):
+                if awaits and worker.cancelled:
+                    continue
+                self.report(
+                    loop, function=worker.function.name.value, role=worker.role
+                )
