@@ -8,8 +8,8 @@ from leaklint.rule import Rule
 from leaklint.rules.call_without_timeout import CallWithoutTimeout
 from leaklint.rules.dangling_task import DanglingTask
 from leaklint.rules.parse_error import ParseError
-from leaklint.rules.worker_loop import WorkerLoopWithoutExit
 from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
+from leaklint.rules.worker_loop import WorkerLoopWithoutExit
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
