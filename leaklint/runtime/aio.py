@@ -21,7 +21,11 @@ def run_checked(main: Callable[[], Awaitable[T]], tracker: Tracker = TRACKER) ->
         tracker.note_pending_at_close(loop)
         _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        # Not ``shutdown_default_executor()``: it waits forever for a job that never ends. Busy
+        # workers stay behind and are reported (at the ``run_in_executor`` line).
+        executor = getattr(loop, "_default_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
         return result
     finally:
         asyncio.set_event_loop(None)

@@ -179,7 +179,8 @@ def _evidence_for(finding: StaticFinding, records: Sequence[LeakRecord], path: s
     if finding.code == "LK102":
         span = source.loop_span(finding.line)
         for record in records:
-            if record.kind in (Kind.THREAD, Kind.TASK, Kind.BLOCKED) and any(
+            if record.kind in (Kind.THREAD, Kind.TASK, Kind.BLOCKED, Kind.EXECUTOR,
+                               Kind.TIMER) and any(
                 _at(s, path, span) for s in record.stack
             ):
                 return record

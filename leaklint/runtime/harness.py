@@ -111,8 +111,9 @@ def _no_timeout_records() -> list[LeakRecord]:
     return [
         LeakRecord(Kind.NO_TIMEOUT, operation, site, (),
                    f"socket {operation}() ran with no timeout (it would block forever on a "
-                   f"silent peer); stack: {stack}", "LK305")
-        for (site, operation), stack in TRACKER.registry.no_timeout.items()
+                   f"silent peer); stack: {stack}", "LK305",
+                   extra_sites=(client,) if client else ())
+        for (site, operation), (stack, client) in TRACKER.registry.no_timeout.items()
     ]
 
 

@@ -17,6 +17,7 @@ import asyncio.runners
 import atexit
 import builtins
 import concurrent.futures
+import dataclasses
 import io
 import logging
 import multiprocessing.pool
@@ -39,6 +40,20 @@ from leaklint.runtime import sites
 from leaklint.runtime.records import Site
 
 _BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
+# Client objects that own the sockets made inside their methods: a socket (or a blocking read
+# without a timeout) is also attributed to the line that created its client.
+_CLIENT_CLASSES = (
+    ("http.client", "HTTPConnection"),
+    ("ftplib", "FTP"),
+    ("smtplib", "SMTP"),
+    ("imaplib", "IMAP4"),
+    ("poplib", "POP3"),
+    ("requests.sessions", "Session"),
+    ("httpx", "Client"),
+    ("httpx", "AsyncClient"),
+    ("aiohttp.client", "ClientSession"),
+    ("urllib3.poolmanager", "PoolManager"),
+)
 _EXECUTOR_TYPES: tuple[type, ...] = (
     concurrent.futures.ThreadPoolExecutor,
     concurrent.futures.ProcessPoolExecutor,
@@ -55,6 +70,7 @@ class Created:
     owner_site: Optional[Site] = None
     owner: str = ""
     serial: int = 0
+    owner_serial: int = 0
 
 
 @dataclass
@@ -73,7 +89,7 @@ class Registry:
     )
     unclosed: list[tuple[str, str, Created]] = field(default_factory=list)
     cancelled_tasks: list[tuple[Any, Created, tuple[Site, ...]]] = field(default_factory=list)
-    no_timeout: dict[tuple[Site, str], str] = field(default_factory=dict)
+    no_timeout: dict[tuple[Site, str], tuple[str, Optional[Site]]] = field(default_factory=dict)
     tempfiles: list[tuple[str, bool, Created]] = field(default_factory=list)
     handlers: list[tuple[str, str, int, Created]] = field(default_factory=list)
     loggers: dict[str, Created] = field(default_factory=dict)
@@ -95,6 +111,7 @@ class Tracker:
         self._undo: list[Callable[[], None]] = []
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
+        self._client_names: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -129,6 +146,7 @@ class Tracker:
             owner_site=owner_record.site if owner_record else None,
             owner=owner_record.what if owner_record else "",
             serial=self.registry.next_serial(),
+            owner_serial=owner_record.serial if owner_record else 0,
         )
         try:
             self.registry.objects[obj] = record
@@ -144,11 +162,22 @@ class Tracker:
                 return None
             candidate = frame.f_locals.get("self")
             if isinstance(candidate, _EXECUTOR_TYPES):
+                # An executor made before the hooks were installed owns its workers too.
                 found = self.registry.objects.get(candidate)
-                if found is not None:
-                    return found
+                return found or Created(None, type(candidate).__name__)
             frame = frame.f_back
         return None
+
+    def client_owner(self, frame: Optional[FrameType]) -> Optional[Created]:
+        """The outermost tracked client object whose method is on the stack."""
+        found: Optional[Created] = None
+        while frame is not None:
+            if sites.classify(frame.f_code.co_filename) == sites.LIBRARY:
+                candidate = frame.f_locals.get("self")
+                if candidate is not None and type(candidate).__name__ in self._client_names:
+                    found = self.site_for(candidate) or found
+            frame = frame.f_back
+        return found
 
     def remember_fd(self, fd: int, record: Created) -> None:
         if isinstance(fd, int) and fd >= 0:
@@ -181,12 +210,29 @@ class Tracker:
         self._install_executors()
         self._install_tasks()
         self._install_registrations()
+        self._install_clients()
         self._install_warnings()
 
     def _restore(self) -> None:
         for undo in reversed(self._undo):
             undo()
         self._undo = []
+
+    def _install_clients(self) -> None:
+        tracker = self
+
+        def make(original: Any, label: str) -> Any:
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                tracker.created(self, label)
+
+            return __init__
+
+        for module_name, class_name in _CLIENT_CLASSES:
+            cls = getattr(sys.modules.get(module_name), class_name, None)
+            if isinstance(cls, type) and "__init__" in cls.__dict__:
+                self._client_names.add(class_name)
+                self._patch(cls, "__init__", lambda o, n=class_name: make(o, n))
 
     def _install_threads(self) -> None:
         tracker = self
@@ -294,6 +340,11 @@ class Tracker:
             def __init__(self: socket.socket, *args: Any, **kwargs: Any) -> None:
                 original(self, *args, **kwargs)
                 record = tracker.created(self, "socket")
+                client = tracker.client_owner(sys._getframe(1))
+                if client is not None:
+                    record = dataclasses.replace(record, owner_site=client.site,
+                                                 owner=client.what)
+                    tracker.registry.objects[self] = record
                 try:
                     tracker.remember_fd(self.fileno(), record)
                 except OSError:
@@ -327,7 +378,9 @@ class Tracker:
         if site is None or (site, operation) in self.registry.no_timeout:
             return
         stack = sites.stack_of(frame)
-        self.registry.no_timeout[(site, operation)] = " <- ".join(str(s) for s in reversed(stack))
+        client = self.client_owner(frame)
+        text = " <- ".join(str(s) for s in reversed(stack))
+        self.registry.no_timeout[(site, operation)] = (text, client.site if client else None)
 
     def _install_processes(self) -> None:
         tracker = self
@@ -337,19 +390,37 @@ class Tracker:
                 original(self, *args, **kwargs)
                 record = tracker.created(self, f"subprocess {self.args!r}"[:120])
                 tracker.registry.pids[self.pid] = record
+                for pipe in (self.stdin, self.stdout, self.stderr):
+                    if pipe is not None:
+                        tracker.registry.by_id[id(pipe)] = (type(pipe).__name__, record)
+                        tracker.remember_fd(pipe.fileno(), record)
+
+            return __init__
+
+        def make_init(original: Any) -> Any:
+            def __init__(self: multiprocessing.process.BaseProcess, *args: Any,
+                         **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                tracker.created(self, f"multiprocessing {self.name}", owner=True)
 
             return __init__
 
         def make_start(original: Any) -> Any:
             def start(self: multiprocessing.process.BaseProcess) -> None:
+                known = _open_fd_targets()
                 original(self)
-                record = tracker.created(self, f"multiprocessing {self.name}", owner=True)
+                record = tracker.site_for(self) or tracker.created(
+                    self, f"multiprocessing {self.name}", owner=True)
                 if self.pid is not None:
                     tracker.registry.pids[self.pid] = record
+                for fd, target in _open_fd_targets().items():  # its sentinel and pipes
+                    if known.get(fd) != target:
+                        tracker.remember_fd(fd, record)
 
             return start
 
         self._patch(subprocess.Popen, "__init__", make_popen)
+        self._patch(multiprocessing.process.BaseProcess, "__init__", make_init)
         self._patch(multiprocessing.process.BaseProcess, "start", make_start)
 
     def _install_executors(self) -> None:
@@ -497,6 +568,20 @@ class Tracker:
             return False
         self.registry.unclosed.append((type(msg.source).__name__, str(msg.message), record))
         return True
+
+
+def _open_fd_targets() -> dict[int, str]:
+    found: dict[int, str] = {}
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return found
+    for name in names:
+        try:
+            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+    return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
 
 
 def _watch_close(tracker: Tracker, connection: Any, record: Created) -> None:

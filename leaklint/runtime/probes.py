@@ -132,7 +132,9 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         if id(thread) in baseline.threads:
             continue
         created = tracker.site_for(thread)
-        if created is not None and created.owner_site is not None:
+        if created is not None and created.owner:
+            if created.owner_site is None or created.owner_serial <= baseline.serial:
+                continue  # a worker of a pool that was there before the check began
             by_executor[hash((created.owner_site, created.owner))].append(thread)
             owners[hash((created.owner_site, created.owner))] = created
             continue
@@ -180,7 +182,9 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         by_path = registry.paths.get(target)
         if created is None and by_path is not None and _new(by_path, baseline):
             created = by_path
-        if target.startswith("socket:"):
+        if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
+            kind, code = Kind.PROCESS, "LK104"
+        elif target.startswith("socket:"):
             kind, code = Kind.SOCKET, "LK302"
         elif created is not None and created.what.startswith("sqlite3"):
             kind, code = Kind.CONNECTION, "LK303"
@@ -191,9 +195,16 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         opener = f" ({created.what})" if created else ""
         records.append(
             LeakRecord(kind, f"fd {fd}", created.site if created else None, (),
-                       f"fd {fd} -> {target}{opener} still open", code, target=target)
+                       f"fd {fd} -> {target}{opener} still open", code, target=target,
+                       extra_sites=_owner_sites(created))
         )
     return records
+
+
+def _owner_sites(created: Optional[Created]) -> tuple[Site, ...]:
+    if created is None or created.owner_site is None:
+        return ()
+    return (created.owner_site,)
 
 
 def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
@@ -205,10 +216,15 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         try:
             child = psutil.Process(pid)
             status = child.status()
-            command = " ".join(child.cmdline())[:80]
         except psutil.Error:
             continue  # it ended and was reaped meanwhile
-        if created is not None and created.owner_site is not None:
+        try:
+            command = " ".join(child.cmdline())[:80]
+        except psutil.Error:  # a zombie has no command line any more
+            command = f"pid {pid}"
+        if created is not None and created.owner:
+            if created.owner_site is None or created.owner_serial <= baseline.serial:
+                continue  # a worker of a pool that was there before the check began
             by_owner[created.owner_site].append(f"pid {pid} {status}")
             owner_names[created.owner_site] = created.owner
             continue
@@ -261,14 +277,16 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
 def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     """Objects the garbage collector had to close (their ResourceWarning was captured)."""
     records = []
-    kinds = {"socket": (Kind.SOCKET, "LK302"), "Popen": (Kind.PROCESS, "LK104")}
+    kinds = {"socket": (Kind.SOCKET, "LK302"), "Popen": (Kind.PROCESS, "LK104"),
+             "Pool": (Kind.EXECUTOR, "LK103"), "ThreadPool": (Kind.EXECUTOR, "LK103")}
     for type_name, message, created in tracker.registry.unclosed[baseline.unclosed :]:
         kind, code = kinds.get(type_name, (Kind.FILE, "LK301"))
         if created.what.startswith("sqlite3"):
             kind, code = Kind.CONNECTION, "LK303"
         records.append(
             LeakRecord(kind, type_name, created.site, (),
-                       f"never closed: the garbage collector closed it ({message})", code)
+                       f"never closed: the garbage collector closed it ({message})", code,
+                       extra_sites=_owner_sites(created))
         )
     return records
 
