@@ -1,0 +1,243 @@
+"""Ownership: for every leakable object created in a scope, its fate when the scope ends.
+
+How a rule uses it::
+
+    from leaklint.analysis.ownership import Ownership
+
+    class FileNotClosed(Rule):
+        def finish(self) -> None:
+            ownership = self.analysis(Ownership)
+            for resource in ownership.leaks("LK301"):
+                self.report(resource.call, leak_message(resource))
+
+- ``Ownership.resources`` is every :class:`Resource` of the file (a frozen record: the creating
+  ``call`` node, its ``spec`` from ``specs.py`` with the ``kind`` and rule ``code``, the ``api``
+  as written, the ``label`` (variable name), the :class:`Fate`, the :class:`Escape` path and the
+  node it happens at, ``risky_call`` text for the exception path).
+- ``Ownership.leaks(code)`` are the resources of one rule whose fate leaks (``Fate.leaks``:
+  DROPPED, LEAKED, RELEASED_ON_NORMAL_PATH_ONLY); ``Ownership.of_kind(kind)`` all of one kind;
+  ``Ownership.at(call)`` the resources a call creates.
+- :func:`leak_message` builds the standard message; rules may write their own from the record.
+
+To teach it a new resource, add a ``ResourceSpec`` to ``specs.FACTORIES`` (module-level callables)
+or ``specs.METHOD_FACTORIES`` (methods of a typed receiver): kind, rule code, release methods or
+functions, whether ``with`` releases it, activation methods (``start``), keyword conditions.
+
+How it works (modules ``ownership_*``): ``ownership_sites`` indexes the scopes of the file
+(module, classes, functions, lambdas), resolves creating calls (imports, local shadowing,
+``Path``/``SSLContext`` receivers, in-module factory functions) and classifies the expression
+around each call (dropped inline, managed, handed off, or bound to names);
+``ownership_flow`` walks the scope's paths for a bound object; ``ownership_calls`` holds the
+named predicates deciding whether a call releases, takes or borrows what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis import specs
+from leaklint.analysis.names import ImportNames
+from leaklint.analysis.ownership_calls import HelperSummary, summarize_helper
+from leaklint.analysis.ownership_flow import FlowWalk, Status
+from leaklint.analysis.ownership_model import Escape, Fate, Resource, ScopeNode
+from leaklint.analysis.ownership_sites import (
+    Creation,
+    Placement,
+    Placer,
+    Resolver,
+    Scope,
+    ScopeIndex,
+    code_of,
+)
+from leaklint.analysis.specs import Kind
+from leaklint.context import Analysis, FileContext
+
+__all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource", "leak_message"]
+
+_FACTORY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in specs.FACTORIES) | frozenset(
+    method for _, method in specs.METHOD_FACTORIES
+)
+_LEAKING_ESCAPES = frozenset(
+    {Escape.NEVER_RELEASED, Escape.EARLY_RETURN, Escape.RAISE, Escape.REBOUND, Escape.LOOP,
+     Escape.SOME_PATHS, Escape.WITH_DOES_NOT_RELEASE}
+)
+_NOT_FACTORY_DECORATORS = frozenset({"property", "contextmanager", "asynccontextmanager",
+                                     "cached_property", "fixture"})
+
+
+def _last_name(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+class Ownership(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.resources: tuple[Resource, ...] = ()
+        self._by_call: dict[cst.Call, list[Resource]] = {}
+        if not any(name + "(" in context.source for name in _FACTORY_NAMES):
+            return
+        names = context.analysis(ImportNames)
+        index = ScopeIndex(context.module)
+        helpers = _helper_summaries(index, names)
+        resolver = Resolver(names, index, helpers, {})
+        resources = _analyse(index, resolver, _FACTORY_NAMES)
+        factories = _factories(index, resources)
+        if factories:
+            resolver.factories = factories
+            candidates = _FACTORY_NAMES | {node.name.value for node in factories}
+            resources = _analyse(index, resolver, candidates)
+        self.resources = tuple(resources)
+        for resource in self.resources:
+            self._by_call.setdefault(resource.call, []).append(resource)
+
+    def at(self, call: cst.Call) -> list[Resource]:
+        return self._by_call.get(call, [])
+
+    def of_kind(self, kind: Kind) -> Iterator[Resource]:
+        return (resource for resource in self.resources if resource.spec.kind is kind)
+
+    def leaks(self, code: str) -> Iterator[Resource]:
+        return (r for r in self.resources if r.spec.code == code and r.fate.leaks)
+
+
+def _helper_summaries(index: ScopeIndex, names: ImportNames) -> dict[cst.FunctionDef,
+                                                                      HelperSummary]:
+    summaries = {node: summarize_helper(node, False, names) for node in index.functions.values()}
+    for methods in index.methods.values():
+        for node in methods.values():
+            summaries[node] = summarize_helper(node, True, names)
+    return summaries
+
+
+def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
+    placer = Placer(resolver)
+    found: list[Resource] = []
+    for scope in index.scopes:
+        for node in scope.own_nodes:
+            if not isinstance(node, cst.Call) or _last_name(node.func) not in candidates:
+                continue
+            for creation in resolver.creations(node, scope):
+                found.append(_settle(creation, scope, placer, resolver))
+    return found
+
+
+def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver) -> Resource:
+    placement = placer.place(creation, scope)
+    label = (placement.aliases or placement.holders or (None,))[0]
+    if placement.fate is not None:
+        return _resource(creation, scope.node, placement, placement.fate, label)
+    if not scope.is_function:
+        return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
+    flow = FlowWalk(creation, placement, scope, resolver).run()
+    if flow.escape in _LEAKING_ESCAPES:
+        fate = Fate.LEAKED
+    elif flow.escape is Escape.EXCEPTION:
+        fate = Fate.RELEASED_ON_NORMAL_PATH_ONLY
+    elif Status.ESCAPED in flow.final or Status.LOST in flow.final:
+        fate = Fate.HANDED_OFF
+    elif Status.MANAGED in flow.final:
+        fate = Fate.MANAGED
+    elif Status.CLOSED in flow.final:
+        fate = Fate.RELEASED
+    elif Status.INERT in flow.final:
+        fate = Fate.INACTIVE
+    else:
+        fate = Fate.HANDED_OFF
+    risky = code_of(flow.escape_node) if flow.escape is Escape.EXCEPTION and (
+        flow.escape_node is not None
+    ) else None
+    return Resource(
+        call=creation.call, spec=creation.spec, api=creation.api, label=label, fate=fate,
+        escape=flow.escape, scope=scope.node, escape_node=flow.escape_node, risky_call=risky,
+        returned=flow.returned and fate is Fate.HANDED_OFF,
+        attributes_set=flow.attributes_set,
+    )
+
+
+def _resource(creation: Creation, scope: ScopeNode, placement: Placement, fate: Fate,
+              label: Optional[str]) -> Resource:
+    return Resource(
+        call=creation.call, spec=creation.spec, api=creation.api, label=label, fate=fate,
+        escape=placement.escape, scope=scope, escape_node=placement.escape_node,
+        returned=placement.returned,
+    )
+
+
+def _factories(index: ScopeIndex, resources: list[Resource]) -> dict[cst.FunctionDef, Creation]:
+    """Functions of this module that return a resource they create: their callers own it."""
+    found: dict[cst.FunctionDef, Creation] = {}
+    for resource in resources:
+        scope = resource.scope
+        if not resource.returned or not isinstance(scope, cst.FunctionDef):
+            continue
+        if scope.name.value.startswith("__") or _is_generator(scope):
+            continue
+        decorators = {_last_name(d.decorator) for d in scope.decorators}
+        if decorators & _NOT_FACTORY_DECORATORS:
+            continue
+        if scope not in found and (
+            scope in index.functions.values()
+            or any(scope in methods.values() for methods in index.methods.values())
+        ):
+            found[scope] = Creation(resource.call, resource.spec, resource.api)
+    return found
+
+
+def _is_generator(node: cst.FunctionDef) -> bool:
+    from leaklint.walker import iter_nodes
+
+    return any(isinstance(inner, cst.Yield) for inner in iter_nodes(node.body))
+
+
+# --- messages ------------------------------------------------------------------------------
+def leak_message(resource: Resource, context: FileContext) -> str:
+    """The standard message for a leaked resource: what was created, the path it escapes on."""
+    spec = resource.spec
+    verb = spec.released_verb
+    created = f"`{resource.api}(...)`"
+    subject = f"{spec.noun} `{resource.label}` from {created}" if resource.label else (
+        f"{spec.noun} from {created}"
+    )
+    node = resource.escape_node
+    line = context.position(node).start.line if node is not None else None
+    escape = resource.escape
+    if resource.fate is Fate.DROPPED:
+        if escape is Escape.PASSED and isinstance(node, cst.Call):
+            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb}"
+        return f"{subject} is used inline and never {verb}"
+    if escape is Escape.WITH_DOES_NOT_RELEASE:
+        note = spec.with_note or "does not release it"
+        return f"{created} in `with` {note}; the {spec.noun} is never {verb}"
+    if escape is Escape.NEVER_RELEASED:
+        return f"{subject} is never {verb}"
+    if escape is Escape.EARLY_RETURN:
+        return f"{subject} is not {verb} on the early return at line {line}"
+    if escape is Escape.RAISE:
+        return f"{subject} is not {verb} when the `raise` at line {line} exits"
+    if escape is Escape.REBOUND:
+        return f"{subject} is still open when `{resource.label}` is rebound at line {line}"
+    if escape is Escape.LOOP:
+        return f"{subject} is replaced on the next loop iteration before it is {verb}"
+    if escape is Escape.SOME_PATHS:
+        return f"{subject} is not {verb} on every path"
+    if escape is Escape.EXCEPTION:
+        fix = "release it in `finally`" + (" or use `with`" if spec.with_releases else "")
+        return f"{subject} is not {verb} if `{_short(resource.risky_call or '...')}` raises ({fix})"
+    return f"{subject} is never {verb}"
+
+
+def _callee(call: cst.Call) -> str:
+    text = code_of(call.func)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,192 @@
+"""What a call does to an object passed to it: release it, take ownership of it, or borrow it.
+
+Each decision is a small named predicate with an example of the shape it recognises. The
+principle: a callee whose body is in this module is judged by that body; an unknown callee
+takes ownership when it looks like it keeps the object (a constructor, a method of some other
+object, a registration), and borrows it when it is a plain library function (``json.load(f)``,
+``shutil.copyfileobj(f, g)``, ``print(x, file=f)``), which never closes what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Union
+
+import libcst as cst
+
+from leaklint.analysis import specs
+from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.walker import children
+
+FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+
+# Every method that releases something in the spec table: a helper calling one of them on its
+# parameter is a closer (``def _close_quietly(sock): sock.close()``).
+_ANY_RELEASE_METHOD = frozenset(
+    method
+    for table in (specs.FACTORIES.values(), specs.METHOD_FACTORIES.values())
+    for entry in table
+    for spec in entry
+    for method in spec.release_methods
+) - {"read", "readlines", "text", "json", "result"}
+_ANY_RELEASE_FUNCTION = frozenset(
+    function
+    for table in (specs.FACTORIES.values(), specs.METHOD_FACTORIES.values())
+    for entry in table
+    for spec in entry
+    for function in spec.release_functions
+)
+
+
+class Effect(Enum):
+    RELEASES = "releases"
+    TAKES = "takes"
+    MANAGES = "manages"
+    BORROWS = "borrows"
+
+
+@dataclass
+class HelperSummary:
+    """What a function of this module does with each of its parameters."""
+
+    node: cst.FunctionDef
+    params: list[str]
+    is_method: bool
+    releases: set[int] = field(default_factory=set)
+    keeps: set[int] = field(default_factory=set)
+
+    def effect_on(self, index: int) -> Effect:
+        if index in self.releases:
+            return Effect.RELEASES
+        if index in self.keeps:
+            return Effect.TAKES
+        return Effect.BORROWS
+
+
+def params_of(parameters: cst.Parameters) -> list[str]:
+    return [p.name.value for p in (*parameters.posonly_params, *parameters.params)]
+
+
+def _names_in(node: cst.CSTNode) -> Iterator[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    for child in children(node):
+        if not isinstance(child, (cst.FunctionDef, cst.ClassDef)):
+            yield from _names_in(child)
+
+
+def summarize_helper(node: cst.FunctionDef, is_method: bool, names: ImportNames) -> HelperSummary:
+    """Which parameters ``node`` releases (``p.close()``, ``os.close(p)``) or keeps (stores on an
+    attribute, in a container, returns or yields)."""
+    params = params_of(node.params)
+    summary = HelperSummary(node, params, is_method)
+    index = {name: i for i, name in enumerate(params)}
+    stack: list[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            # A closure over a parameter keeps it.
+            summary.keeps.update(index[n] for n in _names_in(current) if n in index)
+            continue
+        if isinstance(current, cst.Call):
+            func = current.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in index
+                and func.attr.value in _ANY_RELEASE_METHOD
+            ):
+                summary.releases.add(index[func.value.value])
+            elif names.call_name(current) in _ANY_RELEASE_FUNCTION and current.args:
+                first = current.args[0].value
+                if isinstance(first, cst.Name) and first.value in index:
+                    summary.releases.add(index[first.value])
+        elif _keeps_value(current):
+            value = current.value  # type: ignore[attr-defined]
+            summary.keeps.update(index[n] for n in _value_names(value) if n in index)
+        stack.extend(children(current))
+    return summary
+
+
+def _keeps_value(node: cst.CSTNode) -> bool:
+    """``return p`` / ``yield p`` / ``self.p = p``: the statement's value outlives the call."""
+    if isinstance(node, (cst.Return, cst.Yield)):
+        return isinstance(node.value, cst.BaseExpression)
+    return isinstance(node, cst.Assign) and any(
+        not isinstance(t.target, cst.Name) for t in node.targets
+    )
+
+
+def _value_names(node: cst.BaseExpression) -> Iterator[str]:
+    """Names that ``node`` evaluates to (itself or as an element), not names merely read."""
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        for element in node.elements:
+            yield from _value_names(element.value)
+    elif isinstance(node, cst.Dict):
+        for item in node.elements:
+            if isinstance(item, cst.DictElement):
+                yield from _value_names(item.value)
+    elif isinstance(node, cst.Call):
+        # Wrapping a parameter in a constructor and keeping the result keeps the parameter.
+        for arg in node.args:
+            yield from _value_names(arg.value)
+
+
+def is_managing_method(func: cst.BaseExpression) -> bool:
+    """``stack.enter_context(f)``, ``stack.callback(f.close)``: an ExitStack owns it now."""
+    return isinstance(func, cst.Attribute) and func.attr.value in specs.MANAGING_METHODS
+
+
+def is_library_function(qualified: Optional[str], func: cst.BaseExpression,
+                        names: ImportNames) -> bool:
+    """``json.load(f)``, ``shutil.copyfileobj(f, g)``: a lower-case function reached through an
+    import, or a builtin. Such functions use what they are given and leave it open."""
+    if qualified is None:
+        return False
+    last = qualified.rsplit(".", 1)[-1]
+    if qualified.startswith("builtins."):
+        return True
+    head = (dotted_name(func) or "").split(".", 1)[0]
+    return head in names.aliases and last[:1].islower()
+
+
+def is_constructor_like(qualified: Optional[str], func: cst.BaseExpression) -> bool:
+    """``Wrapper(f)``, ``threading.Thread(target=serve, args=(conn,))``: a class call keeps
+    what it is given."""
+    name = qualified or dotted_name(func) or ""
+    return name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def is_method_of_other_object(func: cst.BaseExpression) -> bool:
+    """``selector.register(sock, ...)``, ``self._conns.append(conn)``: an object that
+    outlives the call may keep it."""
+    return isinstance(func, cst.Attribute)
+
+
+def is_non_raising(qualified: Optional[str], func: cst.BaseExpression) -> bool:
+    """``len(x)``, ``logger.debug(...)``: calls that do not open an exception path."""
+    if qualified in specs.NON_RAISING_CALLS:
+        return True
+    if isinstance(func, cst.Attribute):
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute):
+            receiver = receiver.attr
+        return isinstance(receiver, cst.Name) and receiver.value in specs.NON_RAISING_RECEIVERS
+    return False
+
+
+def is_cleanup_call(call: cst.Call, qualified: Optional[str]) -> bool:
+    """``os.close(fd)``, ``other.close()``: releasing something else is cleanup, not work that
+    a release could be skipped by (a failing cleanup is not what the rules are about)."""
+    if qualified in _ANY_RELEASE_FUNCTION:
+        return True
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value in _CLEANUP_METHODS
+
+
+_CLEANUP_METHODS = frozenset({"close", "shutdown", "unlink", "rmdir", "cancel", "release",
+                              "terminate", "kill", "join", "wait", "aclose", "quit", "logout"})

@@ -1,0 +1,752 @@
+"""The path walk that settles a bound resource's fate at scope exit.
+
+The walk follows one resource through its scope's statements, carrying the set of states it
+may be in on the paths reaching each point (not created yet, open, released, handed off,
+managed). Branches run separately and merge; loops run twice (so a name rebound on the next
+iteration is seen); ``try`` sends the states at every call that can raise to its handlers and
+``finally``; ``return``/``raise`` and the end of the scope are the exits where an open state
+is a leak. A call that can raise while the resource is open and no handler or ``finally``
+releases it is the exception path of Escape.EXCEPTION.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional, Union
+
+import libcst as cst
+
+from leaklint.analysis import specs
+from leaklint.analysis.names import dotted_name
+from leaklint.analysis.ownership_calls import (
+    Effect,
+    is_cleanup_call,
+    is_constructor_like,
+    is_library_function,
+    is_managing_method,
+    is_method_of_other_object,
+    is_non_raising,
+)
+from leaklint.analysis.ownership_model import Escape
+from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
+from leaklint.walker import children
+
+
+class Status(Enum):
+    UNBORN = "unborn"  # not created yet on this path (or the name holds something else)
+    INERT = "inert"  # created but not activated (a thread not started)
+    OPEN = "open"
+    CLOSED = "closed"
+    ESCAPED = "escaped"
+    MANAGED = "managed"
+    LOST = "lost"  # already reported as leaked at a rebinding
+
+
+State = frozenset[Status]
+_UNBORN: State = frozenset({Status.UNBORN})
+_NOTHING: State = frozenset()
+_LIVE = frozenset({Status.OPEN, Status.INERT})
+
+# Methods of a resource that do not raise in practice (settings and queries).
+_CHEAP_METHODS = frozenset(
+    {"fileno", "setblocking", "settimeout", "gettimeout", "getblocking", "setsockopt",
+     "cursor", "is_alive", "done", "cancelled", "readable", "writable", "seekable", "isatty",
+     "add_done_callback", "setDaemon", "set_debuglevel"}
+)
+# Methods of a local container that put an element into it.
+_STORE_METHODS = frozenset(
+    {"append", "add", "insert", "extend", "appendleft", "setdefault", "update", "put",
+     "put_nowait"}
+)
+
+
+def _replace(state: State, old: Iterable[Status], new: Status) -> State:
+    old = frozenset(old)
+    if not state & old:
+        return state
+    return frozenset(new if status in old else status for status in state)
+
+
+@dataclass
+class _TryFrame:
+    has_finally: bool
+    catches: bool
+    raised: set[Status] = field(default_factory=set)
+    cause: Optional[cst.CSTNode] = None
+    pending_returns: list[tuple[State, Optional[cst.CSTNode]]] = field(default_factory=list)
+
+
+@dataclass
+class _LoopFrame:
+    breaks: set[Status] = field(default_factory=set)
+    continues: set[Status] = field(default_factory=set)
+
+
+@dataclass
+class FlowResult:
+    escape: Escape
+    escape_node: Optional[cst.CSTNode]
+    final: set[Status]
+    events: set[Status]
+    returned: bool
+    attributes_set: frozenset[str]
+
+
+class FlowWalk:
+    def __init__(self, creation: Creation, placement: Placement, scope: Scope,
+                 resolver: Resolver) -> None:
+        self.creation = creation
+        self.spec = creation.spec
+        self.placement = placement
+        self.scope = scope
+        self.resolver = resolver
+        self.aliases: set[str] = set()
+        self.holders: set[str] = set()
+        self.elements: set[str] = set()  # loop variables over a holder
+        self.tries: list[_TryFrame] = []
+        self.loops: list[_LoopFrame] = []
+        self.exits: list[tuple[State, Optional[cst.CSTNode]]] = []
+        self.raise_exits: list[tuple[State, cst.CSTNode]] = []
+        self.exception_cause: Optional[cst.CSTNode] = None
+        self.rebinds: dict[cst.CSTNode, Escape] = {}
+        self.events: set[Status] = set()
+        self.returned = False
+        self.attributes_set: set[str] = set()
+        self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
+
+    # --- driver ----------------------------------------------------------------------------
+    def run(self) -> FlowResult:
+        end = self.block(self.scope.body, _UNBORN)
+        if end:
+            self.exits.append((end, None))
+        return self._result()
+
+    def _result(self) -> FlowResult:
+        final: set[Status] = set()
+        for state, _ in self.exits:
+            final |= state
+        released_somewhere = bool(self.events & {Status.CLOSED, Status.ESCAPED, Status.MANAGED})
+        escape, node = Escape.NONE, None
+        open_exits = [(state, n) for state, n in self.exits if Status.OPEN in state]
+        raise_exits = [(state, n) for state, n in self.raise_exits if Status.OPEN in state]
+        if self.rebinds:
+            node, escape = next(iter(self.rebinds.items()))
+        elif (open_exits or raise_exits) and not released_somewhere:
+            escape = Escape.WITH_DOES_NOT_RELEASE if self.placement.statement is not None and (
+                isinstance(self.placement.statement, cst.With)
+            ) else Escape.NEVER_RELEASED
+            node = self.placement.statement
+        elif any(n is not None for _, n in open_exits):
+            escape = Escape.EARLY_RETURN
+            node = next(n for _, n in open_exits if n is not None)
+        elif raise_exits:
+            escape, node = Escape.RAISE, raise_exits[0][1]
+        elif open_exits:
+            escape = Escape.SOME_PATHS
+        elif self.exception_cause is not None:
+            escape, node = Escape.EXCEPTION, self.exception_cause
+        return FlowResult(escape, node, final, self.events, self.returned,
+                          frozenset(self.attributes_set))
+
+    # --- statements --------------------------------------------------------------------------
+    def block(self, statements: Sequence[cst.CSTNode], state: State) -> State:
+        for statement in statements:
+            if not state:
+                break
+            state = self.statement(statement, state)
+        return state
+
+    def _suite(self, suite: cst.BaseSuite, state: State) -> State:
+        return self.block(suite.body, state)
+
+    def statement(self, node: cst.CSTNode, state: State) -> State:
+        if isinstance(node, cst.SimpleStatementLine):
+            return self.block(node.body, state)
+        if isinstance(node, cst.BaseSmallStatement):
+            return self.small(node, state)
+        if isinstance(node, cst.If):
+            return self.if_(node, state)
+        if isinstance(node, (cst.For, cst.While)):
+            return self.loop(node, state)
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            return self.try_(node, state)
+        if isinstance(node, cst.With):
+            return self.with_(node, state)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            state = self.expression_list([*node.decorators], state)
+            if self._mentions(node):
+                state = self._escape(state)
+            return state
+        if isinstance(node, cst.Match):
+            return self.match(node, state)
+        return state
+
+    def small(self, node: cst.BaseSmallStatement, state: State) -> State:
+        if isinstance(node, cst.Expr):
+            return self.expr(node.value, state)
+        if isinstance(node, cst.Assign):
+            state = self.expr(node.value, state)
+            for target in node.targets:
+                state = self.assign(target.target, node.value, state, node)
+            return state
+        if isinstance(node, cst.AnnAssign):
+            if node.value is None:
+                return state
+            state = self.expr(node.value, state)
+            return self.assign(node.target, node.value, state, node)
+        if isinstance(node, cst.AugAssign):
+            state = self.expr(node.value, state)
+            if self.yields(node.value):
+                return self.store_into(node.target, state)
+            return state
+        if isinstance(node, cst.Return):
+            if node.value is not None:
+                state = self.expr(node.value, state)
+                if self.yields(node.value):
+                    if state & _LIVE:
+                        self.returned = self.returned or self._is_alias(node.value)
+                    state = self._escape(state)
+            self.record_return(state, node)
+            return _NOTHING
+        if isinstance(node, cst.Raise):
+            if node.exc is not None:
+                state = self.expr(node.exc, state)
+            self.raise_from(state, node)
+            return _NOTHING
+        if isinstance(node, (cst.Break, cst.Continue)):
+            if self.loops:
+                frame = self.loops[-1]
+                (frame.breaks if isinstance(node, cst.Break) else frame.continues).update(state)
+            return _NOTHING
+        if isinstance(node, cst.Assert):
+            return self.expr(node.test, state)
+        if isinstance(node, cst.Del):
+            return state
+        return state
+
+    def if_(self, node: cst.If, state: State) -> State:
+        state = self.expr(node.test, state)
+        polarity = self._guard_polarity(node.test)
+        when_true, when_false = state, state
+        if polarity is True:
+            when_false = _replace(state, _LIVE, Status.UNBORN)
+        elif polarity is False:
+            when_true = _replace(state, _LIVE, Status.UNBORN)
+        body = self._suite(node.body, when_true)
+        if isinstance(node.orelse, cst.If):
+            other = self.if_(node.orelse, when_false)
+        elif isinstance(node.orelse, cst.Else):
+            other = self._suite(node.orelse.body, when_false)
+        else:
+            other = when_false
+        if self.placement.conditional or self._reads_alias(node.test):
+            # `if f is not sys.stdout: f.close()`, `if owned: f.close()` on a conditionally
+            # created file: the branch that does not release holds no resource of ours.
+            body, other = self._guarded(body, other), self._guarded(other, body)
+        return body | other
+
+    @staticmethod
+    def _guarded(branch: State, other: State) -> State:
+        settled = other and Status.OPEN not in other and other & {
+            Status.CLOSED, Status.ESCAPED, Status.MANAGED}
+        return _replace(branch, _LIVE, Status.UNBORN) if settled else branch
+
+    def loop(self, node: Union[cst.For, cst.While], state: State) -> State:
+        over_holder = False
+        infinite = False
+        if isinstance(node, cst.For):
+            state = self.expr(node.iter, state)
+            over_holder = self._iterates_holder(node.iter)
+            if over_holder:
+                self.elements.update(_names(node.target))
+        else:
+            assert isinstance(node, cst.While)
+            state = self.expr(node.test, state)
+            infinite = _is_true(node.test)
+        frame = _LoopFrame()
+        self.loops.append(frame)
+        body: cst.BaseSuite = node.body
+        first = self._suite(body, state)
+        second = self._suite(body, state | first | frozenset(frame.continues))
+        self.loops.pop()
+        if infinite:
+            done: State = _NOTHING
+        else:
+            done = first | second | frozenset(frame.continues)
+            if not over_holder:
+                done = done | state
+            if isinstance(node, cst.While):
+                done = self.expr(node.test, done) if done else done
+        orelse: Optional[cst.Else] = node.orelse
+        if orelse is not None and done:
+            done = self._suite(orelse.body, done)
+        return done | frozenset(frame.breaks)
+
+    def try_(self, node: cst.Try | cst.TryStar, state: State) -> State:
+        has_finally = node.finalbody is not None
+        handlers = list(node.handlers)
+        body_frame = _TryFrame(has_finally, catches=bool(handlers))
+        self.tries.append(body_frame)
+        body_out = self._suite(node.body, state)
+        self.tries.pop()
+        after_frame = _TryFrame(has_finally, catches=False)
+        self.tries.append(after_frame)
+        outs: State = _NOTHING
+        caught = frozenset(body_frame.raised)
+        for handler in handlers:
+            if caught:
+                assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
+                outs |= self._suite(handler.body, caught)
+        if node.orelse is not None and body_out:
+            body_out = self._suite(node.orelse.body, body_out)
+        self.tries.pop()
+        normal = body_out | outs
+        uncaught: State = _NOTHING if handlers else frozenset(body_frame.raised)
+        cause = body_frame.cause if not handlers else None
+        escaping = uncaught | frozenset(after_frame.raised)
+        cause = cause or after_frame.cause
+        returns = body_frame.pending_returns + after_frame.pending_returns
+        if node.finalbody is not None:
+            final = node.finalbody
+            if normal:
+                normal = self._suite(final.body, normal)
+            for pending, where in returns:
+                through = self._suite(final.body, pending)
+                if through:
+                    self.record_return(through, where)
+            if escaping:
+                through = self._suite(final.body, escaping)
+                if through:
+                    self.raise_from(through, cause or node)
+        elif escaping:
+            self.raise_from(escaping, cause or node)
+        return normal
+
+    def with_(self, node: cst.With, state: State) -> State:
+        for item in node.items:
+            state = self.expr(item.item, state)
+            if self._manages(item.item):
+                state = _replace(state, _LIVE, Status.MANAGED)
+                self.events.add(Status.MANAGED)
+            if item.asname is not None and self.yields(item.item) and not self._manages(
+                item.item
+            ):
+                self.aliases.update(_names(item.asname.name))
+        return self._suite(node.body, state)
+
+    def match(self, node: cst.Match, state: State) -> State:
+        state = self.expr(node.subject, state)
+        out: State = _NOTHING
+        irrefutable = False
+        for case in node.cases:
+            out |= self._suite(case.body, state)
+            pattern = case.pattern
+            if case.guard is None and isinstance(pattern, cst.MatchAs) and pattern.pattern is None:
+                irrefutable = True
+        return out if irrefutable else out | state
+
+    # --- exits -------------------------------------------------------------------------------
+    def record_return(self, state: State, node: Optional[cst.CSTNode]) -> None:
+        for frame in reversed(self.tries):
+            if frame.has_finally:
+                frame.pending_returns.append((state, node))
+                return
+        self.exits.append((state, node))
+
+    def raise_from(self, state: State, cause: cst.CSTNode) -> None:
+        if self.tries:
+            frame = self.tries[-1]
+            frame.raised.update(state)
+            if frame.cause is None and Status.OPEN in state:
+                frame.cause = cause
+            return
+        if Status.OPEN not in state:
+            return
+        if isinstance(cause, cst.Raise):
+            self.raise_exits.append((state, cause))
+        elif self.exception_cause is None:
+            self.exception_cause = cause
+
+    # --- expressions -------------------------------------------------------------------------
+    def expression_list(self, nodes: Iterable[cst.CSTNode], state: State) -> State:
+        for node in nodes:
+            state = self.expr(node, state)
+        return state
+
+    def expr(self, node: cst.CSTNode, state: State) -> State:
+        if not state:
+            return state
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            return self._escape(state) if self._mentions(node) else state
+        if isinstance(node, cst.Call):
+            return self.call(node, state)
+        if isinstance(node, cst.Attribute):
+            state = self.expr(node.value, state)
+            if self._is_alias(node.value):
+                attr = node.attr.value
+                if attr in self.spec.release_attributes:
+                    return self._release(state)
+                if attr in self.spec.release_methods:
+                    # A bound release method handed to someone: `atexit.register(f.close)`.
+                    return self._escape(state)
+            return state
+        if isinstance(node, cst.Await):
+            state = self.expr(node.expression, state)
+            if self.spec.await_releases and self._is_alias(node.expression):
+                return self._release(state)
+            return state
+        if isinstance(node, cst.NamedExpr):
+            state = self.expr(node.value, state)
+            return self.assign(node.target, node.value, state, node)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return self._comprehension(node, state)
+        for child in children(node):
+            state = self.expr(child, state)
+        return state
+
+    def _comprehension(self, node: cst.CSTNode, state: State) -> State:
+        comp_for = node.for_in  # type: ignore[attr-defined]
+        added: set[str] = set()
+        while comp_for is not None:
+            state = self.expr(comp_for.iter, state)
+            if self._iterates_holder(comp_for.iter):
+                added.update(_names(comp_for.target) - self.elements)
+            self.elements.update(added)
+            for condition in comp_for.ifs:
+                state = self.expr(condition.test, state)
+            comp_for = comp_for.inner_for_in
+        for part in ("elt", "key", "value"):
+            value = getattr(node, part, None)
+            if value is not None:
+                state = self.expr(value, state)
+        self.elements.difference_update(added)
+        return state
+
+    def call(self, node: cst.Call, state: State) -> State:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            state = self.expr(func.value, state)
+        elif not isinstance(func, cst.Name):
+            state = self.expr(func, state)
+        for arg in node.args:
+            state = self.expr(arg.value, state)
+        if node is self.creation.call:
+            return self._create(state)
+        return self._call_effect(node, state)
+
+    def _create(self, state: State) -> State:
+        if Status.OPEN in state and not self.holders:
+            self.rebinds.setdefault(self.creation.call, Escape.LOOP)
+        self.aliases.update(self.placement.aliases)
+        self.holders.update(self.placement.holders)
+        return frozenset({self.created_status})
+
+    def _call_effect(self, node: cst.Call, state: State) -> State:
+        func = node.func
+        spec = self.spec
+        if isinstance(func, cst.Attribute) and self._is_alias(func.value):
+            method = func.attr.value
+            if method in spec.release_methods:
+                return self._release(state)
+            if method in spec.activation_methods:
+                self.events.add(Status.OPEN)
+                return _replace(state, {Status.INERT}, Status.OPEN)
+            if method in _CHEAP_METHODS:
+                return state
+            self._risky(node, state)
+            return state
+        if isinstance(func, cst.Attribute) and func.attr.value in ("unlink", "rmdir"):
+            receiver = func.value
+            if isinstance(receiver, cst.Call) and any(
+                self._is_alias(a.value) for a in receiver.args
+            ):
+                return self._release(state)
+        positions = [arg for arg in node.args if self._passes(arg.value)]
+        if not positions:
+            if not is_non_raising(self.resolver.qualified(func, self.scope), func):
+                self._risky(node, state)
+            return state
+        effect = self._effect_on(node, positions[0])
+        if effect is Effect.RELEASES:
+            return self._release(state)
+        if effect is Effect.MANAGES:
+            self.events.add(Status.MANAGED)
+            return _replace(state, _LIVE, Status.MANAGED)
+        if effect is Effect.TAKES:
+            return self._escape(state)
+        if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS and (
+            self._local_container(func.value)
+        ):
+            assert isinstance(func.value, cst.Name)
+            self.holders.add(func.value.value)
+            return state
+        self._risky(node, state)
+        return state
+
+    def _effect_on(self, node: cst.Call, arg: cst.Arg) -> Effect:
+        """What the call does to the resource passed as ``arg`` (see ownership_calls)."""
+        resolver = self.resolver
+        func = node.func
+        qualified = resolver.qualified(func, self.scope)
+        if qualified in self.spec.release_functions:
+            return Effect.RELEASES
+        if is_managing_method(func):
+            return Effect.MANAGES
+        if qualified == "contextlib.closing" and self._in_with_item(node):
+            return Effect.MANAGES
+        helper_node = resolver.callee(node, self.scope)
+        helper = resolver.helpers.get(helper_node) if helper_node is not None else None
+        if helper is not None:
+            from leaklint.analysis.ownership_sites import _argument_index
+
+            index = _argument_index(node, arg, helper, isinstance(func, cst.Attribute))
+            return helper.effect_on(index) if index is not None else Effect.TAKES
+        if qualified in specs.TAKING_FUNCTIONS or qualified in specs.TRANSPARENT_WRAPPERS:
+            return Effect.TAKES
+        if qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(
+            qualified, func, resolver.names
+        ):
+            return Effect.BORROWS
+        if is_constructor_like(qualified, func):
+            return Effect.TAKES
+        if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS and (
+            self._local_container(func.value)
+        ):
+            return Effect.BORROWS
+        if is_method_of_other_object(func):
+            return Effect.TAKES
+        return Effect.TAKES
+
+    def _in_with_item(self, node: cst.CSTNode) -> bool:
+        return isinstance(self.resolver.index.parents.get(node), cst.WithItem)
+
+    # --- assignment --------------------------------------------------------------------------
+    def assign(self, target: cst.CSTNode, value: cst.BaseExpression, state: State,
+               statement: cst.CSTNode) -> State:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(
+                target.elements
+            ):
+                for sub_target, sub_value in zip(target.elements, value.elements):
+                    state = self.assign(sub_target.value, sub_value.value, state, statement)
+                return state
+            if value is self.creation.call:
+                return state  # `fd, path = mkstemp()`: the placement bound the element
+            for element in target.elements:
+                state = self._unbind(element.value, state, statement)
+            return state
+        if isinstance(target, cst.StarredElement):
+            return self._unbind(target.value, state, statement)
+        holds = self.yields(value)
+        if isinstance(target, cst.Name):
+            name = target.value
+            if holds and name not in self.scope.declared_global and self.scope.is_function:
+                if self._is_alias(value) or (
+                    isinstance(value, cst.Attribute) and self._is_alias(value.value)
+                ):
+                    self.aliases.add(name)
+                else:
+                    self.holders.add(name)
+                return state
+            if holds:
+                return self._escape(state)
+            return self._unbind(target, state, statement)
+        if isinstance(target, cst.Attribute):
+            if holds:
+                return self._escape(state)
+            if self._is_alias(target.value):
+                self.attributes_set.add(target.attr.value)
+            return state
+        if holds:
+            return self.store_into(target, state)
+        return state
+
+    def store_into(self, target: cst.CSTNode, state: State) -> State:
+        """``files[k] = f`` / ``files += [f]``: kept by a frame-local container, or handed off."""
+        if isinstance(target, cst.Subscript):
+            target = target.value
+        if self._local_container(target):
+            assert isinstance(target, cst.Name)
+            self.holders.add(target.value)
+            return state
+        return self._escape(state)
+
+    def _unbind(self, target: cst.CSTNode, state: State, statement: cst.CSTNode) -> State:
+        for name in _names(target):
+            if name in self.elements:
+                continue
+            if name in self.aliases or name in self.holders:
+                self.aliases.discard(name)
+                self.holders.discard(name)
+                if not self.aliases and not self.holders and Status.OPEN in state:
+                    self.rebinds.setdefault(statement, Escape.REBOUND)
+                    state = _replace(state, {Status.OPEN}, Status.LOST)
+        return state
+
+    # --- state changes -----------------------------------------------------------------------
+    def _release(self, state: State) -> State:
+        self.events.add(Status.CLOSED)
+        return _replace(state, _LIVE, Status.CLOSED)
+
+    def _escape(self, state: State) -> State:
+        if state & _LIVE:
+            self.events.add(Status.ESCAPED)
+        return _replace(state, _LIVE, Status.ESCAPED)
+
+    def _risky(self, node: cst.Call, state: State) -> None:
+        if Status.OPEN in state and not is_cleanup_call(
+            node, self.resolver.qualified(node.func, self.scope)
+        ):
+            self.raise_from(state, node)
+
+    # --- what an expression refers to --------------------------------------------------------
+    def _is_alias(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in self.aliases or node.value in self.elements
+        if node is self.creation.call:
+            return True
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
+            return node.value.value in self.holders
+        if isinstance(node, cst.Await):
+            return self._is_alias(node.expression)
+        if isinstance(node, (cst.IfExp,)):
+            return self._is_alias(node.body) or self._is_alias(node.orelse)
+        if isinstance(node, cst.BooleanOperation):
+            return self._is_alias(node.left) or self._is_alias(node.right)
+        if isinstance(node, cst.Call):
+            qualified = self.resolver.qualified(node.func, self.scope)
+            if qualified in specs.TRANSPARENT_WRAPPERS and node.args:
+                return self._is_alias(node.args[0].value)
+        if isinstance(node, cst.Attribute) and self.spec.path_attribute == node.attr.value:
+            return self._is_alias(node.value)
+        return False
+
+    def yields(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` evaluates to the resource, or to a container holding it."""
+        if self._is_alias(node):
+            return True
+        if isinstance(node, cst.Name):
+            return node.value in self.holders
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return any(self.yields(element.value) for element in node.elements)
+        if isinstance(node, cst.Dict):
+            return any(
+                isinstance(element, cst.DictElement) and self.yields(element.value)
+                for element in node.elements
+            )
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return self.yields(node.elt)
+        if isinstance(node, cst.DictComp):
+            return self.yields(node.value)
+        if isinstance(node, cst.StarredElement):
+            return self.yields(node.value)
+        return False
+
+    def _passes(self, node: cst.CSTNode) -> bool:
+        """Whether an argument hands the resource itself (not a value read from it)."""
+        if self._is_alias(node):
+            return True
+        if isinstance(node, cst.Name):
+            return node.value in self.holders
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            return any(self._passes(element.value) for element in node.elements)
+        if isinstance(node, cst.StarredElement):
+            return self._passes(node.value)
+        return False
+
+    def _manages(self, item: cst.BaseExpression) -> bool:
+        if not self._is_alias(item):
+            return False
+        if isinstance(item, cst.Call) and item is not self.creation.call:
+            return True  # closing(f) / a transparent wrapper entered by `with`
+        return self.spec.with_releases
+
+    def _local_container(self, node: cst.CSTNode) -> bool:
+        return (
+            isinstance(node, cst.Name)
+            and self.scope.is_local(node.value)
+            and node.value in self.scope.local_containers
+            and node.value not in self.scope.params
+        )
+
+    def _iterates_holder(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in self.holders
+        if isinstance(node, (cst.Tuple, cst.List)):
+            return any(self._is_alias(element.value) for element in node.elements)
+        if isinstance(node, cst.Call) and node.args:
+            # reversed(files), list(files), enumerate(files) and friends.
+            return self._iterates_holder(node.args[0].value)
+        if isinstance(node, cst.Attribute) and node.attr.value in ("values", "items"):
+            return self._iterates_holder(node.value)
+        return False
+
+    def _reads_alias(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name):
+            return node.value in self.aliases or node.value in self.holders
+        return any(self._reads_alias(child) for child in children(node))
+
+    def _mentions(self, node: cst.CSTNode) -> bool:
+        watched = self.aliases | self.holders
+        if not watched:
+            return False
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Name) and current.value in watched:
+                return True
+            stack.extend(children(current))
+        return False
+
+    def _guard_polarity(self, test: cst.BaseExpression) -> Optional[bool]:
+        """True when the test being true means the alias holds the resource (``if f:``,
+        ``if f is not None``), False when it means it does not (``if f is None``)."""
+        if isinstance(test, cst.Name) and test.value in self.aliases:
+            return True
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self._guard_polarity(test.expression)
+            return None if inner is None else not inner
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            left, right = test.left, test.comparisons[0].comparator
+            operator = test.comparisons[0].operator
+            is_none = isinstance(right, cst.Name) and right.value == "None"
+            if isinstance(left, cst.Name) and left.value in self.aliases and is_none:
+                if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                    return True
+                if isinstance(operator, (cst.Is, cst.Equal)):
+                    return False
+        if isinstance(test, cst.BooleanOperation):
+            sides = (self._guard_polarity(test.left), self._guard_polarity(test.right))
+            if isinstance(test.operator, cst.And) and True in sides:
+                return True
+            if isinstance(test.operator, cst.Or) and False in sides:
+                return False
+        return None
+
+
+def _names(target: cst.CSTNode) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        found: set[str] = set()
+        for element in target.elements:
+            found |= _names(element.value)
+        return found
+    if isinstance(target, cst.StarredElement):
+        return _names(target.value)
+    return set()
+
+
+def _is_true(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    if isinstance(test, cst.Integer):
+        return test.value not in ("0",)
+    return False
+
+
+def callee_text(node: cst.CSTNode) -> str:
+    name = dotted_name(node.func) if isinstance(node, cst.Call) else None
+    return name or "..."

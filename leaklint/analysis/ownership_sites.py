@@ -1,0 +1,630 @@
+"""Where leakable objects are created, and what the expression around a creating call does.
+
+A scope is the module body, a class body, a function or a lambda. For each scope this module
+finds the calls that create a resource (resolving imports, local shadowing, ``Path`` and
+``SSLContext`` receivers, keyword conditions) and classifies the creating call's immediate
+use: dropped inline (``open(p).read()``), managed (``with open(p) as f``), handed off
+(``return open(p)``), or bound to names whose fate the flow walk then settles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis import specs
+from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.analysis.ownership_calls import (
+    Effect,
+    HelperSummary,
+    is_constructor_like,
+    is_library_function,
+    is_managing_method,
+    params_of,
+)
+from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
+from leaklint.analysis.specs import ResourceSpec
+from leaklint.walker import children
+
+_CONTAINER_CALLS = frozenset(
+    {"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
+     "collections.OrderedDict", "collections.defaultdict"}
+)
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return _EMPTY_MODULE.code_for_node(node)
+
+
+@dataclass(eq=False)
+class Scope:
+    node: ScopeNode
+    parent: Optional[Scope]
+    owner: Optional[cst.ClassDef] = None  # the class of a method
+    params: set[str] = field(default_factory=set)
+    assigned: set[str] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)
+    # Nodes evaluated in this frame (nested defs, lambdas and classes excluded).
+    own_nodes: list[cst.CSTNode] = field(default_factory=list)
+    local_containers: set[str] = field(default_factory=set)
+    types: dict[str, Optional[str]] = field(default_factory=dict)
+    annotations: dict[str, Optional[cst.Annotation]] = field(default_factory=dict)
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, (cst.FunctionDef, cst.Lambda))
+
+    def is_local(self, name: str) -> bool:
+        return self.is_function and name not in self.declared_global and (
+            name in self.params or name in self.assigned
+        )
+
+    def shadows(self, name: str) -> bool:
+        """Whether ``name`` is bound by this function or an enclosing one (a parameter or local
+        called ``open`` is not the builtin)."""
+        scope: Optional[Scope] = self
+        while scope is not None:
+            if scope.is_function and (name in scope.params or name in scope.assigned):
+                return name not in scope.declared_global
+            scope = scope.parent
+        return False
+
+    @property
+    def body(self) -> list[cst.BaseStatement]:
+        if isinstance(self.node, cst.Module):
+            return list(self.node.body)
+        if isinstance(self.node, (cst.FunctionDef, cst.ClassDef)):
+            body = self.node.body
+            if isinstance(body, cst.IndentedBlock):
+                return list(body.body)
+            return [cst.SimpleStatementLine(body=body.body)]  # type: ignore[arg-type]
+        return []
+
+
+def _bound_names(target: cst.CSTNode) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _bound_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _bound_names(target.value)
+
+
+class ScopeIndex:
+    """Every scope of a module with its own nodes, and a parent map of all nodes."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.scopes: list[Scope] = []
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}
+        root = Scope(module, None)
+        self.scopes.append(root)
+        self._fill(root, list(children(module)))
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                self.functions[statement.name.value] = statement
+
+    def _fill(self, scope: Scope, start: list[cst.CSTNode]) -> None:
+        parent_of = self.parents
+        for node in start:
+            parent_of[node] = scope.node
+        stack = list(start)
+        while stack:
+            node = stack.pop()
+            nested = self._nested_scope(scope, node)
+            if nested is not None:
+                continue
+            scope.own_nodes.append(node)
+            self._note_binding(scope, node)
+            for child in children(node):
+                parent_of[child] = node
+                stack.append(child)
+
+    def _nested_scope(self, scope: Scope, node: cst.CSTNode) -> Optional[Scope]:
+        if isinstance(node, cst.FunctionDef):
+            if scope.is_function:
+                scope.assigned.add(node.name.value)
+            owner = scope.node if isinstance(scope.node, cst.ClassDef) else None
+            if owner is not None:
+                self.methods.setdefault(owner, {})[node.name.value] = node
+            inner = Scope(node, scope, owner=owner)
+            inner.params.update(_all_params(node.params))
+            inner.annotations.update(_annotations(node.params))
+            outer_parts: list[cst.CSTNode] = [*node.decorators, node.params]
+            if node.returns is not None:
+                outer_parts.append(node.returns)
+            self._fill_outer(scope, node, outer_parts)
+            self.parents[node.body] = node
+            self.scopes.append(inner)
+            self._fill(inner, list(children(node.body)))
+            for child in children(node.body):
+                self.parents[child] = node.body
+            return inner
+        if isinstance(node, cst.Lambda):
+            inner = Scope(node, scope)
+            inner.params.update(_all_params(node.params))
+            self._fill_outer(scope, node, [node.params])
+            self.scopes.append(inner)
+            self._fill(inner, [node.body])
+            self.parents[node.body] = node
+            return inner
+        if isinstance(node, cst.ClassDef):
+            if scope.is_function:
+                scope.assigned.add(node.name.value)
+            inner = Scope(node, scope)
+            self._fill_outer(scope, node, [*node.decorators, *node.bases, *node.keywords])
+            self.scopes.append(inner)
+            self.parents[node.body] = node
+            self._fill(inner, list(children(node.body)))
+            for child in children(node.body):
+                self.parents[child] = node.body
+            return inner
+        return None
+
+    def _fill_outer(self, scope: Scope, owner: cst.CSTNode, parts: list[cst.CSTNode]) -> None:
+        for part in parts:
+            self.parents[part] = owner
+        # Decorators, defaults and bases run in the enclosing frame.
+        stack = list(parts)
+        while stack:
+            node = stack.pop()
+            scope.own_nodes.append(node)
+            for child in children(node):
+                self.parents[child] = node
+                stack.append(child)
+
+    def _note_binding(self, scope: Scope, node: cst.CSTNode) -> None:
+        if isinstance(node, (cst.Global, cst.Nonlocal)):
+            scope.declared_global.update(n.name.value for n in node.names)
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                names = list(_bound_names(target.target))
+                scope.assigned.update(names)
+                if len(names) == 1 and isinstance(target.target, cst.Name):
+                    self._note_value(scope, names[0], node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            scope.assigned.update(_bound_names(node.target))
+            if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and (
+                node.value is not None
+            ):
+                self._note_value(scope, node.target.value, node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            scope.assigned.update(_bound_names(node.target))
+        elif isinstance(node, cst.AsName):
+            scope.assigned.update(_bound_names(node.name))
+        elif isinstance(node, cst.NamedExpr):
+            scope.assigned.update(_bound_names(node.target))
+        elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
+            node.names, cst.ImportStar
+        ):
+            for alias in node.names:
+                if alias.asname is not None:
+                    scope.assigned.update(_bound_names(alias.asname.name))
+                else:
+                    name = dotted_name(alias.name) or ""
+                    scope.assigned.add(name.split(".", 1)[0])
+
+    def _note_value(self, scope: Scope, name: str, value: cst.BaseExpression) -> None:
+        literal = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
+        factory = isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and (
+            value.func.value in ("list", "dict", "set", "deque", "OrderedDict", "defaultdict")
+        )
+        if isinstance(value, literal) or factory:
+            scope.local_containers.add(name)
+
+
+def _annotations(parameters: cst.Parameters) -> dict[str, Optional[cst.Annotation]]:
+    every = (*parameters.posonly_params, *parameters.params, *parameters.kwonly_params)
+    return {param.name.value: param.annotation for param in every}
+
+
+def _all_params(parameters: cst.Parameters) -> list[str]:
+    names = params_of(parameters)
+    names.extend(p.name.value for p in parameters.kwonly_params)
+    if isinstance(parameters.star_arg, cst.Param):
+        names.append(parameters.star_arg.name.value)
+    if parameters.star_kwarg is not None:
+        names.append(parameters.star_kwarg.name.value)
+    return names
+
+
+@dataclass(frozen=True)
+class Creation:
+    call: cst.Call
+    spec: ResourceSpec
+    api: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The creating call's immediate use. Either a final ``fate``, or names to track."""
+
+    fate: Optional[Fate] = None
+    escape: Escape = Escape.NONE
+    escape_node: Optional[cst.CSTNode] = None
+    aliases: tuple[str, ...] = ()  # names that hold the object itself
+    holders: tuple[str, ...] = ()  # local containers that hold it
+    conditional: bool = False  # created in one branch of `x if c else y` / `a or b`
+    returned: bool = False
+    statement: Optional[cst.CSTNode] = None  # the With whose item creates it, if any
+
+
+class Resolver:
+    """Recognises creating calls in one scope and classifies their immediate use."""
+
+    def __init__(self, names: ImportNames, index: ScopeIndex,
+                 helpers: dict[cst.FunctionDef, HelperSummary],
+                 factories: dict[cst.FunctionDef, Creation]) -> None:
+        self.names = names
+        self.index = index
+        self.helpers = helpers
+        self.factories = factories
+
+    # --- resolution ------------------------------------------------------------------------
+    def qualified(self, func: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        dotted = dotted_name(func)
+        if dotted is None:
+            return None
+        if scope.shadows(dotted.split(".", 1)[0]):
+            return None
+        return self.names.qualified_name(func)
+
+    def creations(self, call: cst.Call, scope: Scope) -> list[Creation]:
+        qualified = self.qualified(call.func, scope)
+        found: tuple[ResourceSpec, ...] = ()
+        api = dotted_name(call.func) or "..."
+        if qualified in specs.FACTORIES:
+            found = specs.FACTORIES[qualified]
+        elif isinstance(call.func, cst.Attribute):
+            receiver_type = self.type_of(call.func.value, scope)
+            if receiver_type is not None:
+                found = specs.METHOD_FACTORIES.get((receiver_type, call.func.attr.value), ())
+                if found:
+                    api = f"{receiver_type.rsplit('.', 1)[-1]}.{call.func.attr.value}"
+        if not found:
+            helper = self.callee(call, scope)
+            creation = self.factories.get(helper) if helper is not None else None
+            if creation is not None:
+                return [Creation(call, creation.spec, api)]
+            return []
+        return [Creation(call, spec, api) for spec in found if _condition_holds(spec, call)]
+
+    def callee(self, call: cst.Call, scope: Scope) -> Optional[cst.FunctionDef]:
+        """The function of this module a call runs: ``helper(...)`` or ``self.helper(...)``."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            if scope.shadows(func.value) or func.value in self.names.aliases:
+                return None
+            return self.index.functions.get(func.value)
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls")
+        ):
+            method_scope: Optional[Scope] = scope
+            while method_scope is not None and method_scope.owner is None:
+                method_scope = method_scope.parent
+            if method_scope is None or method_scope.owner is None:
+                return None
+            return self.index.methods.get(method_scope.owner, {}).get(func.attr.value)
+        return None
+
+    def type_of(self, node: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        if isinstance(node, cst.Call):
+            qualified = self.qualified(node.func, scope)
+            if qualified in specs.TYPE_CONSTRUCTORS:
+                return specs.TYPE_CONSTRUCTORS[qualified]
+            if isinstance(node.func, cst.Attribute):
+                inner = self.type_of(node.func.value, scope)
+                if inner and node.func.attr.value in specs.SAME_TYPE_METHODS.get(inner, ()):
+                    return inner
+            return None
+        if isinstance(node, cst.Attribute):
+            inner = self.type_of(node.value, scope)
+            if inner and node.attr.value in specs.SAME_TYPE_METHODS.get(inner, ()):
+                return inner
+            return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            left = self.type_of(node.left, scope)
+            return left if left == "pathlib.Path" else None
+        if isinstance(node, cst.Name):
+            return self._name_type(node.value, scope)
+        return None
+
+    def _name_type(self, name: str, scope: Scope) -> Optional[str]:
+        if name not in scope.types:
+            scope.types[name] = None  # no recursion through self-referencing assignments
+            scope.types[name] = self._infer_name_type(name, scope)
+        return scope.types[name]
+
+    def _infer_name_type(self, name: str, scope: Scope) -> Optional[str]:
+        """A name has a type when every binding of it in the scope gives that type."""
+        if name in scope.params:
+            annotation = scope.annotations.get(name)
+            if annotation is None:
+                return None
+            return specs.TYPE_CONSTRUCTORS.get(self.qualified(annotation.annotation, scope) or "")
+        seen: set[Optional[str]] = set()
+        for node in scope.own_nodes:
+            value: Optional[cst.BaseExpression] = None
+            if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
+            ):
+                value = node.value
+            elif isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and (
+                node.target.value == name
+            ):
+                value = node.value
+                annotated = self.qualified(node.annotation.annotation, scope)
+                if annotated in specs.TYPE_CONSTRUCTORS:
+                    seen.add(specs.TYPE_CONSTRUCTORS[annotated])
+                    continue
+            elif isinstance(node, cst.WithItem) and node.asname is not None and isinstance(
+                node.asname.name, cst.Name
+            ) and node.asname.name.value == name:
+                value = node.item
+            elif isinstance(node, (cst.For, cst.CompFor)) and name in _bound_names(node.target):
+                seen.add(None)
+                continue
+            else:
+                continue
+            seen.add(self.type_of(value, scope) if value is not None else None)
+        if len(seen) == 1:
+            return next(iter(seen))
+        if not seen and scope.parent is not None and name not in scope.params:
+            return self._name_type(name, scope.parent)
+        return None
+
+
+def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
+    """``requests.get(url, stream=True)`` is a streamed response; without the keyword (and
+    without ``**kwargs`` that might carry it) it takes the spec's default."""
+    condition = spec.condition
+    if condition is None:
+        return True
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == condition.keyword:
+            return code_of(arg.value) == condition.value
+    return condition.default
+
+
+def _subscript_index(node: cst.Subscript) -> Optional[int]:
+    if len(node.slice) != 1:
+        return None
+    index = node.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+        return int(index.value.value)
+    return None
+
+
+def _argument_index(call: cst.Call, arg: cst.Arg, helper: HelperSummary,
+                    through_self: bool) -> Optional[int]:
+    if arg.keyword is not None:
+        name = arg.keyword.value
+        return helper.params.index(name) if name in helper.params else None
+    if arg.star:
+        return None
+    position = [a for a in call.args if a.keyword is None and not a.star].index(arg)
+    return position + 1 if through_self and helper.is_method else position
+
+
+_DROPPED_INLINE = Placement(Fate.DROPPED, Escape.INLINE)
+
+
+class _Climb:
+    """State of the walk from a creating call up through the expression that uses it."""
+
+    def __init__(self, creation: Creation) -> None:
+        self.expr: cst.CSTNode = creation.call
+        self.conditional = False
+        self.container = False
+        self.indexed = creation.spec.tuple_index is None
+        self.element_index: Optional[int] = None
+        self.closing = False
+
+
+class Placer:
+    """Classifies the immediate use of a creating call (see :class:`Placement`)."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.parents = resolver.index.parents
+
+    def place(self, creation: Creation, scope: Scope) -> Placement:
+        spec = creation.spec
+        climb = _Climb(creation)
+        inert = Placement(Fate.INACTIVE) if spec.activation_methods else None
+        while True:
+            expr = climb.expr
+            parent = self.parents.get(expr)
+            if parent is None:
+                return Placement(Fate.HANDED_OFF)
+            if not climb.indexed and not isinstance(
+                parent, (cst.Subscript, cst.Assign, cst.Expr, cst.Await)
+            ):
+                return Placement(Fate.HANDED_OFF)
+            if isinstance(parent, cst.Await):
+                climb.expr = parent
+            elif isinstance(parent, cst.IfExp):
+                if parent.test is expr:
+                    return inert or _DROPPED_INLINE
+                climb.conditional = True
+                climb.expr = parent
+            elif isinstance(parent, cst.BooleanOperation):
+                climb.conditional = True
+                climb.expr = parent
+            elif isinstance(parent, cst.Arg):
+                call = self.parents.get(parent)
+                if not isinstance(call, cst.Call) or call.func is expr:
+                    return Placement(Fate.HANDED_OFF)
+                placed = self._argument(creation, call, parent, scope, climb)
+                if placed is not None:
+                    return placed
+                climb.expr = call
+            elif isinstance(parent, cst.Attribute) and parent.value is expr:
+                placed = self._attribute(creation, parent, climb)
+                if placed is not None:
+                    return inert or placed if placed.fate is Fate.DROPPED else placed
+            elif isinstance(parent, cst.Subscript) and parent.value is expr:
+                if not climb.indexed and _subscript_index(parent) == spec.tuple_index:
+                    climb.indexed = True
+                    climb.expr = parent
+                else:
+                    return inert or _DROPPED_INLINE
+            elif isinstance(parent, (cst.Element, cst.StarredElement)):
+                sequence = self.parents.get(parent)
+                if not isinstance(sequence, (cst.Tuple, cst.List, cst.Set)):
+                    return Placement(Fate.HANDED_OFF)
+                climb.element_index = list(sequence.elements).index(parent)
+                climb.container = True
+                climb.expr = sequence
+            elif isinstance(parent, cst.DictElement) and parent.value is expr:
+                climb.container = True
+                climb.expr = self.parents.get(parent, parent)
+            elif (isinstance(parent, (cst.ListComp, cst.SetComp, cst.GeneratorExp)) and (
+                parent.elt is expr
+            )) or (isinstance(parent, cst.DictComp) and parent.value is expr):
+                climb.container = True
+                climb.element_index = None
+                climb.expr = parent
+            elif isinstance(parent, (cst.CompFor, cst.For)) and parent.iter is expr:
+                return inert or Placement(Fate.DROPPED, Escape.INLINE)
+            elif isinstance(parent, (cst.Return, cst.Yield)) and parent.value is expr:
+                returned = isinstance(parent, cst.Return) and not climb.container
+                return Placement(Fate.HANDED_OFF, returned=returned and not climb.conditional)
+            elif isinstance(parent, cst.Lambda):
+                return Placement(Fate.HANDED_OFF)
+            elif isinstance(parent, cst.WithItem) and parent.item is expr:
+                return self._with_item(creation, parent, climb)
+            elif isinstance(parent, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                if getattr(parent, "value", None) is not expr:
+                    return Placement(Fate.HANDED_OFF)
+                return self._assigned(creation, parent, scope, climb)
+            elif isinstance(parent, cst.NamedExpr) and parent.value is expr:
+                if not scope.is_function or not isinstance(parent.target, cst.Name):
+                    return Placement(Fate.HANDED_OFF)
+                return Placement(aliases=(parent.target.value,), conditional=climb.conditional)
+            elif isinstance(parent, cst.Expr):
+                if climb.container:
+                    return inert or _DROPPED_INLINE
+                return inert or _DROPPED_INLINE
+            else:
+                return Placement(Fate.HANDED_OFF)
+
+    def _argument(self, creation: Creation, call: cst.Call, arg: cst.Arg, scope: Scope,
+                  climb: _Climb) -> Optional[Placement]:
+        """None: the call wraps the object and the climb goes on through it."""
+        resolver = self.resolver
+        qualified = resolver.qualified(call.func, scope)
+        if qualified in specs.TRANSPARENT_WRAPPERS:
+            climb.closing = climb.closing or qualified == "contextlib.closing"
+            return None
+        if is_managing_method(call.func):
+            return Placement(Fate.MANAGED)
+        if qualified in creation.spec.release_functions:
+            return Placement(Fate.RELEASED)
+        helper_node = resolver.callee(call, scope)
+        helper = resolver.helpers.get(helper_node) if helper_node is not None else None
+        if helper is not None:
+            through_self = isinstance(call.func, cst.Attribute)
+            index = _argument_index(call, arg, helper, through_self)
+            effect = helper.effect_on(index) if index is not None else Effect.TAKES
+            if effect is Effect.RELEASES:
+                return Placement(Fate.RELEASED)
+            if effect is Effect.TAKES:
+                return Placement(Fate.HANDED_OFF)
+            return Placement(Fate.DROPPED, Escape.PASSED, call)
+        if qualified in specs.TAKING_FUNCTIONS:
+            return Placement(Fate.HANDED_OFF)
+        if qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(
+            qualified, call.func, resolver.names
+        ):
+            if creation.spec.activation_methods:
+                return Placement(Fate.HANDED_OFF)
+            return Placement(Fate.DROPPED, Escape.PASSED, call)
+        if is_constructor_like(qualified, call.func):
+            return Placement(Fate.HANDED_OFF)
+        return Placement(Fate.HANDED_OFF)
+
+    def _attribute(self, creation: Creation, attribute: cst.Attribute,
+                   climb: _Climb) -> Optional[Placement]:
+        spec = creation.spec
+        grand = self.parents.get(attribute)
+        name = attribute.attr.value
+        if isinstance(grand, cst.Call) and grand.func is attribute:
+            if name in spec.release_methods:
+                return Placement(Fate.RELEASED)
+            if name in spec.activation_methods:
+                return Placement(Fate.DROPPED, Escape.INLINE, grand)
+            if spec.activation_methods:
+                return Placement(Fate.INACTIVE)
+            return Placement(Fate.DROPPED, Escape.INLINE, grand)
+        if name in spec.release_attributes:
+            return Placement(Fate.RELEASED)
+        if spec.path_attribute == name:
+            climb.expr = attribute
+            return None
+        return Placement(Fate.DROPPED, Escape.INLINE, attribute)
+
+    def _with_item(self, creation: Creation, item: cst.WithItem, climb: _Climb) -> Placement:
+        if creation.spec.with_releases or climb.closing:
+            return Placement(Fate.MANAGED)
+        statement = self.parents.get(item)
+        names = tuple(_bound_names(item.asname.name)) if item.asname is not None else ()
+        if not names:
+            return Placement(Fate.LEAKED, Escape.WITH_DOES_NOT_RELEASE, statement)
+        return Placement(aliases=names, statement=statement, conditional=climb.conditional)
+
+    def _assigned(self, creation: Creation, statement: cst.CSTNode, scope: Scope,
+                  climb: _Climb) -> Placement:
+        if isinstance(statement, cst.Assign):
+            targets = [target.target for target in statement.targets]
+        else:
+            targets = [statement.target]  # type: ignore[attr-defined]
+        aliases: list[str] = []
+        holders: list[str] = []
+        for target_node in targets:
+            target: cst.BaseExpression = target_node
+            container = climb.container or isinstance(statement, cst.AugAssign)
+            if not climb.indexed and isinstance(target, (cst.Tuple, cst.List)):
+                index = creation.spec.tuple_index or 0
+                if index >= len(target.elements) or any(
+                    isinstance(e, cst.StarredElement) for e in target.elements
+                ):
+                    return Placement(Fate.HANDED_OFF)
+                target = target.elements[index].value
+            elif (
+                climb.element_index is not None
+                and isinstance(target, (cst.Tuple, cst.List))
+                and isinstance(climb.expr, (cst.Tuple, cst.List))
+                and len(target.elements) == len(climb.expr.elements)
+                and climb.expr is statement.value  # type: ignore[attr-defined]
+            ):
+                target = target.elements[climb.element_index].value
+                container = False
+            elif not climb.indexed:
+                return Placement(Fate.HANDED_OFF)
+            if isinstance(target, cst.Name):
+                name = target.value
+                if name == "_" and not container:
+                    return Placement(Fate.DROPPED, Escape.INLINE)
+                if not scope.is_function or name in scope.declared_global:
+                    return Placement(Fate.HANDED_OFF)
+                (holders if container else aliases).append(name)
+            elif (
+                isinstance(target, cst.Subscript)
+                and isinstance(target.value, cst.Name)
+                and scope.is_local(target.value.value)
+                and target.value.value in scope.local_containers
+            ):
+                holders.append(target.value.value)
+            else:
+                return Placement(Fate.HANDED_OFF)
+        return Placement(aliases=tuple(aliases), holders=tuple(holders),
+                         conditional=climb.conditional, statement=statement)

@@ -1,0 +1,322 @@
+"""What creates each leakable object, what releases it, and what `with` really does (data only).
+
+The ownership analysis (``leaklint.analysis.ownership``) is generic over these tables: to teach
+leaklint a new resource, add a :class:`ResourceSpec` under its factory's qualified name in
+:data:`FACTORIES` (a module-level callable) or :data:`METHOD_FACTORIES` (a method on an object
+of a known type, e.g. ``pathlib.Path.open``). Nothing else has to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
+
+
+class Kind(Enum):
+    FILE = "file"
+    SOCKET = "socket"
+    CONNECTION = "connection"
+    RESPONSE = "response"
+    TEMPFILE = "temporary file"
+    THREAD = "thread"
+    EXECUTOR = "executor"
+    PROCESS = "process"
+    TIMER = "timer"
+    TASK = "task"
+
+
+class Handle(Enum):
+    """What the factory hands back, which decides how a release is recognised."""
+
+    OBJECT = "object"  # released by a method call on it: f.close()
+    FD = "fd"  # an int released by a function taking it: os.close(fd)
+    PATH = "path"  # a file system path released by a function taking it: os.remove(path)
+
+
+@dataclass(frozen=True)
+class KeywordCondition:
+    """The factory creates the resource only when ``keyword`` is passed as ``value`` (source
+    text), e.g. ``requests.get(url, stream=True)``. ``default`` is whether the resource exists
+    when the keyword is absent."""
+
+    keyword: str
+    value: str
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    kind: Kind
+    code: str  # the rule that reports a leak of it
+    noun: str  # how messages call it: "file", "socket", "connection", ...
+    release_methods: frozenset[str] = frozenset({"close"})
+    # Functions (qualified names) that release the handle passed as their first argument.
+    release_functions: frozenset[str] = frozenset()
+    # Attributes whose mere reading releases it (a requests response read to completion).
+    release_attributes: frozenset[str] = frozenset()
+    handle: Handle = Handle.OBJECT
+    # Does `with x:` release it? If not, `with_note` says what `with` does instead.
+    with_releases: bool = True
+    with_note: str = ""
+    # Non-empty: the object only becomes a leak once one of these methods runs (Thread.start).
+    activation_methods: frozenset[str] = frozenset()
+    # Is `await x` a release (an asyncio task)?
+    await_releases: bool = False
+    condition: Optional[KeywordCondition] = None
+    # For factories returning a tuple (``fd, path = mkstemp()``): which element this spec is.
+    tuple_index: Optional[int] = None
+    # The handle is reached through an attribute of the created object for releases
+    # (``NamedTemporaryFile(delete=False).name`` is the path to remove).
+    path_attribute: Optional[str] = None
+    # The verb for messages: "closed", "removed", "joined", ...
+    released_verb: str = "closed"
+
+
+_CLOSE = frozenset({"close"})
+_FILE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE)
+_FD = ResourceSpec(
+    Kind.FILE, "LK301", "file descriptor", frozenset(),
+    release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
+)
+_SOCKET = ResourceSpec(Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}))
+_SELECTOR = ResourceSpec(Kind.SOCKET, "LK302", "selector", _CLOSE)
+_CONNECTION = ResourceSpec(Kind.CONNECTION, "LK303", "connection", _CLOSE)
+_DB_CONNECTION = ResourceSpec(
+    Kind.CONNECTION, "LK303", "connection", _CLOSE,
+    with_releases=False, with_note="only commits or rolls back",
+)
+_MAIL_CONNECTION = ResourceSpec(
+    Kind.CONNECTION, "LK303", "connection", frozenset({"close", "quit"})
+)
+_IMAP_CONNECTION = ResourceSpec(
+    Kind.CONNECTION, "LK303", "connection", frozenset({"logout", "shutdown", "close"})
+)
+_SESSION = ResourceSpec(Kind.RESPONSE, "LK304", "session", frozenset({"close", "aclose"}))
+_STREAM_RESPONSE = ResourceSpec(
+    Kind.RESPONSE, "LK304", "streamed response", frozenset({"close", "release", "aclose"}),
+    release_attributes=frozenset({"content", "text", "json"}),
+    condition=KeywordCondition("stream", "True"),
+)
+_URLOPEN_RESPONSE = ResourceSpec(
+    Kind.RESPONSE, "LK304", "response", frozenset({"close", "read", "readlines"}),
+)
+_AIOHTTP_RESPONSE = ResourceSpec(
+    Kind.RESPONSE, "LK304", "response",
+    frozenset({"close", "release", "read", "text", "json", "wait_for_close"}),
+)
+_REMOVERS = frozenset(
+    {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "pathlib.Path.unlink",
+     "pathlib.Path.rmdir"}
+)
+_TEMP_PATH = ResourceSpec(
+    Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
+    handle=Handle.PATH, with_releases=False, released_verb="removed",
+)
+_MKSTEMP_FD = ResourceSpec(
+    Kind.FILE, "LK306", "file descriptor", frozenset(),
+    release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
+    tuple_index=0,
+)
+_MKSTEMP_PATH = ResourceSpec(
+    Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
+    handle=Handle.PATH, with_releases=False, tuple_index=1, released_verb="removed",
+)
+_MKDTEMP_PATH = ResourceSpec(
+    Kind.TEMPFILE, "LK306", "temporary directory", frozenset(), release_functions=_REMOVERS,
+    handle=Handle.PATH, with_releases=False, released_verb="removed",
+)
+_NAMED_TEMP_KEPT = ResourceSpec(
+    Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
+    handle=Handle.OBJECT, with_releases=False, path_attribute="name",
+    condition=KeywordCondition("delete", "False"), released_verb="removed",
+)
+
+# Concurrency kinds, shared with the LK1 rules (which decide daemon flags etc. themselves).
+_THREAD = ResourceSpec(
+    Kind.THREAD, "LK101", "thread", frozenset({"join"}),
+    activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
+)
+_TIMER = ResourceSpec(
+    Kind.TIMER, "LK107", "timer", frozenset({"cancel", "join"}),
+    activation_methods=frozenset({"start"}), with_releases=False, released_verb="cancelled",
+)
+_EXECUTOR = ResourceSpec(
+    Kind.EXECUTOR, "LK103", "executor", frozenset({"shutdown"}), released_verb="shut down",
+)
+_POOL = ResourceSpec(
+    Kind.EXECUTOR, "LK103", "pool", frozenset({"terminate", "join", "close"}),
+    released_verb="shut down",
+)
+_PROCESS = ResourceSpec(
+    Kind.PROCESS, "LK104", "process", frozenset({"join"}),
+    activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
+)
+_POPEN = ResourceSpec(
+    Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}),
+    released_verb="waited for",
+)
+_TASK = ResourceSpec(
+    Kind.TASK, "LK106", "task", frozenset({"cancel", "result"}), await_releases=True,
+    release_functions=frozenset({"asyncio.gather", "asyncio.wait", "asyncio.wait_for",
+                                 "asyncio.shield", "asyncio.as_completed"}),
+    with_releases=False, released_verb="awaited",
+)
+
+FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
+    # LK301 files
+    "builtins.open": (_FILE,),
+    "io.open": (_FILE,),
+    "io.FileIO": (_FILE,),
+    "codecs.open": (_FILE,),
+    "gzip.open": (_FILE,),
+    "gzip.GzipFile": (_FILE,),
+    "bz2.open": (_FILE,),
+    "bz2.BZ2File": (_FILE,),
+    "lzma.open": (_FILE,),
+    "lzma.LZMAFile": (_FILE,),
+    "tarfile.open": (_FILE,),
+    "tarfile.TarFile.open": (_FILE,),
+    "zipfile.ZipFile": (_FILE,),
+    "tempfile.TemporaryFile": (_FILE,),
+    "tempfile.NamedTemporaryFile": (_FILE, _NAMED_TEMP_KEPT),
+    "tempfile.SpooledTemporaryFile": (_FILE,),
+    "os.fdopen": (_FILE,),
+    "os.open": (_FD,),
+    # LK302 sockets
+    "socket.socket": (_SOCKET,),
+    "socket.create_connection": (_SOCKET,),
+    "socket.create_server": (_SOCKET,),
+    "socket.fromfd": (_SOCKET,),
+    "socket.socketpair": (
+        ResourceSpec(Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}), tuple_index=0),
+        ResourceSpec(Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}), tuple_index=1),
+    ),
+    "ssl.wrap_socket": (_SOCKET,),
+    "selectors.DefaultSelector": (_SELECTOR,),
+    "selectors.SelectSelector": (_SELECTOR,),
+    "selectors.PollSelector": (_SELECTOR,),
+    "selectors.EpollSelector": (_SELECTOR,),
+    "selectors.KqueueSelector": (_SELECTOR,),
+    # LK303 connections
+    "sqlite3.connect": (_DB_CONNECTION,),
+    "psycopg.connect": (_CONNECTION,),
+    "psycopg2.connect": (_DB_CONNECTION,),
+    "pymysql.connect": (_DB_CONNECTION,),
+    "mysql.connector.connect": (_DB_CONNECTION,),
+    "http.client.HTTPConnection": (_CONNECTION,),
+    "http.client.HTTPSConnection": (_CONNECTION,),
+    "ftplib.FTP": (ResourceSpec(Kind.CONNECTION, "LK303", "connection",
+                                frozenset({"close", "quit"})),),
+    "ftplib.FTP_TLS": (ResourceSpec(Kind.CONNECTION, "LK303", "connection",
+                                    frozenset({"close", "quit"})),),
+    "smtplib.SMTP": (_MAIL_CONNECTION,),
+    "smtplib.SMTP_SSL": (_MAIL_CONNECTION,),
+    "smtplib.LMTP": (_MAIL_CONNECTION,),
+    "imaplib.IMAP4": (_IMAP_CONNECTION,),
+    "imaplib.IMAP4_SSL": (_IMAP_CONNECTION,),
+    "poplib.POP3": (_MAIL_CONNECTION,),
+    "poplib.POP3_SSL": (_MAIL_CONNECTION,),
+    "telnetlib.Telnet": (_CONNECTION,),
+    # LK304 responses and HTTP sessions
+    "requests.Session": (_SESSION,),
+    "requests.session": (_SESSION,),
+    "requests.sessions.Session": (_SESSION,),
+    **{f"requests.{verb}": (_STREAM_RESPONSE,)
+       for verb in ("get", "post", "put", "patch", "delete", "head", "options", "request")},
+    "urllib.request.urlopen": (_URLOPEN_RESPONSE,),
+    "httpx.Client": (_SESSION,),
+    "httpx.AsyncClient": (_SESSION,),
+    "httpx.stream": (ResourceSpec(Kind.RESPONSE, "LK304", "streamed response",
+                                  frozenset({"__exit__"})),),
+    "aiohttp.ClientSession": (_SESSION,),
+    # LK306 temporary files
+    "tempfile.mkstemp": (_MKSTEMP_FD, _MKSTEMP_PATH),
+    "tempfile.mkdtemp": (_MKDTEMP_PATH,),
+    # LK1 concurrency
+    "threading.Thread": (_THREAD,),
+    "threading.Timer": (_TIMER,),
+    "concurrent.futures.ThreadPoolExecutor": (_EXECUTOR,),
+    "concurrent.futures.ProcessPoolExecutor": (_EXECUTOR,),
+    "concurrent.futures.thread.ThreadPoolExecutor": (_EXECUTOR,),
+    "concurrent.futures.process.ProcessPoolExecutor": (_EXECUTOR,),
+    "multiprocessing.Pool": (_POOL,),
+    "multiprocessing.pool.Pool": (_POOL,),
+    "multiprocessing.pool.ThreadPool": (_POOL,),
+    "multiprocessing.Process": (_PROCESS,),
+    "subprocess.Popen": (_POPEN,),
+    "asyncio.create_task": (_TASK,),
+    "asyncio.ensure_future": (_TASK,),
+}
+
+# Types the analysis can tell an expression has, from the calls that build them.
+TYPE_CONSTRUCTORS: dict[str, str] = {
+    "pathlib.Path": "pathlib.Path",
+    "pathlib.PurePath": "pathlib.Path",
+    "pathlib.PosixPath": "pathlib.Path",
+    "pathlib.WindowsPath": "pathlib.Path",
+    "pathlib.Path.home": "pathlib.Path",
+    "pathlib.Path.cwd": "pathlib.Path",
+    "ssl.create_default_context": "ssl.SSLContext",
+    "ssl.SSLContext": "ssl.SSLContext",
+    "ssl._create_unverified_context": "ssl.SSLContext",
+    "ssl._create_default_https_context": "ssl.SSLContext",
+    "requests.Session": "requests.Session",
+    "requests.session": "requests.Session",
+    "requests.sessions.Session": "requests.Session",
+    "aiohttp.ClientSession": "aiohttp.ClientSession",
+    "socket.socket": "socket.socket",
+    "socket.create_connection": "socket.socket",
+}
+# Methods of a typed object that return an object of the same type (``p.parent.open()``).
+SAME_TYPE_METHODS: dict[str, frozenset[str]] = {
+    "pathlib.Path": frozenset(
+        {"parent", "with_suffix", "with_name", "with_stem", "joinpath", "resolve", "absolute",
+         "expanduser", "relative_to"}
+    ),
+}
+
+_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
+    ("pathlib.Path", "open"): (_FILE,),
+    ("ssl.SSLContext", "wrap_socket"): (_SOCKET,),
+    ("socket.socket", "makefile"): (_FILE,),
+    **{("requests.Session", verb): (_STREAM_RESPONSE,) for verb in _HTTP_VERBS},
+    **{("aiohttp.ClientSession", verb): (_AIOHTTP_RESPONSE,) for verb in _HTTP_VERBS},
+}
+
+# Calls through which a created object keeps living as the call's result: the wrapper closes
+# what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
+TRANSPARENT_WRAPPERS = frozenset(
+    {"io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
+     "io.BufferedRWPair", "contextlib.closing", "contextlib.nullcontext"}
+)
+# Calls that register an object with a manager that releases it (managed, never leaked).
+MANAGING_METHODS = frozenset({"enter_context", "enter_async_context", "push", "callback",
+                              "push_async_callback", "push_async_exit"})
+# Calls that take ownership of an argument (the callee releases or keeps it).
+TAKING_FUNCTIONS = frozenset(
+    {"builtins.setattr", "functools.partial", "atexit.register", "weakref.finalize",
+     "os.fdopen", "builtins.open", "io.open", "socket.socket", "socket.fromfd",
+     "ssl.wrap_socket", "asyncio.open_connection", "asyncio.start_server",
+     "asyncio.open_unix_connection", "contextlib.closing"}
+)
+# Constructors that borrow the file object they are given and never close it.
+BORROWING_CONSTRUCTORS = frozenset(
+    {"gzip.GzipFile", "bz2.BZ2File", "lzma.LZMAFile", "zipfile.ZipFile", "tarfile.open",
+     "tarfile.TarFile", "csv.reader", "csv.writer", "csv.DictReader", "csv.DictWriter",
+     "io.TextIOWrapper.__borrow__", "pickle.Pickler", "pickle.Unpickler", "mmap.mmap",
+     "wave.open", "aifc.open", "sunau.open", "shelve.Shelf", "zipfile.Path"}
+)
+# Calls that can never raise in practice; they do not open an exception path.
+NON_RAISING_CALLS = frozenset(
+    {"builtins.len", "builtins.isinstance", "builtins.issubclass", "builtins.id",
+     "builtins.type", "builtins.callable", "builtins.hasattr", "builtins.super",
+     "builtins.bool", "builtins.print", "builtins.repr", "builtins.str", "builtins.locals",
+     "builtins.globals", "builtins.vars", "builtins.iter", "builtins.object",
+     "time.time", "time.monotonic", "time.perf_counter", "os.getpid", "os.path.join",
+     "os.path.basename", "os.path.dirname", "os.path.exists", "os.path.isfile",
+     "os.path.isdir", "os.fspath", "threading.current_thread", "threading.get_ident"}
+)
+# Receivers whose method calls never raise into the caller (logging swallows its errors).
+NON_RAISING_RECEIVERS = frozenset({"log", "logger", "_log", "_logger", "LOG", "LOGGER", "logging"})
