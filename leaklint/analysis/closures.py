@@ -1,0 +1,362 @@
+"""Closures that escape their frame while holding a large local alive.
+
+For every function with nested functions or lambdas, computed once per file:
+
+* which locals are bound to a large allocation or a loaded blob, with their size when the
+  size is a constant expression (``10**6``, ``1 << 20``, ``1024 * 1024``, module constants);
+* which nested functions escape the frame: returned or yielded, stored on ``self``, a module
+  global or a parameter, or handed to something that calls back later (``Thread``, ``Timer``,
+  ``call_later``, ``add_done_callback``, ``atexit.register``, ``signal.signal`` ...);
+* which of those large locals each escaping closure captures, and whether it only ever uses a
+  small part of them (an index, a slice, an attribute, ``len()``).
+
+The size threshold is the rule's option, so the analysis keeps sizes and lets the rule decide.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.context import Analysis, FileContext
+from leaklint.walker import children
+
+
+class Unit(enum.Enum):
+    BYTES = "bytes"
+    ELEMENTS = "elements"
+    UNKNOWN = "unknown"  # loaded from a file or stream: as large as the input
+
+
+@dataclass(frozen=True)
+class LargeValue:
+    name: str
+    source: str  # what made it, for messages: "bytearray(N)", "f.read()"
+    unit: Unit
+    size: Optional[int]  # None when the size is not a constant
+
+
+@dataclass(frozen=True)
+class Capture:
+    closure: cst.CSTNode  # the FunctionDef or Lambda
+    label: str  # "inner" or "lambda"
+    escape: str  # how it leaves the frame: "returned", "passed to Thread()"
+    value: LargeValue
+    use: str  # the small part it uses: "data[0]"
+
+
+# Calls that keep a callable beyond the frame (qualified functions and method names).
+ESCAPE_FUNCTIONS = frozenset(
+    {"threading.Thread", "threading.Timer", "atexit.register", "signal.signal",
+     "weakref.finalize", "functools.partial", "multiprocessing.Process"}
+)
+ESCAPE_METHODS = frozenset(
+    {"call_later", "call_at", "call_soon", "call_soon_threadsafe", "add_done_callback",
+     "add_reader", "add_writer", "add_signal_handler", "register", "connect", "add_callback",
+     "add_timeout", "subscribe", "add_listener", "addEventListener", "on", "submit",
+     "run_in_executor", "after", "bind"}
+)
+BYTE_ALLOCATORS = frozenset({"builtins.bytearray", "builtins.bytes"})
+NUMPY_ALLOCATORS = frozenset({"numpy.zeros", "numpy.ones", "numpy.empty", "numpy.full"})
+LOADER_FUNCTIONS = frozenset({"json.load", "json.loads", "pickle.load", "pickle.loads"})
+LOADER_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text", "readall"})
+
+
+class Closures(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.scopes = context.analysis(Scopes)
+        self.constants = _module_constants(context.module)
+        self.captures: list[Capture] = []
+        for scope in self.scopes.functions:
+            if scope.nested:
+                self._check(scope)
+
+    # --- sizes -----------------------------------------------------------------------------
+    def fold(self, expr: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> Optional[int]:
+        """The value of a constant integer expression, or None."""
+        if isinstance(expr, cst.Integer):
+            return int(expr.value.replace("_", ""), 0)
+        if isinstance(expr, cst.Name) and expr.value in self.constants and expr.value not in seen:
+            return self.fold(self.constants[expr.value], seen | {expr.value})
+        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+            value = self.fold(expr.expression, seen)
+            return -value if value is not None else None
+        if isinstance(expr, cst.BinaryOperation):
+            left, right = self.fold(expr.left, seen), self.fold(expr.right, seen)
+            if left is None or right is None:
+                return None
+            return _apply(expr.operator, left, right)
+        return None
+
+    def large_value(self, name: str, value: cst.BaseExpression) -> Optional[LargeValue]:
+        """What ``name = value`` allocates or loads, if it is an allocation at all."""
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply):
+            for item, count in ((value.left, value.right), (value.right, value.left)):
+                found = self._repeated(name, item, count)
+                if found is not None:
+                    return found
+            return None
+        if not isinstance(value, cst.Call):
+            return None
+        called = self.names.call_name(value) or ""
+        code = _code(value)
+        if called in BYTE_ALLOCATORS and len(value.args) == 1:
+            size = self.fold(value.args[0].value)
+            return LargeValue(name, code, Unit.BYTES, size) if size is not None else None
+        if called == "builtins.list" and len(value.args) == 1:
+            inner = value.args[0].value
+            if isinstance(inner, cst.Call) and self.names.call_name(inner) == "builtins.range":
+                bounds = [self.fold(arg.value) for arg in inner.args]
+                if bounds and all(b is not None for b in bounds):
+                    size = bounds[0] if len(bounds) == 1 else bounds[1] - bounds[0]  # type: ignore[operator]
+                    return LargeValue(name, code, Unit.ELEMENTS, size)
+            return None
+        if called in NUMPY_ALLOCATORS and value.args:
+            return LargeValue(name, code, Unit.ELEMENTS, self._elements(value.args[0].value))
+        if called in LOADER_FUNCTIONS or called.startswith("pandas.read_"):
+            return LargeValue(name, code, Unit.UNKNOWN, None)
+        func = value.func
+        if isinstance(func, cst.Attribute) and func.attr.value in LOADER_METHODS:
+            if not value.args:
+                return LargeValue(name, code, Unit.UNKNOWN, None)
+            size = self.fold(value.args[0].value)
+            if size is not None and size >= 0:
+                return LargeValue(name, code, Unit.BYTES, size)
+            return None if size is not None else LargeValue(name, code, Unit.UNKNOWN, None)
+        return None
+
+    def _repeated(
+        self, name: str, item: cst.BaseExpression, count: cst.BaseExpression
+    ) -> Optional[LargeValue]:
+        times = self.fold(count)
+        if times is None:
+            return None
+        code = f"{_code(item)} * {_code(count)}"
+        if isinstance(item, cst.SimpleString):
+            length = len(item.evaluated_value)
+            return LargeValue(name, code, Unit.BYTES, length * times)
+        if isinstance(item, cst.List):
+            return LargeValue(name, code, Unit.ELEMENTS, len(item.elements) * times)
+        return None
+
+    def _elements(self, shape: cst.BaseExpression) -> Optional[int]:
+        if isinstance(shape, (cst.Tuple, cst.List)):
+            total = 1
+            for element in shape.elements:
+                size = self.fold(element.value)
+                if size is None:
+                    return None
+                total *= size
+            return total
+        return self.fold(shape)
+
+    # --- per function ----------------------------------------------------------------------
+    def _check(self, scope: FunctionScope) -> None:
+        large = self._large_locals(scope)
+        if not large:
+            return
+        for closure, escape in self._escaping(scope):
+            label = closure.name if closure.name != "<lambda>" else "lambda"
+            for value, use in self._partial_captures(closure, large):
+                self.captures.append(Capture(closure.node, label, escape, value, use))
+
+    def _large_locals(self, scope: FunctionScope) -> dict[str, LargeValue]:
+        """Locals bound once, to a large allocation (a name rebound to anything else is not)."""
+        found: dict[str, LargeValue] = {}
+        other: set[str] = set()
+        for node in scope.own_nodes:
+            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0].target, cst.Name
+            ):
+                name = node.targets[0].target.value
+                value = self.large_value(name, node.value)
+                if value is not None and name not in found:
+                    found[name] = value
+                    continue
+                other.add(name)
+            elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del)):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [
+                    node.target  # type: ignore[union-attr]
+                ]
+                for target in targets:
+                    other.update(target_names(target))
+        return {name: value for name, value in found.items() if name not in other}
+
+    def _escaping(self, scope: FunctionScope) -> Iterator[tuple[FunctionScope, str]]:
+        by_name: dict[str, FunctionScope] = {}
+        for nested in scope.nested:
+            if isinstance(nested.node, cst.FunctionDef):
+                by_name[nested.name] = nested
+        lambdas = {nested.node: nested for nested in scope.nested if nested.name == "<lambda>"}
+        for node in scope.own_nodes:
+            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                target = node.targets[0].target
+                if isinstance(target, cst.Name) and node.value in lambdas:
+                    by_name[target.value] = lambdas[node.value]  # type: ignore[index]
+        reported: set[FunctionScope] = set()
+        for expr, how in self._sinks(scope):
+            for value in _escaping_values(expr):
+                closure: Optional[FunctionScope] = None
+                if isinstance(value, cst.Name):
+                    closure = by_name.get(value.value)
+                elif isinstance(value, cst.Lambda):
+                    closure = lambdas.get(value)
+                if closure is not None and closure not in reported:
+                    reported.add(closure)
+                    yield closure, how
+
+    def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
+        """Expressions whose value outlives the frame, and how."""
+        for node in scope.own_nodes:
+            if isinstance(node, cst.Return) and node.value is not None:
+                yield node.value, "returned"
+            elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+                yield node.value, "yielded"
+            elif isinstance(node, cst.Assign):
+                for target in node.targets:
+                    where = self._outliving_target(target.target, scope)
+                    if where is not None:
+                        yield node.value, f"stored in `{where}`"
+            elif isinstance(node, cst.Call):
+                keeper = self._keeper(node, scope)
+                if keeper is not None:
+                    for arg in node.args:
+                        yield arg.value, f"passed to `{keeper}`"
+
+    def _outliving_target(
+        self, target: cst.BaseExpression, scope: FunctionScope
+    ) -> Optional[str]:
+        if isinstance(target, cst.Name):
+            return target.value if target.value in scope.globals else None
+        if isinstance(target, (cst.Attribute, cst.Subscript)):
+            root = target.value
+            while isinstance(root, (cst.Attribute, cst.Subscript)):
+                root = root.value
+            if isinstance(root, cst.Name) and (
+                root.value in scope.params or scope.enclosing_binder(root.value) is None
+            ):
+                return _code(target)
+        return None
+
+    def _keeper(self, call: cst.Call, scope: FunctionScope) -> Optional[str]:
+        called = self.names.call_name(call) or ""
+        if called in ESCAPE_FUNCTIONS:
+            return f"{called.rsplit('.', 1)[-1]}()"
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in ESCAPE_METHODS:
+                return f".{func.attr.value}()"
+            if func.attr.value in ("append", "add", "setdefault", "insert", "extend", "update"):
+                if self._outliving_target(cst.Subscript(func.value, []), scope) is not None:
+                    return f"{_code(func.value)}.{func.attr.value}()"
+        return None
+
+    def _partial_captures(
+        self, closure: FunctionScope, large: dict[str, LargeValue]
+    ) -> Iterator[tuple[LargeValue, str]]:
+        uses: dict[str, list[Optional[str]]] = {}
+        for node, parent, grandparent in _with_parents(closure.node.body):
+            if isinstance(node, cst.Name) and node.value in large and not closure.binds(node.value):
+                uses.setdefault(node.value, []).append(_small_use(node, parent, grandparent))
+        for name, kinds in uses.items():
+            if kinds and all(kind is not None for kind in kinds):
+                yield large[name], kinds[0]  # type: ignore[misc]
+
+
+def _escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    yield expr
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        for element in expr.elements:
+            yield from _escaping_values(element.value)
+    elif isinstance(expr, cst.Dict):
+        for element in expr.elements:
+            if isinstance(element, cst.DictElement):
+                yield from _escaping_values(element.value)
+
+
+def _small_use(
+    node: cst.Name, parent: Optional[cst.CSTNode], grandparent: Optional[cst.CSTNode]
+) -> Optional[str]:
+    """``data[0]``, ``data[:8]``, ``arr.shape`` or ``len(data)``: a use of a small part.
+    A method call (``data.decode()``) works on the whole object."""
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        return _code(parent)
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        called = isinstance(grandparent, cst.Call) and grandparent.func is parent
+        return None if called else _code(parent)
+    if (
+        isinstance(parent, cst.Call)
+        and isinstance(parent.func, cst.Name)
+        and parent.func.value == "len"
+        and len(parent.args) == 1
+        and parent.args[0].value is node
+    ):
+        return _code(parent)
+    return None
+
+
+Parented = tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]
+
+
+def _with_parents(root: cst.CSTNode) -> Iterator[Parented]:
+    """Nodes with their parent and grandparent; an ``Arg`` is skipped as a parent, so the
+    value of ``len(data)`` has the call as its parent."""
+    stack: list[Parented] = [(root, None, None)]
+    while stack:
+        node, parent, grandparent = stack.pop()
+        yield node, parent, grandparent
+        if isinstance(node, cst.Arg):
+            stack.extend((child, parent, grandparent) for child in children(node))
+        else:
+            stack.extend((child, node, parent) for child in children(node))
+
+
+def _module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
+    constants: dict[str, cst.BaseExpression] = {}
+    assigned: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name):
+                    if target.value in assigned:
+                        constants.pop(target.value, None)
+                    else:
+                        constants[target.value] = small.value
+                    assigned.add(target.value)
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                if small.value is not None:
+                    constants[small.target.value] = small.value
+    return constants
+
+
+def _apply(operator: cst.BaseBinaryOp, left: int, right: int) -> Optional[int]:
+    if isinstance(operator, cst.Add):
+        return left + right
+    if isinstance(operator, cst.Subtract):
+        return left - right
+    if isinstance(operator, cst.Multiply):
+        return left * right
+    if isinstance(operator, cst.FloorDivide):
+        return left // right if right else None
+    if isinstance(operator, cst.Power):
+        return left**right if 0 <= right <= 64 else None
+    if isinstance(operator, cst.LeftShift):
+        return left << right if 0 <= right <= 64 else None
+    if isinstance(operator, cst.RightShift):
+        return left >> right if right >= 0 else None
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

@@ -1,0 +1,667 @@
+"""Module- and class-level containers: where functions grow them, and whether anything evicts.
+
+Shared by LK201 (a long-lived container that only grows) and LK206 (a mutable default that the
+function grows). Computed once per file:
+
+* the containers: ``NAME = {}`` / ``dict()`` / ``[]`` / ``set()`` / ``defaultdict(...)`` /
+  ``OrderedDict()`` / ``Counter()`` / ``deque()`` (no ``maxlen``) in the module body or in the
+  body of a module-level class;
+* which parameters each function grows, directly or by handing them to a helper of the same
+  module that grows them (a fixed point over the module's functions);
+* every place a function grows a container: by name (``global`` or free), through a local alias,
+  through a helper, through ``ClassName.x`` / ``cls.x`` / ``self.__class__.x`` / ``type(self).x``
+  or a ``self.x`` that no instance attribute shadows;
+* every eviction or size bound anywhere in the module;
+* which functions only ever run at import time: called from the module body, used as decorators
+  there, ``__init_subclass__`` and metaclass hooks, registration functions and decorators.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.context import Analysis, FileContext
+from leaklint.walker import iter_nodes
+
+
+class Shape(enum.Enum):
+    MAPPING = "dict"
+    SEQUENCE = "list"
+    SET = "set"
+
+
+@dataclass(frozen=True)
+class ContainerType:
+    label: str
+    shape: Shape
+    # Reading a missing key inserts it (defaultdict) or `c[k] += 1` inserts it (Counter).
+    inserts_on_read: bool = False
+    inserts_on_augment: bool = False
+
+
+# What creates a container, by qualified name of the call (literals are handled apart).
+CONTAINER_CALLS: dict[str, ContainerType] = {
+    "builtins.dict": ContainerType("dict", Shape.MAPPING),
+    "builtins.list": ContainerType("list", Shape.SEQUENCE),
+    "builtins.set": ContainerType("set", Shape.SET),
+    "collections.defaultdict": ContainerType("defaultdict", Shape.MAPPING, True, True),
+    "collections.OrderedDict": ContainerType("OrderedDict", Shape.MAPPING),
+    "collections.Counter": ContainerType("Counter", Shape.MAPPING, False, True),
+    "collections.deque": ContainerType("deque", Shape.SEQUENCE),
+}
+_LITERALS: dict[type, ContainerType] = {
+    cst.Dict: ContainerType("dict", Shape.MAPPING),
+    cst.List: ContainerType("list", Shape.SEQUENCE),
+    cst.Set: ContainerType("set", Shape.SET),
+}
+
+GROW_METHODS = frozenset(
+    {"append", "add", "setdefault", "update", "extend", "insert", "appendleft", "extendleft",
+     "__setitem__"}
+)
+SEQUENCE_GROW_METHODS = frozenset({"append", "extend", "insert", "appendleft", "extendleft"})
+EVICT_METHODS = frozenset(
+    {"pop", "popitem", "clear", "remove", "discard", "popleft", "__delitem__",
+     "difference_update", "intersection_update", "move_to_end"}
+)
+# Functions whose name says they are called once per registered thing, at set-up time.
+REGISTRATION_WORDS = ("register", "install", "setup", "set_up", "configure", "declare")
+_ADD_NAME = re.compile(r"^add(_|[A-Z])")
+# Hooks that run when a class statement executes (at import time for module-level classes).
+CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
+METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
+
+
+@dataclass(frozen=True)
+class Container:
+    """A long-lived container: ``CACHE`` in the module, or ``Registry.items`` in a class."""
+
+    name: str
+    attr: str
+    owner: Optional[cst.ClassDef]
+    type: ContainerType
+    assignment: cst.CSTNode
+
+    @property
+    def where(self) -> str:
+        return "class-level" if self.owner is not None else "module-level"
+
+
+@dataclass(frozen=True)
+class Growth:
+    container: Container
+    node: cst.CSTNode
+    function: FunctionScope
+    # The key or element added (None when unknown, e.g. ``update(other)``).
+    key: Optional[cst.BaseExpression]
+
+
+def container_type(value: cst.BaseExpression, names: ImportNames) -> Optional[ContainerType]:
+    """The container ``value`` creates, or None (also for ``deque(maxlen=...)``, weak maps)."""
+    literal = _LITERALS.get(type(value))
+    if literal is not None:
+        return literal
+    if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
+        return None  # built from data at once; growth still counts via the name
+    if not isinstance(value, cst.Call):
+        return None
+    kind = CONTAINER_CALLS.get(names.call_name(value) or "")
+    if kind is None:
+        return None
+    if kind.label == "deque" and (
+        len(value.args) >= 2 or any(_keyword(a) == "maxlen" for a in value.args)
+    ):
+        return None
+    return kind
+
+
+def _keyword(arg: cst.Arg) -> Optional[str]:
+    return arg.keyword.value if arg.keyword is not None else None
+
+
+def _assignments(statements: list[cst.BaseStatement]) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
+    """``name = value`` statements directly in a body, also under module-level if/try."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        yield target.value, small, small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    if isinstance(small.target, cst.Name):
+                        yield small.target.value, small, small.value
+        elif isinstance(statement, (cst.If, cst.Try)):
+            yield from _assignments(list(statement.body.body))  # type: ignore[arg-type]
+
+
+class Containers(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.scopes = context.analysis(Scopes)
+        self.module_containers: dict[str, Container] = {}
+        self.class_containers: dict[tuple[str, str], Container] = {}
+        self.classes_by_name: dict[str, cst.ClassDef] = {}
+        self._collect_containers(context.module)
+        self.functions_by_name: dict[str, list[FunctionScope]] = {}
+        for scope in self.scopes.functions:
+            self.functions_by_name.setdefault(scope.name, []).append(scope)
+        # Attributes assigned on instances (``self.x = ...``) shadow class attributes.
+        self.instance_attrs: set[str] = set()
+        for scope in self.scopes.functions:
+            for node in scope.own_nodes:
+                for target in _assign_targets(node):
+                    if isinstance(target, cst.Attribute) and _is_name(target.value, "self"):
+                        self.instance_attrs.add(target.attr.value)
+        # Which positional parameters (by index) each function grows / evicts.
+        self.param_growth: dict[FunctionScope, set[int]] = {}
+        self.param_eviction: dict[FunctionScope, set[int]] = {}
+        self._param_fixed_point()
+        self.growths: list[Growth] = []
+        self.aliases_of: dict[FunctionScope, dict[str, Container]] = {}
+        self.evicted: set[Container] = set()
+        self._scan_uses()
+        self.import_time = self._import_time_functions()
+
+    # --- containers ------------------------------------------------------------------------
+    def _collect_containers(self, module: cst.Module) -> None:
+        for name, node, value in _assignments(list(module.body)):
+            kind = container_type(value, self.names)
+            if kind is not None and name not in self.module_containers:
+                self.module_containers[name] = Container(name, name, None, kind, node)
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                self.classes_by_name[statement.name.value] = statement
+                body = list(statement.body.body)  # type: ignore[arg-type]
+                for name, node, value in _assignments(body):
+                    kind = container_type(value, self.names)
+                    key = (statement.name.value, name)
+                    if kind is not None and key not in self.class_containers:
+                        label = f"{statement.name.value}.{name}"
+                        self.class_containers[key] = Container(label, name, statement, kind, node)
+
+    # --- resolving an expression to a container --------------------------------------------
+    def resolve(
+        self, expr: cst.BaseExpression, scope: Optional[FunctionScope], aliases: dict[str, Container]
+    ) -> Optional[Container]:
+        if isinstance(expr, cst.Name):
+            name = expr.value
+            if scope is not None:
+                if name in aliases:
+                    return aliases[name]
+                if scope.enclosing_binder(name) is not None:
+                    return None
+            return self.module_containers.get(name)
+        if isinstance(expr, cst.Attribute):
+            attr = expr.attr.value
+            owner = self._class_of(expr.value, scope)
+            if owner is not None:
+                found = self.class_containers.get((owner.name.value, attr))
+                if found is not None:
+                    return found
+            if (
+                _is_name(expr.value, "self")
+                and scope is not None
+                and scope.owner is not None
+                and attr not in self.instance_attrs
+            ):
+                return self.class_containers.get((scope.owner.name.value, attr))
+        return None
+
+    def _class_of(
+        self, expr: cst.BaseExpression, scope: Optional[FunctionScope]
+    ) -> Optional[cst.ClassDef]:
+        """The module-level class ``expr`` denotes: ``C``, ``cls``, ``self.__class__``, ``type(self)``."""
+        if isinstance(expr, cst.Name):
+            if expr.value in self.classes_by_name and (
+                scope is None or scope.enclosing_binder(expr.value) is None
+            ):
+                return self.classes_by_name[expr.value]
+            if expr.value == "cls" and scope is not None and scope.owner is not None:
+                return scope.owner
+            return None
+        owner = scope.owner if scope is not None else None
+        if owner is None:
+            return None
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "__class__":
+            return owner if _is_name(expr.value, "self") else None
+        if isinstance(expr, cst.Call) and _is_name(expr.func, "type") and len(expr.args) == 1:
+            return owner if _is_name(expr.args[0].value, "self") else None
+        return None
+
+    # --- parameters grown by helpers -------------------------------------------------------
+    def _param_fixed_point(self) -> None:
+        for scope in self.scopes.functions:
+            self.param_growth[scope] = set()
+            self.param_eviction[scope] = set()
+        changed = True
+        while changed:
+            changed = False
+            for scope in self.scopes.functions:
+                for node in scope.own_nodes:
+                    for index in self._param_effects(scope, node, grow=True):
+                        if index not in self.param_growth[scope]:
+                            self.param_growth[scope].add(index)
+                            changed = True
+                    for index in self._param_effects(scope, node, grow=False):
+                        if index not in self.param_eviction[scope]:
+                            self.param_eviction[scope].add(index)
+                            changed = True
+
+    def _param_effects(self, scope: FunctionScope, node: cst.CSTNode, grow: bool) -> Iterator[int]:
+        def param_index(expr: cst.BaseExpression) -> Optional[int]:
+            if isinstance(expr, cst.Name) and expr.value in scope.params:
+                if expr.value in scope.locals:
+                    return None  # rebound somewhere: not the caller's object for sure
+                return scope.params.index(expr.value)
+            return None
+
+        for target in (self.grown_targets(node) if grow else self.evicted_targets(node)):
+            index = param_index(target)
+            if index is not None:
+                yield index
+        if isinstance(node, cst.Call):
+            for callee, position, arg in self.helper_args(node, scope):
+                effects = self.param_growth if grow else self.param_eviction
+                index = param_index(arg)
+                if index is not None and position in effects.get(callee, ()):
+                    yield index
+
+    def helper_args(
+        self, call: cst.Call, scope: Optional[FunctionScope]
+    ) -> Iterator[tuple[FunctionScope, int, cst.BaseExpression]]:
+        """(helper, parameter index, argument) for a call of a same-module function by name."""
+        if not isinstance(call.func, cst.Name):
+            return
+        name = call.func.value
+        if scope is not None and scope.enclosing_binder(name) is not None:
+            candidates = [s for s in scope.nested if s.name == name] or [
+                s for s in self.functions_by_name.get(name, ()) if s.parent is not None
+            ]
+        else:
+            candidates = [s for s in self.functions_by_name.get(name, ()) if s.parent is None
+                          and s.owner is None]
+        for callee in candidates[:1]:
+            for position, arg in enumerate(call.args):
+                if arg.keyword is not None:
+                    if arg.keyword.value in callee.params:
+                        yield callee, callee.params.index(arg.keyword.value), arg.value
+                elif not arg.star:
+                    yield callee, position, arg.value
+
+    # --- growth and eviction shapes --------------------------------------------------------
+    def grown_targets(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+        """Expressions that ``node`` grows (before knowing what they refer to)."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in GROW_METHODS:
+                yield node.func.value
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Subscript) and not _is_slice(target.target):
+                    yield target.target.value
+        elif isinstance(node, cst.AugAssign):
+            if isinstance(node.target, cst.Subscript):
+                yield node.target.value
+            elif isinstance(node.operator, (cst.AddAssign, cst.BitOrAssign)):
+                yield node.target
+
+    def evicted_targets(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+        if isinstance(node, cst.Attribute) and node.attr.value in EVICT_METHODS:
+            # Called or handed out as a callback (``finalize(obj, CACHE.pop, key)``).
+            yield node.value
+        elif isinstance(node, cst.Del):
+            for target in _del_targets(node.target):
+                if isinstance(target, cst.Subscript):
+                    yield target.value
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Subscript) and _is_slice(target.target):
+                    yield target.target.value
+        elif isinstance(node, cst.Comparison):
+            for part in iter_nodes(node):
+                if (
+                    isinstance(part, cst.Call)
+                    and _is_name(part.func, "len")
+                    and len(part.args) == 1
+                ):
+                    yield part.args[0].value
+
+    # --- scanning the module ---------------------------------------------------------------
+    def _scan_uses(self) -> None:
+        self._scan(None, self.scopes.module_nodes)
+        for scope in self.scopes.functions:
+            self._scan(scope, scope.own_nodes)
+
+    def _scan(self, scope: Optional[FunctionScope], nodes: list[cst.CSTNode]) -> None:
+        aliases: dict[str, Container] = {}
+        if scope is not None:
+            for node in nodes:
+                for name, value in _simple_bindings(node):
+                    if name not in scope.globals:
+                        found = self.resolve(value, scope, {})
+                        if found is not None:
+                            aliases[name] = found
+            self.aliases_of[scope] = aliases
+        for node in nodes:
+            for target in self.evicted_targets(node):
+                found = self._resolve_any(target, scope, aliases)
+                if found is not None:
+                    self.evicted.add(found)
+            if scope is not None:
+                self._rebinding(node, scope)
+            if isinstance(node, cst.Call):
+                for callee, position, arg in self.helper_args(node, scope):
+                    found = self.resolve(arg, scope, aliases)
+                    if found is None:
+                        continue
+                    if position in self.param_eviction.get(callee, ()):
+                        self.evicted.add(found)
+                    if scope is not None and position in self.param_growth.get(callee, ()):
+                        self.growths.append(Growth(found, node, scope, _helper_key(node)))
+            if scope is None:
+                continue
+            for target in self.grown_targets(node):
+                found = self.resolve(target, scope, aliases)
+                if found is not None and self._really_grows(found, node):
+                    self.growths.append(Growth(found, node, scope, _key_of(node)))
+            self._grows_on_read(node, scope, aliases)
+
+    def _resolve_any(
+        self, target: cst.BaseExpression, scope: Optional[FunctionScope], aliases: dict[str, Container]
+    ) -> Optional[Container]:
+        found = self.resolve(target, scope, aliases)
+        if found is None and isinstance(target, cst.Attribute):
+            # An eviction through any object of a class attribute's name: a subclass, an
+            # instance, a module alias. Generous on purpose: LK201 must not flag a cleared cache.
+            for (_, attr), container in self.class_containers.items():
+                if attr == target.attr.value:
+                    return container
+            return self.module_containers.get(target.attr.value)
+        return found
+
+    def _really_grows(self, container: Container, node: cst.CSTNode) -> bool:
+        shape = container.type.shape
+        if isinstance(node, cst.Assign):
+            return shape is Shape.MAPPING  # `lst[i] = v` replaces, it does not grow
+        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Subscript):
+            return container.type.inserts_on_augment
+        return True
+
+    def _grows_on_read(
+        self, node: cst.CSTNode, scope: FunctionScope, aliases: dict[str, Container]
+    ) -> None:
+        """``d[k].append(v)`` on a defaultdict inserts ``k``."""
+        if not isinstance(node, cst.Subscript) or _is_slice(node):
+            return
+        found = self.resolve(node.value, scope, aliases)
+        if found is not None and found.type.inserts_on_read:
+            self.growths.append(Growth(found, node, scope, _subscript_key(node)))
+
+    def _rebinding(self, node: cst.CSTNode, scope: FunctionScope) -> None:
+        for target in _assign_targets(node):
+            for name in target_names(target):
+                if name in scope.globals and name in self.module_containers:
+                    self.evicted.add(self.module_containers[name])
+            if isinstance(target, cst.Attribute):
+                owner = self._class_of(target.value, scope)
+                if owner is not None:
+                    found = self.class_containers.get((owner.name.value, target.attr.value))
+                    if found is not None:
+                        self.evicted.add(found)
+
+    # --- import time -----------------------------------------------------------------------
+    def _import_time_functions(self) -> set[FunctionScope]:
+        """Functions that only ever run while the module (and its classes) are imported."""
+        references: dict[FunctionScope, list[Optional[FunctionScope]]] = {}
+        for node in self.scopes.module_nodes:
+            for callee in self._referenced_functions(node, None):
+                references.setdefault(callee, []).append(None)
+        for scope in self.scopes.functions:
+            for node in scope.own_nodes:
+                for callee in self._referenced_functions(node, scope):
+                    if callee is not scope:
+                        references.setdefault(callee, []).append(scope)
+        import_time = {
+            scope for scope in self.scopes.functions if _is_class_creation_hook(scope, self.names)
+        }
+        changed = True
+        while changed:
+            changed = False
+            for scope in self.scopes.functions:
+                if scope in import_time or scope.name == "<lambda>":
+                    continue
+                users = references.get(scope, [])
+                if users:
+                    runs_at_import = all(user is None or user in import_time for user in users)
+                else:
+                    runs_at_import = _is_registration(scope)
+                if runs_at_import:
+                    import_time.add(scope)
+                    changed = True
+        return import_time
+
+    def _referenced_functions(
+        self, node: cst.CSTNode, scope: Optional[FunctionScope]
+    ) -> Iterator[FunctionScope]:
+        """The functions of this module that ``node`` names: ``f``, ``self.f``, ``C.f``."""
+        if isinstance(node, cst.Name):
+            binder = scope.enclosing_binder(node.value) if scope is not None else None
+            for candidate in self.functions_by_name.get(node.value, ()):
+                if binder is not None:
+                    if candidate.parent is binder:
+                        yield candidate
+                elif candidate.parent is None and (candidate.owner is None or scope is None):
+                    yield candidate
+        elif isinstance(node, cst.Attribute):
+            for candidate in self.functions_by_name.get(node.attr.value, ()):
+                if candidate.owner is not None:
+                    yield candidate
+
+    def runtime_growths(self, container: Container) -> list[tuple[Growth, str]]:
+        """Growth at run time that is unbounded by construction, with why: one element per
+        call, or keys that are fresh per call (object identities, ids, request data)."""
+        found = []
+        for growth in self.growths:
+            if growth.container is not container or growth.function in self.import_time:
+                continue
+            if _inside_import_time(growth.function, self.import_time):
+                continue
+            reason = self._unbounded_reason(growth)
+            if reason is not None:
+                found.append((growth, reason))
+        return found
+
+    def _unbounded_reason(self, growth: Growth) -> Optional[str]:
+        node = growth.node
+        appends = (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in SEQUENCE_GROW_METHODS
+        ) or (isinstance(node, cst.AugAssign) and not isinstance(node.target, cst.Subscript))
+        if growth.container.type.shape is Shape.SEQUENCE and appends:
+            if not self._tests_container(growth.function, growth.container):
+                return "one element per call"
+        if growth.key is not None:
+            return fresh_key_reason(growth.key, self.names)
+        return None
+
+    def _tests_container(self, scope: FunctionScope, container: Container) -> bool:
+        """Whether the function looks at the container before growing it (``x not in c``,
+        ``if not c:``): then it grows once per distinct value, not once per call."""
+        aliases = self.aliases_of.get(scope, {})
+        for node in scope.own_nodes:
+            tested: list[cst.BaseExpression] = []
+            if isinstance(node, cst.Comparison):
+                tested = [
+                    target.comparator
+                    for target in node.comparisons
+                    if isinstance(target.operator, (cst.In, cst.NotIn))
+                ]
+            elif isinstance(node, (cst.If, cst.While)):
+                test = node.test
+                if isinstance(test, cst.UnaryOperation):
+                    test = test.expression
+                tested = [test]
+            if any(self.resolve(expr, scope, aliases) is container for expr in tested):
+                return True
+        return False
+
+
+# Per-entity data: every request, session or job brings a new key.
+_ENTITY_NAMES = frozenset(
+    {"request", "req", "session", "conn", "connection", "client", "peer", "sock", "socket",
+     "token", "job", "task", "user", "uid", "uuid", "ident", "id"}
+)
+_FRESH_CALLS = ("uuid.", "time.", "itertools.count", "builtins.next", "builtins.object",
+                "datetime.")
+
+
+def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[str]:
+    """Why a key is new on (nearly) every call, or None when it may repeat."""
+    for part in iter_nodes(key):
+        if isinstance(part, cst.Call):
+            called = names.call_name(part) or ""
+            if called == "builtins.id":
+                return "keyed by object identity"
+            if called.startswith(_FRESH_CALLS):
+                return f"keyed by a fresh value from `{called.replace('builtins.', '')}()`"
+        elif isinstance(part, cst.Name):
+            if part.value == "self":
+                return "keyed by instance, pinning every one"
+            word = part.value.lower().strip("_")
+            if word in _ENTITY_NAMES or word.endswith("_id"):
+                return f"keyed by per-request data `{part.value}`"
+        elif isinstance(part, cst.Attribute) and part.attr.value == "id":
+            return f"keyed by per-request data `.id`"
+    return None
+
+
+def _inside_import_time(scope: FunctionScope, import_time: set[FunctionScope]) -> bool:
+    """A lambda (not referenced by name) runs when its enclosing function does."""
+    while scope.name == "<lambda>" and scope.parent is not None:
+        scope = scope.parent
+        if scope in import_time:
+            return True
+    return False
+
+
+def _is_registration(scope: FunctionScope) -> bool:
+    """A registration API: named like one, a decorator that hands back what it stores, or a
+    factory of such decorators. Other modules call these while they are imported."""
+    name = scope.name.lstrip("_")
+    if any(word in name.lower() for word in REGISTRATION_WORDS) or _ADD_NAME.match(name):
+        return True
+    for part in scope.own_nodes:
+        if isinstance(part, cst.Return) and isinstance(part.value, cst.Name):
+            returned = part.value.value
+            if returned in scope.params:
+                return True
+            if any(n.name == returned and _returns_param(n) for n in scope.nested):
+                return True
+    return False
+
+
+def _returns_param(scope: FunctionScope) -> bool:
+    return any(
+        isinstance(part, cst.Return)
+        and isinstance(part.value, cst.Name)
+        and part.value.value in scope.params
+        for part in scope.own_nodes
+    )
+
+
+def _is_class_creation_hook(scope: FunctionScope, names: ImportNames) -> bool:
+    if scope.name in CLASS_CREATION_HOOKS:
+        return scope.owner is not None
+    if scope.name in METACLASS_HOOKS and scope.owner is not None:
+        for base in scope.owner.bases:
+            if names.qualified_name(base.value) in ("builtins.type", "abc.ABCMeta", "enum.EnumMeta",
+                                                    "enum.EnumType"):
+                return True
+            base_name = dotted_name(base.value) or ""
+            if base_name.endswith("Meta") or base_name.endswith("Metaclass"):
+                return True
+    return False
+
+
+def _referenced_names(node: cst.CSTNode) -> Iterator[str]:
+    """Names a node refers to by value: ``f`` in ``f(x)``, ``x.f``, ``@f``, ``key=f``."""
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, cst.Attribute):
+        yield node.attr.value
+
+
+def _assign_targets(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    if isinstance(node, cst.Assign):
+        for target in node.targets:
+            yield target.target
+    elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        yield node.target
+
+
+def _del_targets(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _del_targets(element.value)
+    else:
+        yield target
+
+
+def _is_slice(node: cst.Subscript) -> bool:
+    return any(isinstance(element.slice, cst.Slice) for element in node.slice)
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _simple_bindings(node: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """``a = x`` and ``a, b = x, y`` bindings of plain names."""
+    if not isinstance(node, cst.Assign):
+        return
+    for target in node.targets:
+        if isinstance(target.target, cst.Name):
+            yield target.target.value, node.value
+        elif isinstance(target.target, cst.Tuple) and isinstance(node.value, cst.Tuple):
+            names, values = target.target.elements, node.value.elements
+            if len(names) == len(values):
+                for name, value in zip(names, values):
+                    if isinstance(name.value, cst.Name) and not isinstance(value, cst.StarredElement):
+                        yield name.value.value, value.value
+
+
+def _key_of(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    if isinstance(node, cst.Call):
+        if node.args and node.func.attr.value != "update":  # type: ignore[attr-defined]
+            return node.args[0].value
+        return None
+    if isinstance(node, cst.Assign):
+        for target in node.targets:
+            if isinstance(target.target, cst.Subscript):
+                return _subscript_key(target.target)
+    if isinstance(node, cst.AugAssign):
+        if isinstance(node.target, cst.Subscript):
+            return _subscript_key(node.target)
+        return node.value
+    return None
+
+
+def _helper_key(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """What a helper adds: its arguments other than the container, as one tuple."""
+    return cst.Tuple([cst.Element(arg.value) for arg in call.args])
+
+
+def _subscript_key(node: cst.Subscript) -> Optional[cst.BaseExpression]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return node.slice[0].slice.value
+    return None

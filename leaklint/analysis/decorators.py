@@ -1,0 +1,108 @@
+"""Memoizing decorators: which decorator is a cache, and how many entries it keeps.
+
+Shared by LK202 (a cache on a method pins the instances) and LK203 (an unbounded cache on a
+module-level function). Resolves aliases made in the module body: ``memo = lru_cache(maxsize=None)``
+then ``@memo``, and ``cached = functools.lru_cache`` then ``@cached(maxsize=32)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.names import ImportNames
+from leaklint.context import Analysis, FileContext
+
+# API -> the maxsize it uses when called bare (None: unbounded).
+CACHE_APIS: dict[str, Optional[int]] = {
+    "functools.lru_cache": 128,
+    "functools.cache": None,
+    "async_lru.alru_cache": 128,
+}
+# Calling these returns the decorator; `functools.cache` takes the function directly.
+CACHE_FACTORIES = frozenset({"functools.lru_cache", "async_lru.alru_cache"})
+UNBOUNDED = "unbounded"
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """A memoizing decorator: its API and its bound (``UNBOUNDED`` or the size as written)."""
+
+    api: str
+    maxsize: str
+
+    @property
+    def unbounded(self) -> bool:
+        return self.maxsize == UNBOUNDED
+
+
+def _maxsize(call: cst.Call) -> str:
+    for position, arg in enumerate(call.args):
+        if (arg.keyword is None and position == 0) or (
+            arg.keyword is not None and arg.keyword.value == "maxsize"
+        ):
+            value = arg.value
+            if isinstance(value, cst.Name) and value.value == "None":
+                return UNBOUNDED
+            if isinstance(value, cst.Integer):
+                return value.value
+            return cst.Module([]).code_for_node(value)
+    return "128"
+
+
+class CacheDecorators(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        # Module-level names bound to a cache decorator (`memo = lru_cache(maxsize=None)`) or to
+        # a cache factory (`cached = functools.lru_cache`).
+        self.decorator_aliases: dict[str, CacheSpec] = {}
+        self.factory_aliases: dict[str, str] = {}
+        for statement in context.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        self._alias(target.value, small.value)
+
+    def _alias(self, name: str, value: cst.BaseExpression) -> None:
+        spec = self.spec(value)
+        if spec is not None:
+            self.decorator_aliases[name] = spec
+        api = self.names.qualified_name(value)
+        if api in CACHE_FACTORIES:
+            self.factory_aliases[name] = api
+
+    def spec(self, expr: cst.BaseExpression) -> Optional[CacheSpec]:
+        """The cache ``expr`` applies when used as a decorator, or None."""
+        if isinstance(expr, cst.Call):
+            factory = self._factory(expr.func)
+            if factory is None:
+                return None
+            return CacheSpec(factory, _maxsize(expr))
+        if isinstance(expr, cst.Name) and expr.value in self.decorator_aliases:
+            return self.decorator_aliases[expr.value]
+        api = self.names.qualified_name(expr)
+        if api is None and isinstance(expr, cst.Name):
+            api = self.factory_aliases.get(expr.value)
+        if api in CACHE_APIS:
+            bare = CACHE_APIS[api]
+            return CacheSpec(api, UNBOUNDED if bare is None else str(bare))
+        return None
+
+    def _factory(self, func: cst.BaseExpression) -> Optional[str]:
+        if isinstance(func, cst.Name) and func.value in self.factory_aliases:
+            return self.factory_aliases[func.value]
+        api = self.names.qualified_name(func)
+        return api if api in CACHE_FACTORIES else None
+
+    def cache_decorator(self, node: cst.FunctionDef) -> Optional[tuple[cst.Decorator, CacheSpec]]:
+        for decorator in node.decorators:
+            spec = self.spec(decorator.decorator)
+            if spec is not None:
+                return decorator, spec
+        return None

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.decorators import CacheDecorators
+from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.analysis.scopes import Scopes
+from leaklint.rule import Rule
+
+# Decorators that make a function receive no instance.
+NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
+ENUM_BASES = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
+)
+# First parameters that mean the method is called on classes (metaclass methods).
+CLASS_RECEIVERS = frozenset({"cls", "mcs", "mcls", "metacls"})
+
+
+class CachedMethod(Rule):
+    """
+    ## What it does
+    Flags `functools.cache`, `functools.lru_cache` (any `maxsize`) and `async_lru.alru_cache`
+    on an instance method, also through an alias (`memo = lru_cache(maxsize=None)`) and under
+    `@property`. Static methods, class methods, methods of `Enum` classes and
+    `functools.cached_property` are not flagged.
+
+    ## Why is this bad?
+    The cache lives on the function, which lives on the class: it keys every entry by `self`
+    and so keeps every instance it has seen alive, with everything the instance owns (readers,
+    sockets, buffers). An unbounded cache pins every instance for the life of the process; a
+    bounded one pins up to `maxsize` of them until they are evicted.
+
+    ## Example
+    ```python
+    class Report:
+        @functools.lru_cache(maxsize=None)
+        def totals(self, year):
+            return compute(self.rows, year)
+    ```
+
+    ## Use instead
+    ```python
+    class Report:
+        def __init__(self, rows):
+            self.rows = rows
+            self.totals = functools.lru_cache(maxsize=None)(self._totals)  # dies with self
+
+        def _totals(self, year):
+            return compute(self.rows, year)
+    ```
+    or `functools.cached_property` for an argument-free value.
+    """
+
+    CODE = "LK202"
+    NAME = "cached-method"
+    MESSAGE = "`@{api}` on method `{name}` keeps {pinned} alive (`self` is part of the cache key)"
+    TRIGGERS = ("lru_cache", "cache", "alru_cache")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.decorators:
+            return
+        found = self.analysis(CacheDecorators).cache_decorator(node)
+        if found is None:
+            return
+        scope = self.analysis(Scopes).by_node.get(node)
+        if scope is None or scope.owner is None or not scope.params:
+            return
+        if scope.params[0] in CLASS_RECEIVERS or _has_decorator(node, NOT_INSTANCE_METHODS):
+            return
+        if _is_enum(scope.owner, self.analysis(ImportNames)):
+            return
+        decorator, spec = found
+        if spec.unbounded:
+            pinned = "every instance it is called on"
+        else:
+            pinned = f"up to {spec.maxsize} instances"
+        self.report(decorator, api=spec.api.rsplit(".", 1)[-1], name=node.name.value, pinned=pinned)
+
+
+def _has_decorator(node: cst.FunctionDef, names: frozenset[str]) -> bool:
+    for decorator in node.decorators:
+        name: Optional[str] = dotted_name(decorator.decorator)
+        if name is not None and name.rsplit(".", 1)[-1] in names:
+            return True
+    return False
+
+
+def _is_enum(owner: cst.ClassDef, names: ImportNames) -> bool:
+    """Enum members are a fixed set of singletons: pinning them costs nothing."""
+    for base in owner.bases:
+        qualified = names.qualified_name(base.value) or ""
+        if qualified in ENUM_BASES or qualified.rsplit(".", 1)[-1].endswith(("Enum", "Flag")):
+            return True
+    return False

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.analysis.closures import Capture, Closures, Unit
+from leaklint.rule import Rule, RuleOption
+
+MIB = 1024 * 1024
+
+
+class LargeCaptureClosure(Rule):
+    """
+    ## What it does
+    Flags a nested function or lambda that escapes its frame (returned, stored on `self`, a
+    module global or a parameter, passed to `Thread`, `Timer`, `call_later`,
+    `add_done_callback` and other callback registries) and closes over a local bound to a
+    large allocation (`bytearray(N)`, `bytes(N)`, `b"x" * N`, `[v] * N`, `list(range(N))` with
+    N at least the threshold, `numpy.zeros/ones/empty/full`) or a loaded blob (`.read()`,
+    `.readlines()`, `json.load(s)`, `pickle.load(s)`, `pandas.read_*`) of which it uses only a
+    small part: an index, a slice, an attribute or `len()`.
+
+    The threshold is set per project:
+    ```toml
+    [tool.leaklint.LK401]
+    max-bytes = 1048576     # allocations of this many bytes or more are large
+    max-elements = 100000   # lists and arrays of this many elements or more are large
+    ```
+
+    ## Why is this bad?
+    A closure keeps every variable it uses alive, whole, for as long as the closure lives. A
+    callback that needs the first byte of a 100 MB buffer holds all 100 MB until the callback
+    is dropped, which for a registered handler or a returned function may be never.
+
+    ## Example
+    ```python
+    def make_checker(path):
+        data = open(path, "rb").read()
+        return lambda: data[:4] == b"\\x89PNG"
+    ```
+
+    ## Use instead
+    ```python
+    def make_checker(path):
+        with open(path, "rb") as f:
+            magic = f.read(4)          # keep only what the closure needs
+        return lambda: magic == b"\\x89PNG"
+    ```
+    """
+
+    CODE = "LK401"
+    NAME = "large-capture-closure"
+    MESSAGE = (
+        "{label} is {escape} and keeps all of `{name}` ({source}{size}) alive to use only "
+        "`{use}`; copy that part out before making the closure"
+    )
+    TRIGGERS = ("lambda", "def ")
+    OPTIONS = (
+        RuleOption("max-bytes", MIB, "allocations of at least this many bytes are large"),
+        RuleOption("max-elements", 100_000, "lists/arrays of at least this many items are large"),
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        reported: set[int] = set()
+        for capture in self.analysis(Closures).captures:
+            # One finding per closure: the first large capture names the problem.
+            if self._large(capture) and id(capture.closure) not in reported:
+                reported.add(id(capture.closure))
+                value = capture.value
+                size = f", {value.size:,} {value.unit.value}" if value.size is not None else ""
+                label = "lambda" if capture.label == "lambda" else f"closure `{capture.label}`"
+                self.report(
+                    capture.closure,
+                    label=label,
+                    escape=capture.escape,
+                    name=value.name,
+                    source=value.source,
+                    size=size,
+                    use=capture.use,
+                )
+
+    def _large(self, capture: Capture) -> bool:
+        value = capture.value
+        if value.size is None:
+            return True  # loaded data, or an array whose shape is not a constant
+        if value.unit is Unit.BYTES:
+            return bool(value.size >= self.options["max-bytes"])
+        return bool(value.size >= self.options["max-elements"])
