@@ -9,7 +9,18 @@ from leaklint.rules.call_without_timeout import CallWithoutTimeout
 from leaklint.rules.dangling_task import DanglingTask
 from leaklint.rules.parse_error import ParseError
 from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
+from leaklint.rules.cached_method import CachedMethod
+from leaklint.rules.unbounded_memoize import UnboundedMemoize
+from leaklint.rules.handler_added_per_call import HandlerAddedPerCall
+from leaklint.rules.dynamic_logger_name import DynamicLoggerName
+from leaklint.rules.mutable_default_accumulator import MutableDefaultAccumulator
+from leaklint.rules.large_capture_closure import LargeCaptureClosure
 from leaklint.rules.worker_loop import WorkerLoopWithoutExit
+from leaklint.rules.file_not_closed import FileNotClosed
+from leaklint.rules.socket_not_closed import SocketNotClosed
+from leaklint.rules.connection_not_closed import ConnectionNotClosed
+from leaklint.rules.response_not_closed import ResponseNotClosed
+from leaklint.rules.tempfile_not_removed import TempfileNotRemoved
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -19,9 +30,20 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DanglingTask,
     # LK2 references: memory that stays reachable
     UnboundedModuleCache,
+    CachedMethod,
+    UnboundedMemoize,
+    HandlerAddedPerCall,
+    DynamicLoggerName,
+    MutableDefaultAccumulator,
     # LK3 resources: handles held by the OS or a peer
+    FileNotClosed,
+    SocketNotClosed,
+    ConnectionNotClosed,
+    ResponseNotClosed,
     CallWithoutTimeout,
+    TempfileNotRemoved,
     # LK4 closures
+    LargeCaptureClosure,
 )
 
 PREFIX = "LK"
