@@ -16,11 +16,6 @@ from leaklint.rules.dynamic_logger_name import DynamicLoggerName
 from leaklint.rules.mutable_default_accumulator import MutableDefaultAccumulator
 from leaklint.rules.large_capture_closure import LargeCaptureClosure
 from leaklint.rules.worker_loop import WorkerLoopWithoutExit
-from leaklint.rules.file_not_closed import FileNotClosed
-from leaklint.rules.socket_not_closed import SocketNotClosed
-from leaklint.rules.connection_not_closed import ConnectionNotClosed
-from leaklint.rules.response_not_closed import ResponseNotClosed
-from leaklint.rules.tempfile_not_removed import TempfileNotRemoved
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -36,12 +31,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DynamicLoggerName,
     MutableDefaultAccumulator,
     # LK3 resources: handles held by the OS or a peer
-    FileNotClosed,
-    SocketNotClosed,
-    ConnectionNotClosed,
-    ResponseNotClosed,
     CallWithoutTimeout,
-    TempfileNotRemoved,
     # LK4 closures
     LargeCaptureClosure,
 )
