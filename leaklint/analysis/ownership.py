@@ -81,17 +81,22 @@ class Ownership(Analysis):
         super().__init__(context)
         self.resources: tuple[Resource, ...] = ()
         self._by_call: dict[cst.Call, list[Resource]] = {}
-        if not any(name + "(" in context.source for name in _FACTORY_NAMES):
-            return
         names = context.analysis(ImportNames)
+        # Local names of imported factories: `from socket import socket as S`.
+        candidates = _FACTORY_NAMES | frozenset(
+            local for local, full in names.aliases.items()
+            if full in specs.FACTORIES or full in specs.TYPE_CONSTRUCTORS
+        )
+        if not any(name + "(" in context.source for name in candidates):
+            return
         index = ScopeIndex(context.module)
         helpers = _helper_summaries(index, names)
         resolver = Resolver(names, index, helpers, {})
-        resources = _analyse(index, resolver, _FACTORY_NAMES)
+        resources = _analyse(index, resolver, candidates)
         factories = _factories(index, resources)
         if factories:
             resolver.factories = factories
-            candidates = _FACTORY_NAMES | {node.name.value for node in factories}
+            candidates = candidates | {node.name.value for node in factories}
             resources = _analyse(index, resolver, candidates)
         self.resources = tuple(resources)
         for resource in self.resources:

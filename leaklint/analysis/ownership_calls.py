@@ -40,6 +40,13 @@ _ANY_RELEASE_FUNCTION = frozenset(
 )
 
 
+# Methods of a container that put an element into it (``files.append(f)``).
+STORE_METHODS = frozenset(
+    {"append", "add", "insert", "extend", "appendleft", "setdefault", "update", "put",
+     "put_nowait"}
+)
+
+
 class Effect(Enum):
     RELEASES = "releases"
     TAKES = "takes"
@@ -190,3 +197,13 @@ def is_cleanup_call(call: cst.Call, qualified: Optional[str]) -> bool:
 
 _CLEANUP_METHODS = frozenset({"close", "shutdown", "unlink", "rmdir", "cancel", "release",
                               "terminate", "kill", "join", "wait", "aclose", "quit", "logout"})
+
+
+def passes_a_value(spec: specs.ResourceSpec, argument: cst.CSTNode) -> bool:
+    """``work(tmpdir)``, ``use(tmp.name)``: a path (or fd number) is a value the callee reads;
+    passing it on does not hand over the duty to remove (close) it, returning or storing does."""
+    if spec.handle is not specs.Handle.OBJECT:
+        return True
+    return spec.path_attribute is not None and isinstance(argument, cst.Attribute) and (
+        argument.attr.value == spec.path_attribute
+    )

@@ -21,6 +21,7 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.names import dotted_name
 from leaklint.analysis.ownership_calls import (
+    STORE_METHODS,
     Effect,
     is_cleanup_call,
     is_constructor_like,
@@ -28,6 +29,7 @@ from leaklint.analysis.ownership_calls import (
     is_managing_method,
     is_method_of_other_object,
     is_non_raising,
+    passes_a_value,
 )
 from leaklint.analysis.ownership_model import Escape
 from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
@@ -54,11 +56,6 @@ _CHEAP_METHODS = frozenset(
     {"fileno", "setblocking", "settimeout", "gettimeout", "getblocking", "setsockopt",
      "cursor", "is_alive", "done", "cancelled", "readable", "writable", "seekable", "isatty",
      "add_done_callback", "setDaemon", "set_debuglevel"}
-)
-# Methods of a local container that put an element into it.
-_STORE_METHODS = frozenset(
-    {"append", "add", "insert", "extend", "appendleft", "setdefault", "update", "put",
-     "put_nowait"}
 )
 
 
@@ -476,7 +473,7 @@ class FlowWalk:
             return _replace(state, _LIVE, Status.MANAGED)
         if effect is Effect.TAKES:
             return self._escape(state)
-        if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS and (
+        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
             self._local_container(func.value)
         ):
             assert isinstance(func.value, cst.Name)
@@ -511,7 +508,9 @@ class FlowWalk:
             return Effect.BORROWS
         if is_constructor_like(qualified, func):
             return Effect.TAKES
-        if isinstance(func, cst.Attribute) and func.attr.value in _STORE_METHODS and (
+        if passes_a_value(self.spec, arg.value):
+            return Effect.BORROWS
+        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
             self._local_container(func.value)
         ):
             return Effect.BORROWS

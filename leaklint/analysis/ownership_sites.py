@@ -18,12 +18,14 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership_calls import (
+    STORE_METHODS,
     Effect,
     HelperSummary,
     is_constructor_like,
     is_library_function,
     is_managing_method,
     params_of,
+    passes_a_value,
 )
 from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
 from leaklint.analysis.specs import ResourceSpec
@@ -470,7 +472,7 @@ class Placer:
             elif isinstance(parent, cst.Attribute) and parent.value is expr:
                 placed = self._attribute(creation, parent, climb)
                 if placed is not None:
-                    return inert or placed if placed.fate is Fate.DROPPED else placed
+                    return placed
             elif isinstance(parent, cst.Subscript) and parent.value is expr:
                 if not climb.indexed and _subscript_index(parent) == spec.tuple_index:
                     climb.indexed = True
@@ -529,6 +531,16 @@ class Placer:
             return Placement(Fate.MANAGED)
         if qualified in creation.spec.release_functions:
             return Placement(Fate.RELEASED)
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in STORE_METHODS
+            and isinstance(func.value, cst.Name)
+            and scope.is_local(func.value.value)
+            and func.value.value in scope.local_containers
+        ):
+            # `files.append(open(p))`: a frame-local container holds it.
+            return Placement(holders=(func.value.value,), conditional=climb.conditional)
         helper_node = resolver.callee(call, scope)
         helper = resolver.helpers.get(helper_node) if helper_node is not None else None
         if helper is not None:
@@ -550,6 +562,8 @@ class Placer:
             return Placement(Fate.DROPPED, Escape.PASSED, call)
         if is_constructor_like(qualified, call.func):
             return Placement(Fate.HANDED_OFF)
+        if passes_a_value(creation.spec, climb.expr):
+            return Placement(Fate.DROPPED, Escape.PASSED, call)
         return Placement(Fate.HANDED_OFF)
 
     def _attribute(self, creation: Creation, attribute: cst.Attribute,
@@ -570,6 +584,8 @@ class Placer:
         if spec.path_attribute == name:
             climb.expr = attribute
             return None
+        if spec.activation_methods:
+            return Placement(Fate.INACTIVE)
         return Placement(Fate.DROPPED, Escape.INLINE, attribute)
 
     def _with_item(self, creation: Creation, item: cst.WithItem, climb: _Climb) -> Placement:

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from leaklint.rules.resource_rule import ResourceRule
+
+
+class FileNotClosed(ResourceRule):
+    """
+    ## What it does
+    Flags a file opened in a function (`open`, `io.open`, `codecs.open`, `Path.open`,
+    `gzip`/`bz2`/`lzma.open`, `tarfile.open`, `zipfile.ZipFile`, `tempfile.TemporaryFile` and
+    friends, `os.fdopen`, `os.open`) that is not closed on every path and not handed off:
+    used inline (`open(p).read()`, `return open(p).read()`), never closed, not closed on an
+    early return, or closed only if no call before the close raises.
+
+    ## Why is this bad?
+    An open file holds an operating-system file descriptor until it is closed. CPython closes
+    unreferenced files when they are collected, but not deterministically (PyPy, reference
+    cycles, tracebacks that hold frames), written data may stay unflushed, and a process that
+    opens files in a loop runs out of descriptors ("Too many open files"). It also emits a
+    `ResourceWarning`.
+
+    ## Example
+    ```python
+    def load(path):
+        return json.loads(open(path).read())
+    ```
+
+    ## Use instead
+    ```python
+    def load(path):
+        with open(path) as f:
+            return json.load(f)
+    ```
+    """
+
+    CODE = "LK301"
+    NAME = "file-not-closed"
+    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from leaklint.rules.resource_rule import ResourceRule
+
+
+class ResponseNotClosed(ResourceRule):
+    """
+    ## What it does
+    Flags an HTTP session or response created in a function that is neither released on
+    every path nor handed off: `requests.Session()`, `requests.get(..., stream=True)` and the
+    other verbs (also on a session), `urllib.request.urlopen(...)`, `httpx.Client()`,
+    `httpx.AsyncClient()`, `aiohttp.ClientSession()` and its `session.get(...)` responses.
+    A streamed `requests` response read to completion (`.content`, `.text`, `.json()`) is
+    released; a non-streamed one is never reported.
+
+    ## Why is this bad?
+    A session owns a connection pool; a streamed response holds its connection until it is
+    read or closed. Leaking them keeps sockets open and, with a pool, blocks other requests
+    once the pool is exhausted.
+
+    ## Example
+    ```python
+    def download(url, path):
+        response = requests.get(url, stream=True, timeout=10)
+        with open(path, "wb") as out:
+            for chunk in response.iter_content(65536):
+                out.write(chunk)
+    ```
+
+    ## Use instead
+    ```python
+    def download(url, path):
+        with requests.get(url, stream=True, timeout=10) as response:
+            with open(path, "wb") as out:
+                for chunk in response.iter_content(65536):
+                    out.write(chunk)
+    ```
+    """
+
+    CODE = "LK304"
+    NAME = "response-not-closed"
+    TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from leaklint.rules.resource_rule import ResourceRule
+
+
+class SocketNotClosed(ResourceRule):
+    """
+    ## What it does
+    Flags a socket (`socket.socket`, `socket.create_connection`, `socket.socketpair`,
+    `socket.fromfd`, `ssl.wrap_socket`/`SSLContext.wrap_socket`) or a selector
+    (`selectors.DefaultSelector()`) created in a function that is not closed on every path
+    and not handed off — typically one that leaks when `connect()` raises.
+
+    ## Why is this bad?
+    A socket holds a file descriptor and, once connected, a connection the peer keeps open.
+    A server that leaks a socket per failed request exhausts its descriptors; the peer sees
+    half-open connections until the garbage collector happens to run.
+
+    ## Example
+    ```python
+    def probe(host, port):
+        sock = socket.socket()
+        sock.connect((host, port))
+        sock.close()
+    ```
+
+    ## Use instead
+    ```python
+    def probe(host, port):
+        with socket.socket() as sock:
+            sock.connect((host, port))
+    ```
+    """
+
+    CODE = "LK302"
+    NAME = "socket-not-closed"
+    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd")

@@ -1,0 +1,307 @@
+"""The ownership analysis on tiny snippets: each created object's fate at scope exit."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from leaklint.analysis.ownership import Escape, Fate, Ownership, leak_message
+from leaklint.context import FileContext
+
+HEADER = """\
+import contextlib, io, json, os, shutil, socket, sqlite3, ssl, tempfile, threading
+import urllib.request
+from pathlib import Path
+import requests
+"""
+
+
+def resources(snippet: str) -> list:
+    source = HEADER + textwrap.dedent(snippet)
+    context = FileContext("snippet.py", source, cst.parse_module(source))
+    return list(context.analysis(Ownership).resources)
+
+
+def fates(snippet: str) -> list[Fate]:
+    return [resource.fate for resource in resources(snippet)]
+
+
+def fate(snippet: str) -> Fate:
+    found = fates(snippet)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def only(snippet: str):
+    found = resources(snippet)
+    assert len(found) == 1, found
+    return found[0]
+
+
+CASES = [
+    # --- dropped: never bound ---
+    ("inline_read", "def f(p):\n    return open(p).read()\n", Fate.DROPPED),
+    ("inline_statement", "def f(p):\n    open(p)\n", Fate.DROPPED),
+    ("inline_iterated", "def f(p):\n    for line in open(p):\n        print(line)\n", Fate.DROPPED),
+    ("passed_to_json_load", "def f(p):\n    return json.load(open(p))\n", Fate.DROPPED),
+    ("module_level_inline", "DATA = open('x').read()\n", Fate.DROPPED),
+    ("comprehension_inline", "def f(ps):\n    return [open(p).read() for p in ps]\n",
+     Fate.DROPPED),
+    ("assigned_to_underscore", "def f(p):\n    _ = open(p)\n", Fate.DROPPED),
+    # --- released inline or managed ---
+    ("inline_close", "def f(p):\n    open(p, 'w').close()\n", Fate.RELEASED),
+    ("with_block", "def f(p):\n    with open(p) as fh:\n        return fh.read()\n",
+     Fate.MANAGED),
+    ("with_existing_handle", "def f(p):\n    fh = open(p)\n    with fh:\n        fh.read()\n",
+     Fate.MANAGED),
+    ("closing", "def f(p):\n    with contextlib.closing(sqlite3.connect(p)) as db:\n"
+                "        db.execute('x')\n", Fate.MANAGED),
+    ("exit_stack", "def f(p, stack):\n    fh = stack.enter_context(open(p))\n    fh.read()\n",
+     Fate.MANAGED),
+    ("exit_stack_by_name",
+     "def f(p):\n    with contextlib.ExitStack() as stack:\n        fh = open(p)\n"
+     "        stack.enter_context(fh)\n        fh.read()\n", Fate.MANAGED),
+    # --- released on every path ---
+    ("finally_close", "def f(p):\n    fh = open(p)\n    try:\n        fh.read()\n"
+                      "    finally:\n        fh.close()\n", Fate.RELEASED),
+    ("guarded_finally",
+     "def f(p):\n    fh = None\n    try:\n        fh = open(p)\n        fh.read()\n"
+     "    finally:\n        if fh:\n            fh.close()\n", Fate.RELEASED),
+    ("guarded_is_not_none",
+     "def f(p):\n    fh = None\n    try:\n        fh = open(p)\n        fh.read()\n"
+     "    finally:\n        if fh is not None:\n            fh.close()\n", Fate.RELEASED),
+    ("close_without_risky_call", "def f(p):\n    fh = open(p, 'w')\n    fh.close()\n",
+     Fate.RELEASED),
+    ("aliased_close", "def f(p):\n    fh = open(p)\n    g = fh\n    g.close()\n", Fate.RELEASED),
+    ("closed_in_except_and_returned",
+     "def f(addr):\n    s = socket.socket()\n    try:\n        s.connect(addr)\n"
+     "    except OSError:\n        s.close()\n        raise\n    return s\n", Fate.HANDED_OFF),
+    ("list_closed_in_later_loop",
+     "def f(ps):\n    files = []\n    for p in ps:\n        files.append(open(p))\n"
+     "    for fh in files:\n        fh.close()\n", Fate.RELEASED),
+    ("comprehension_list_closed",
+     "def f(ps):\n    files = [open(p) for p in ps]\n    for fh in files:\n        fh.close()\n",
+     Fate.RELEASED),
+    ("closed_by_helper",
+     "def _close(s):\n    try:\n        s.close()\n    except OSError:\n        pass\n\n"
+     "def f(addr):\n    s = socket.socket()\n    _close(s)\n", Fate.RELEASED),
+    ("closed_in_both_branches",
+     "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        fh.close()\n    else:\n"
+     "        fh.close()\n", Fate.RELEASED),
+    ("os_open_closed", "def f(p):\n    fd = os.open(p, os.O_RDONLY)\n    os.close(fd)\n",
+     Fate.RELEASED),
+    ("conditional_creation_guarded_close",
+     "import sys\ndef f(p):\n    out = open(p, 'w') if p else sys.stdout\n"
+     "    if out is not sys.stdout:\n        out.close()\n", Fate.RELEASED),
+    ("match_all_cases_close",
+     "def f(p, k):\n    fh = open(p, 'w')\n    match k:\n        case 1:\n            fh.close()\n"
+     "        case _:\n            fh.close()\n", Fate.RELEASED),
+    ("while_loop_break_then_close",
+     "def f(p):\n    fh = open(p, 'w')\n    while True:\n        break\n    fh.close()\n",
+     Fate.RELEASED),
+    # --- handed off ---
+    ("returned", "def f(p):\n    fh = open(p)\n    return fh\n", Fate.HANDED_OFF),
+    ("returned_inline", "def f(p):\n    return open(p)\n", Fate.HANDED_OFF),
+    ("returned_in_tuple", "def f(p):\n    fh = open(p)\n    return fh, p\n", Fate.HANDED_OFF),
+    ("returned_in_dict", "def f(p):\n    fh = open(p)\n    return {'f': fh}\n", Fate.HANDED_OFF),
+    ("yielded", "def f(p):\n    fh = open(p)\n    yield fh\n    fh.close()\n", Fate.RELEASED),
+    ("contextmanager_yield",
+     "@contextlib.contextmanager\ndef f(p):\n    fh = open(p)\n    try:\n        yield fh\n"
+     "    finally:\n        fh.close()\n", Fate.RELEASED),
+    ("stored_on_self", "class C:\n    def __init__(self, p):\n        self.fh = open(p)\n",
+     Fate.HANDED_OFF),
+    ("stored_on_self_via_name",
+     "class C:\n    def __init__(self, p):\n        fh = open(p)\n        self.fh = fh\n",
+     Fate.HANDED_OFF),
+    ("module_global", "LOG = open('log.txt', 'a')\n", Fate.HANDED_OFF),
+    ("global_statement", "FH = None\ndef f(p):\n    global FH\n    FH = open(p)\n",
+     Fate.HANDED_OFF),
+    ("appended_to_attribute", "def f(self, p):\n    fh = open(p)\n    self.files.append(fh)\n",
+     Fate.HANDED_OFF),
+    ("appended_to_parameter", "def f(out, p):\n    out.append(open(p))\n", Fate.HANDED_OFF),
+    ("passed_to_constructor", "def f(p):\n    fh = open(p)\n    return Reader(fh)\n",
+     Fate.HANDED_OFF),
+    ("thread_args", "def f(s):\n    conn = socket.create_connection(s)\n"
+                    "    threading.Thread(target=print, args=(conn,)).start()\n",
+     Fate.HANDED_OFF),
+    ("closure_uses_it",
+     "def f(p):\n    fh = open(p)\n    def read():\n        return fh.read()\n    return read\n",
+     Fate.HANDED_OFF),
+    ("lambda_uses_it", "def f(p, cb):\n    fh = open(p)\n    cb(lambda: fh.read())\n",
+     Fate.HANDED_OFF),
+    ("bound_close_registered",
+     "import atexit\ndef f(p):\n    fh = open(p)\n    atexit.register(fh.close)\n",
+     Fate.HANDED_OFF),
+    ("stored_in_dict_attribute", "def f(self, k, p):\n    self.cache[k] = open(p)\n",
+     Fate.HANDED_OFF),
+    ("wrapped_by_textiowrapper",
+     "def f(p):\n    return io.TextIOWrapper(open(p, 'rb'))\n", Fate.HANDED_OFF),
+    ("fdopen_takes_fd", "def f(p):\n    fd = os.open(p, os.O_RDONLY)\n    return os.fdopen(fd)\n",
+     Fate.HANDED_OFF),
+    ("ssl_wrap_takes_socket",
+     "def f(ctx, a):\n    s = socket.create_connection(a)\n    return ctx.wrap_socket(s)\n",
+     Fate.HANDED_OFF),
+    # --- leaked ---
+    ("never_closed", "def f(p):\n    fh = open(p)\n    data = fh.read()\n    return data\n",
+     Fate.LEAKED),
+    ("early_return", "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        return\n"
+                     "    fh.close()\n", Fate.LEAKED),
+    ("raise_before_close",
+     "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        raise ValueError(c)\n"
+     "    fh.close()\n", Fate.LEAKED),
+    ("rebound", "def f(p):\n    fh = open(p)\n    fh = None\n", Fate.LEAKED),
+    ("closed_on_one_branch", "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        fh.close()\n",
+     Fate.LEAKED),
+    ("local_list_never_closed",
+     "def f(ps):\n    files = []\n    for p in ps:\n        files.append(open(p))\n"
+     "    return len(files)\n", Fate.LEAKED),
+    ("sqlite_with_does_not_close",
+     "def f(p):\n    with sqlite3.connect(p) as db:\n        db.execute('x')\n", Fate.LEAKED),
+    ("passed_to_library_function", "def f(p):\n    fh = open(p)\n    return json.load(fh)\n",
+     Fate.LEAKED),
+    ("break_skips_close",
+     "def f(p, items):\n    for i in items:\n        fh = open(p, 'w')\n        if i:\n"
+     "            break\n        fh.close()\n", Fate.LEAKED),
+    ("continue_skips_close",
+     "def f(p, items):\n    for i in items:\n        fh = open(p, 'w')\n        if i:\n"
+     "            continue\n        fh.close()\n", Fate.LEAKED),
+    ("path_open_never_closed",
+     "def f(p):\n    fh = Path(p).open()\n    return fh.read()\n", Fate.LEAKED),
+    ("typed_path_param", "def f(p: Path):\n    return p.open().read()\n", Fate.DROPPED),
+    ("path_variable", "def f(d):\n    p = Path(d) / 'x'\n    return p.open().read()\n",
+     Fate.DROPPED),
+    # --- released on the normal path only ---
+    ("write_then_close", "def f(p, data):\n    fh = open(p, 'w')\n    fh.write(data)\n"
+                         "    fh.close()\n", Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    ("connect_then_return",
+     "def f(addr):\n    s = socket.socket()\n    s.connect(addr)\n    return s\n",
+     Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    ("risky_call_before_close",
+     "def f(p):\n    fh = open(p)\n    data = parse(fh.name)\n    fh.close()\n    return data\n",
+     Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    # --- not ours ---
+    ("project_open_function", "def open(p):\n    return p\ndef f(p):\n    return open(p).read()\n",
+     None),
+    ("parameter_named_open", "def f(open, p):\n    return open(p).read()\n", None),
+    ("unknown_open_method", "def f(thing):\n    return thing.open().read()\n", None),
+    ("requests_without_stream", "def f(u):\n    return requests.get(u, timeout=5).json()\n", None),
+]
+
+
+@pytest.mark.parametrize(("snippet", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_fate(snippet: str, expected: Fate | None) -> None:
+    found = fates(snippet)
+    if expected is None:
+        assert found == []
+    else:
+        assert found and found[-1] is expected, found
+
+
+def test_aliased_import() -> None:
+    snippet = "from socket import socket as S\ndef f(a):\n    s = S()\n    s.connect(a)\n"
+    resource = only(snippet)
+    assert resource.spec.code == "LK302" and resource.fate is Fate.LEAKED
+
+
+def test_requests_stream_is_a_response() -> None:
+    snippet = "def f(u):\n    r = requests.get(u, stream=True, timeout=5)\n    return r.status_code\n"
+    resource = only(snippet)
+    assert resource.spec.code == "LK304" and resource.fate is Fate.LEAKED
+
+
+def test_stream_read_to_completion_is_released() -> None:
+    snippet = "def f(u):\n    r = requests.get(u, stream=True, timeout=5)\n    return r.content\n"
+    assert fate(snippet) is Fate.RELEASED
+
+
+def test_factory_helper_callers_own_the_result() -> None:
+    snippet = (
+        "def _open_log(p):\n    fh = open(p, 'a')\n    return fh\n\n"
+        "def f(p):\n    log = _open_log(p)\n    log.write('x')\n"
+    )
+    by_api = {r.api: r.fate for r in resources(snippet)}
+    assert by_api == {"open": Fate.HANDED_OFF, "_open_log": Fate.LEAKED}
+
+
+def test_thread_started_and_never_joined() -> None:
+    snippet = "def f():\n    t = threading.Thread(target=print)\n    t.start()\n"
+    assert fate(snippet) is Fate.LEAKED
+
+
+def test_thread_never_started_is_inactive() -> None:
+    snippet = "def f():\n    t = threading.Thread(target=print)\n    return 1\n"
+    assert fate(snippet) is Fate.INACTIVE
+
+
+def test_thread_started_inline_is_dropped() -> None:
+    assert fate("def f():\n    threading.Thread(target=print).start()\n") is Fate.DROPPED
+
+
+def test_threads_joined_in_later_loop() -> None:
+    snippet = (
+        "def f(n):\n    threads = [threading.Thread(target=print) for _ in range(n)]\n"
+        "    for t in threads:\n        t.start()\n    for t in threads:\n        t.join()\n"
+    )
+    assert fate(snippet) is Fate.RELEASED
+
+
+def test_daemon_attribute_is_recorded() -> None:
+    snippet = "def f():\n    t = threading.Thread(target=print)\n    t.daemon = True\n    t.start()\n"
+    assert "daemon" in only(snippet).attributes_set
+
+
+def test_mkstemp_facets() -> None:
+    snippet = "def f():\n    fd, path = tempfile.mkstemp()\n    os.close(fd)\n    return 1\n"
+    fd, path = resources(snippet)
+    assert fd.fate is Fate.RELEASED and path.fate is Fate.LEAKED
+    assert path.spec.code == "LK306"
+
+
+def test_mkstemp_path_returned() -> None:
+    snippet = "def f():\n    fd, path = tempfile.mkstemp()\n    os.close(fd)\n    return path\n"
+    assert [r.fate for r in resources(snippet)] == [Fate.RELEASED, Fate.HANDED_OFF]
+
+
+def test_named_temporary_file_kept() -> None:
+    snippet = (
+        "def f(data):\n    tmp = tempfile.NamedTemporaryFile(delete=False)\n"
+        "    tmp.close()\n    return 1\n"
+    )
+    by_code = {r.spec.code: r.fate for r in resources(snippet)}
+    assert by_code == {"LK301": Fate.RELEASED, "LK306": Fate.LEAKED}
+
+
+def test_named_temporary_file_removed_in_finally() -> None:
+    snippet = (
+        "def f(data):\n    tmp = tempfile.NamedTemporaryFile(delete=False)\n    try:\n"
+        "        tmp.write(data)\n        tmp.close()\n        use(tmp.name)\n    finally:\n"
+        "        os.unlink(tmp.name)\n"
+    )
+    by_code = {r.spec.code: r.fate for r in resources(snippet)}
+    assert by_code["LK306"] is Fate.RELEASED
+
+
+def test_mkdtemp_removed_in_finally() -> None:
+    snippet = (
+        "def f():\n    d = tempfile.mkdtemp()\n    try:\n        work(d)\n    finally:\n"
+        "        shutil.rmtree(d)\n"
+    )
+    assert fate(snippet) is Fate.RELEASED
+
+
+def test_messages_name_the_object_and_the_path() -> None:
+    source = HEADER + "def f(p, data):\n    fh = open(p, 'w')\n    fh.write(data)\n    fh.close()\n"
+    context = FileContext("snippet.py", source, cst.parse_module(source))
+    (resource,) = context.analysis(Ownership).resources
+    assert resource.escape is Escape.EXCEPTION
+    message = leak_message(resource, context)
+    assert "`fh`" in message and "`fh.write(data)`" in message and "finally" in message
+
+
+def test_early_return_message_names_the_line() -> None:
+    source = HEADER + "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        return\n    fh.close()\n"
+    context = FileContext("snippet.py", source, cst.parse_module(source))
+    (resource,) = context.analysis(Ownership).resources
+    assert "early return at line 8" in leak_message(resource, context)
