@@ -62,7 +62,7 @@ def check(
     reading_stdin = paths == ("-",)
     start = stdin_filename if reading_stdin and stdin_filename else (paths[0] if paths else ".")
     try:
-        settings = load_settings(config_file, os.path.dirname(os.path.abspath(start)) or ".")
+        settings = load_settings(config_file, _config_search_start(start))
         settings = apply_command_line(
             settings, _code_list(select), _code_list(ignore), _code_list(extend_select)
         )
@@ -90,6 +90,12 @@ def check(
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+def _config_search_start(path: str) -> str:
+    """The folder to look for pyproject.toml from: the path itself if it is a folder."""
+    absolute = os.path.abspath(path)
+    return absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
 
 
 def _check_stdin(settings: Settings, shown_path: str) -> FileResult:

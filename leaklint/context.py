@@ -47,8 +47,26 @@ class FileContext:
         positions are only asked for when a file has something to report."""
         if self._positions is None:
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            try:
+                self._positions = wrapper.resolve(PositionProvider)
+            except Exception as exc:
+                # libcst's position pass turns a RecursionError deep in code generation into
+                # a KeyError; surface it as what it is so the engine retries on a deep stack.
+                if _caused_by_recursion(exc):
+                    raise RecursionError("position computation nested too deeply") from None
+                raise
         return self._positions[node]  # type: ignore[no-any-return]
 
     def code_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _caused_by_recursion(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__context__ or current.__cause__
+    return False

@@ -78,13 +78,36 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
 
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
     try:
-        return _check(source.text, path, ruleset)
-    except RecursionError:
-        pass
-    try:
-        return _on_deep_stack(lambda: _check(source.text, path, ruleset))
-    except RecursionError:
-        return FileResult(path, (parse_error(path, "nested too deeply to analyse"),))
+        try:
+            return _check(source.text, path, ruleset)
+        except RecursionError:
+            pass
+        try:
+            return _on_deep_stack(lambda: _check(source.text, path, ruleset))
+        except RecursionError:
+            return FileResult(path, (parse_error(path, "nested too deeply to analyse"),))
+    except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
+        return FileResult(path, errors=(internal_error(path, "engine", exc),))
+
+
+def internal_error(path: str, where: str, exc: BaseException) -> InternalError:
+    return InternalError(
+        path=path,
+        rule=where,
+        summary=describe_exception(exc),
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def describe_exception(exc: BaseException, limit: int = 300) -> str:
+    """A short description; exception arguments can be whole syntax trees (KeyError(node)),
+    whose repr is enormous, so nodes are named by type only."""
+    parts = [
+        f"<{type(arg).__name__} node>" if isinstance(arg, cst.CSTNode) else repr(arg)
+        for arg in exc.args
+    ]
+    text = f"{type(exc).__name__}: {', '.join(parts)}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _on_deep_stack(work: Callable[[], T]) -> T:
@@ -169,14 +192,7 @@ class _RuleRunner:
 
     def _fail(self, rule: Rule, exc: Exception) -> None:
         self.failed.add(rule.CODE)
-        self.errors.append(
-            InternalError(
-                path=self.context.path,
-                rule=f"{rule.CODE} {rule.NAME}",
-                summary=f"{type(exc).__name__}: {exc}",
-                traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-            )
-        )
+        self.errors.append(internal_error(self.context.path, f"{rule.CODE} {rule.NAME}", exc))
 
     def _dispatch_tables(self) -> tuple[dict[type, list[Any]], dict[type, list[Any]]]:
         visitors: dict[type, list[Any]] = {}

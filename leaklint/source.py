@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import Optional
@@ -32,7 +33,12 @@ def decode_source(data: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise UnreadableSource(f"bad encoding declaration: {exc.msg}", exc.lineno or 1) from None
+        first_lines = data.split(b"\n", 2)[:2]
+        cookie = next((m for m in map(_COOKIE.search, first_lines) if m), None)
+        if cookie is None:  # no declaration: the default, UTF-8, does not fit the bytes
+            raise UnreadableSource(f"cannot decode as utf-8: {_first_bad_utf8(data)}") from None
+        declared = cookie.group(1).decode("ascii", "replace")
+        raise UnreadableSource(f"bad encoding declaration {declared!r}: {exc.msg}") from None
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -41,6 +47,17 @@ def decode_source(data: bytes) -> SourceText:
     if text.startswith("\ufeff"):
         text = text[1:]
     return SourceText(text, encoding)
+
+
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _first_bad_utf8(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid byte {data[exc.start]:#04x} on line {_line_of_offset(data, exc.start)}"
+    return "invalid encoding"
 
 
 def _line_of_offset(data: bytes, offset: Optional[int]) -> int:
