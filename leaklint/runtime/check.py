@@ -25,6 +25,8 @@ from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakError, LeakRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SETTLE = 1.0
+# Reported only when asked for by name: one registration is often deliberate setup.
+GROWTH_KINDS = frozenset({Kind.HANDLER, Kind.LOGGER})
 # Checks that cover threads and the like; the rest are final as soon as they are seen.
 _SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCESS, Kind.FD,
                              Kind.SOCKET, Kind.FILE, Kind.CONNECTION})
@@ -90,6 +92,8 @@ class Options:
     def wants(self, record: LeakRecord) -> bool:
         if record.kind in EVIDENCE_ONLY or record.kind in self.allow:
             return False
+        if self.kinds is None and record.kind in GROWTH_KINDS:
+            return False  # a handler added once may be setup; growth runs judge these
         if self.kinds is not None and record.kind not in self.kinds:
             # fds cover files and sockets; "fd" selects all of them
             fd_like = {Kind.FILE, Kind.SOCKET, Kind.CONNECTION}

@@ -127,6 +127,9 @@ class GrowthRun:
             if name is None:
                 return None
             container = _resolve(self.module, name)
+            if getattr(container, "maxlen", None) is not None:
+                self.notes[target] = f"`{name}` is bounded (maxlen={container.maxlen})"
+                return None
             return Probe(target, lambda: _sized(container), "entries", f"`{name}`", Kind.MEMORY,
                          [])
         if code in ("LK202", "LK203"):

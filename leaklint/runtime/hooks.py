@@ -525,7 +525,8 @@ class Tracker:
 
         def make_register(original: Any, label: str) -> Any:
             def register(*args: Any, **kwargs: Any) -> Any:
-                tracker.registry.registrations.append((label, tracker._plain(label)))
+                shown = f"{label}({int(args[0])})" if label == "signal.signal" and args else label
+                tracker.registry.registrations.append((shown, tracker._plain(label)))
                 return original(*args, **kwargs)
 
             return register

@@ -40,6 +40,7 @@ class Snapshot:
     unclosed: int
     cancelled: int
     signals: dict[int, Any] = field(default_factory=dict)
+    atexit: int = 0
 
 
 def open_fds() -> dict[int, str]:
@@ -105,6 +106,7 @@ def take(tracker: Tracker) -> Snapshot:
         unclosed=len(registry.unclosed),
         cancelled=len(registry.cancelled_tasks),
         signals=_signals(),
+        atexit=registered_atexit(),
     )
 
 
@@ -132,9 +134,20 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         if id(thread) in baseline.threads:
             continue
         created = tracker.site_for(thread)
+        if created is not None and created.owner and (
+            created.owner_site is None or created.owner_serial <= baseline.serial
+        ):
+            # A worker of a pool that was there before the check began: idle is fine, still
+            # busy with a job from this window is news (a job that never ends).
+            stack = _thread_stack(thread)
+            running = sites.innermost_user(stack)
+            if running is not None:
+                records.append(LeakRecord(
+                    Kind.THREAD, repr(thread.name), running, stack,
+                    f"worker of a long-lived {created.owner} still busy at {running}", "LK102",
+                    target=_target_name(thread)))
+            continue
         if created is not None and created.owner:
-            if created.owner_site is None or created.owner_serial <= baseline.serial:
-                continue  # a worker of a pool that was there before the check began
             by_executor[hash((created.owner_site, created.owner))].append(thread)
             owners[hash((created.owner_site, created.owner))] = created
             continue
@@ -174,7 +187,7 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     records: list[LeakRecord] = []
     registry = tracker.registry
     for fd, target in sorted(open_fds().items()):
-        if baseline.fds.get(fd) == target:
+        if fd <= 2 or baseline.fds.get(fd) == target:  # stdio is redirected, not leaked
             continue
         created = registry.fds.get(fd)
         if created is not None and not _new(created, baseline):
@@ -254,7 +267,15 @@ def registration_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRec
                 LeakRecord(Kind.HANDLER, handler_repr, created.site, (),
                            f"added to logger {shown!r} and never removed", "LK204")
             )
+    new_atexit = registered_atexit() - baseline.atexit
+    current = _signals()
     for label, created in registry.registrations[baseline.registrations :]:
+        if label.startswith("signal.signal("):
+            number = int(label[len("signal.signal("):-1])
+            if number not in current or current[number] == baseline.signals.get(number):
+                continue  # restored since
+        elif new_atexit <= 0:
+            continue
         records.append(
             LeakRecord(Kind.HANDLER, label, created.site, (), f"{label} made and never undone",
                        "LK204")
