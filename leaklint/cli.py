@@ -11,7 +11,7 @@ import click
 
 from leaklint import __version__, registry
 from leaklint.config import ConfigError, Settings, apply_command_line, load_settings
-from leaklint.discovery import Target, discover
+from leaklint.discovery import discover
 from leaklint.engine import check_bytes
 from leaklint.fixes import apply_fixes
 from leaklint.model import FileResult, Finding
@@ -161,5 +161,3 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
-
-__all__ = ["main", "Target"]

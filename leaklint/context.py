@@ -36,7 +36,7 @@ class FileContext:
         if found is None:
             found = kind(self)
             self._analyses[kind] = found
-        return found  # type: ignore[no-any-return]
+        return found
 
     @property
     def parent(self) -> Optional[cst.CSTNode]:

@@ -143,7 +143,8 @@ def _parse(text: str, path: str) -> cst.Module:
         # libcst prefixes its messages with "parser error: error at L:C: "; the position is
         # reported separately, so keep only what went wrong.
         message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", exc.message)
-        raise UnreadableSource(f"syntax error: {message}", exc.raw_line, exc.raw_column + 1) from None
+        line, column = exc.raw_line, exc.raw_column + 1
+        raise UnreadableSource(f"syntax error: {message}", line, column) from None
     except RecursionError:
         raise
     except Exception as exc:  # libcst's native parser reports some failures as other types
@@ -163,6 +164,10 @@ def _check(text: str, path: str, ruleset: RuleSet) -> FileResult:
     runner.run()
     findings = runner.findings(ruleset.honor_noqa)
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
+
+
+def _finisher(rule: Rule) -> Callable[[Any], None]:
+    return lambda _node: rule.finish()
 
 
 class _RuleRunner:
@@ -216,7 +221,7 @@ class _RuleRunner:
         if visitors or leavers:
             walk(self.context.module, visitors, leavers, self.context.ancestors)
         for rule in self.rules:
-            self._guarded(rule, lambda _node, rule=rule: rule.finish())(None)
+            self._guarded(rule, _finisher(rule))(None)
 
     def findings(self, honor_noqa: bool) -> list[Finding]:
         found: list[Finding] = []

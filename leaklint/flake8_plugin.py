@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from leaklint import __version__, registry
 from leaklint.engine import RuleSet, check_text
-from leaklint.source import SourceText
 from leaklint.rule import Rule
+from leaklint.source import SourceText
 
 
 def _option_flag(rule: type[Rule], option_name: str) -> str:

@@ -23,7 +23,7 @@ AnalysisT = TypeVar("AnalysisT", bound="Analysis")
 
 @dataclass(frozen=True)
 class RuleOption:
-    """A setting of one rule, read from ``[tool.leaklint.<CODE>]`` or ``--leaklint-<code>-<name>``."""
+    """A setting of one rule: ``[tool.leaklint.<CODE>]`` or ``--leaklint-<code>-<name>``."""
 
     name: str
     default: Any

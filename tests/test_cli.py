@@ -133,7 +133,8 @@ def test_every_rule_is_documented() -> None:
         docs = rule.documentation()
         for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
             assert heading in docs, f"{rule.CODE} lacks {heading}"
-        assert rule.CODE.startswith("LK") and rule.NAME == rule.NAME.lower()
+        assert rule.CODE.startswith("LK")
+        assert rule.NAME.lower() == rule.NAME
 
 
 def test_version() -> None:

@@ -108,7 +108,8 @@ def test_flake8_end_to_end_matches_cli() -> None:
         for f in json.loads(cli.stdout)
     }
     assert flake8_found == cli_found, (
-        f"flake8 only: {sorted(flake8_found - cli_found)}; cli only: {sorted(cli_found - flake8_found)}"
+        f"flake8 only: {sorted(flake8_found - cli_found)}; "
+        f"cli only: {sorted(cli_found - flake8_found)}"
     )
     by_code: dict[str, int] = defaultdict(int)
     for _, _, _, code in cli_found:

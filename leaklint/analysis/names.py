@@ -1,4 +1,5 @@
-"""Import aliases to dotted names: ``S`` -> ``socket.socket`` after ``from socket import socket as S``.
+"""Import aliases to dotted names: ``S`` is ``socket.socket`` after
+``from socket import socket as S``.
 
 A cheap map built from the file's import statements, in place of libcst's QualifiedNameProvider
 (which needs the scope provider, several times the cost of the parse). Builtins resolve to
