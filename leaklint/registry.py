@@ -5,24 +5,39 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from leaklint.rule import Rule
-from leaklint.rules.call_without_timeout import CallWithoutTimeout
-from leaklint.rules.dangling_task import DanglingTask
-from leaklint.rules.parse_error import ParseError
-from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
 from leaklint.rules.cached_method import CachedMethod
-from leaklint.rules.unbounded_memoize import UnboundedMemoize
-from leaklint.rules.handler_added_per_call import HandlerAddedPerCall
+from leaklint.rules.call_without_timeout import CallWithoutTimeout
+from leaklint.rules.connection_not_closed import ConnectionNotClosed
+from leaklint.rules.dangling_task import DanglingTask
 from leaklint.rules.dynamic_logger_name import DynamicLoggerName
-from leaklint.rules.mutable_default_accumulator import MutableDefaultAccumulator
+from leaklint.rules.executor_not_shutdown import ExecutorNotShutdown
+from leaklint.rules.file_not_closed import FileNotClosed
+from leaklint.rules.handler_added_per_call import HandlerAddedPerCall
 from leaklint.rules.large_capture_closure import LargeCaptureClosure
+from leaklint.rules.mutable_default_accumulator import MutableDefaultAccumulator
+from leaklint.rules.parse_error import ParseError
+from leaklint.rules.process_not_joined import ProcessNotJoined
+from leaklint.rules.response_not_closed import ResponseNotClosed
+from leaklint.rules.socket_not_closed import SocketNotClosed
+from leaklint.rules.task_never_awaited import TaskNeverAwaited
+from leaklint.rules.tempfile_not_removed import TempfileNotRemoved
+from leaklint.rules.thread_not_joined import ThreadNotJoined
+from leaklint.rules.timer_not_cancelled import TimerNotCancelled
+from leaklint.rules.unbounded_memoize import UnboundedMemoize
+from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
 from leaklint.rules.worker_loop import WorkerLoopWithoutExit
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
 ALL_RULES: tuple[type[Rule], ...] = (
     ParseError,
     # LK1 concurrency: threads, processes, tasks, timers
+    ThreadNotJoined,
     WorkerLoopWithoutExit,
+    ExecutorNotShutdown,
+    ProcessNotJoined,
     DanglingTask,
+    TaskNeverAwaited,
+    TimerNotCancelled,
     # LK2 references: memory that stays reachable
     UnboundedModuleCache,
     CachedMethod,
@@ -31,7 +46,12 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DynamicLoggerName,
     MutableDefaultAccumulator,
     # LK3 resources: handles held by the OS or a peer
+    FileNotClosed,
+    SocketNotClosed,
+    ConnectionNotClosed,
+    ResponseNotClosed,
     CallWithoutTimeout,
+    TempfileNotRemoved,
     # LK4 closures
     LargeCaptureClosure,
 )

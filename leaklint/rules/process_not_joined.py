@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.rule import Rule
+
+
+class ProcessNotJoined(Rule):
+    """
+    ## What it does
+    Flags a `multiprocessing.Process` (or subclass instance) that is started and never
+    joined, and a `subprocess.Popen` that is never `wait()`ed, `communicate()`d or managed by
+    `with` - on every path - nor handed off. `kill()` or `terminate()` without a following
+    wait still leaves a zombie.
+
+    ## Why is this bad?
+    A child that exits stays in the process table as a zombie until its parent reaps it.
+    Spawned per call and never waited for, zombies accumulate until the process hits its
+    limit, and the child's exit status and errors are lost.
+
+    ## Example
+    ```python
+    def probe(seconds):
+        child = subprocess.Popen(["worker"])
+        time.sleep(seconds)
+        child.kill()
+    ```
+
+    ## Use instead
+    ```python
+    def probe(seconds):
+        with subprocess.Popen(["worker"]) as child:
+            time.sleep(seconds)
+            child.kill()
+    ```
+    or use `subprocess.run(...)`, which waits for the child.
+    """
+
+    CODE = "LK104"
+    NAME = "process-not-joined"
+    MESSAGE = "{detail}"
+    TRIGGERS = ("Popen", "Process")
+
+    def finish(self) -> None:
+        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
+            self.report(verdict.resource.call, detail=describe(verdict, self.context))

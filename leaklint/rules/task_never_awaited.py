@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.analysis.ownership_model import Fate
+from leaklint.rule import Rule
+
+
+class TaskNeverAwaited(Rule):
+    """
+    ## What it does
+    Flags an asyncio task or future bound to a local name that, before the function ends, is
+    never awaited, gathered, waited, cancelled, returned or stored somewhere long-lived on some
+    path. Reading the task - `t.add_done_callback(...)`, `t.set_name(...)`, `print(t)`,
+    logging it - does not keep it. A handle thrown away at once is LK105's.
+
+    ## Why is this bad?
+    When the function returns, the local was the last strong reference: the event loop keeps
+    tasks only weakly, so the task can be garbage-collected mid-run, and an exception it raises
+    is never retrieved.
+
+    ## Example
+    ```python
+    async def place_order(order):
+        receipt = asyncio.create_task(send_receipt(order))
+        receipt.add_done_callback(log_result)
+        return "placed"
+    ```
+
+    ## Use instead
+    ```python
+    async def place_order(order):
+        receipt = asyncio.create_task(send_receipt(order))
+        background_tasks.add(receipt)
+        receipt.add_done_callback(background_tasks.discard)
+        return "placed"
+    ```
+    or await it before returning.
+    """
+
+    CODE = "LK106"
+    NAME = "task-never-awaited"
+    MESSAGE = "{detail}"
+    TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
+
+    def finish(self) -> None:
+        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
+            resource = verdict.resource
+            # Dropped handles are LK105's; a raise before the await does not make the task
+            # "never awaited".
+            if resource.label is not None and resource.fate is Fate.LEAKED:
+                self.report(resource.call, detail=describe(verdict, self.context))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.rule import Rule
+
+
+class ThreadNotJoined(Rule):
+    """
+    ## What it does
+    Flags a non-daemon `threading.Thread` (or an instance of a subclass defined in the module)
+    that is started and then neither joined on every path nor handed off: started with its
+    handle dropped (`Thread(...).start()`), kept in a local that is never joined, joined only
+    on the normal path, or started in a loop where only the last one is joined.
+
+    ## Why is this bad?
+    A thread nobody joins runs on unobserved: its exceptions go to `threading.excepthook`, the
+    caller returns before the work is done, and a non-daemon thread keeps the interpreter from
+    exiting. Started once per request, such threads pile up.
+
+    ## Example
+    ```python
+    def handle_signup(address):
+        threading.Thread(target=send_welcome_mail, args=(address,)).start()
+    ```
+
+    ## Use instead
+    ```python
+    def handle_signup(address):
+        mailer = threading.Thread(target=send_welcome_mail, args=(address,))
+        mailer.start()
+        try:
+            return "created"
+        finally:
+            mailer.join()
+    ```
+    or hand the thread to an owner that joins it (return it, store it on `self`), or submit
+    the work to a long-lived executor. Daemon threads are left to LK102.
+    """
+
+    CODE = "LK101"
+    NAME = "thread-not-joined"
+    MESSAGE = "{detail}"
+    TRIGGERS = ("Thread",)
+
+    def finish(self) -> None:
+        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
+            if not verdict.daemon:
+                self.report(verdict.resource.call, detail=describe(verdict, self.context))
