@@ -23,7 +23,7 @@ def _confirm(*args: str) -> tuple[int, str]:
 
 
 def test_dangling_task_fixtures_confirmed_and_twins_clean() -> None:
-    code, output = _confirm(str(TASKS / "leak_fire_and_forget.py"), str(TASKS / "ok_awaited.py"),
+    _, output = _confirm(str(TASKS / "leak_fire_and_forget.py"), str(TASKS / "ok_awaited.py"),
                             "--format", "json", "--timeout", "20")
     data = json.loads(output)
     lk105 = [f for f in data["findings"] if f["code"] == "LK105"]

@@ -17,7 +17,7 @@ def run_checked(main: Callable[[], Awaitable[T]], tracker: Tracker = TRACKER) ->
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        result: T = loop.run_until_complete(main())  # type: ignore[arg-type]
+        result: T = loop.run_until_complete(main())  # type: ignore[arg-type,unused-ignore]
         tracker.note_pending_at_close(loop)
         _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())

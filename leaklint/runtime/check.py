@@ -173,7 +173,7 @@ def task_records(tracker: Tracker, known: set[Any]) -> list[LeakRecord]:
     return records
 
 
-class no_leaks:  # noqa: N801 - used like a function: `with no_leaks():`
+class no_leaks:
     """Fail (raise :class:`LeakError`) when the block or function leaves something behind.
 
     ``with no_leaks(): ...``, ``async with no_leaks(): ...`` (also checks tasks still pending

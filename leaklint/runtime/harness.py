@@ -24,11 +24,11 @@ import traceback
 import types
 from typing import Any, Callable, Optional
 
-from leaklint.runtime import growth, probes, sites
+from leaklint.runtime import growth, sites
 from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
-from leaklint.runtime.records import Kind, LeakRecord, Site
+from leaklint.runtime.records import Kind, LeakRecord
 from leaklint.runtime.source_map import SourceMap
 
 REPETITIONS = 3

@@ -18,6 +18,7 @@ import atexit
 import builtins
 import concurrent.futures
 import dataclasses
+import functools
 import io
 import logging
 import multiprocessing.pool
@@ -77,14 +78,14 @@ class Created:
 class Registry:
     """Everything the hooks recorded. Objects are keyed weakly; fds and pids by number."""
 
-    objects: "weakref.WeakKeyDictionary[Any, Created]" = field(
+    objects: weakref.WeakKeyDictionary[Any, Created] = field(
         default_factory=weakref.WeakKeyDictionary
     )
     fds: dict[int, Created] = field(default_factory=dict)
     paths: dict[str, Created] = field(default_factory=dict)
     pids: dict[int, Created] = field(default_factory=dict)
     by_id: dict[int, tuple[str, Created]] = field(default_factory=dict)
-    coroutines: "weakref.WeakKeyDictionary[Any, Site]" = field(
+    coroutines: weakref.WeakKeyDictionary[Any, Site] = field(
         default_factory=weakref.WeakKeyDictionary
     )
     unclosed: list[tuple[str, str, Created]] = field(default_factory=list)
@@ -232,7 +233,7 @@ class Tracker:
             cls = getattr(sys.modules.get(module_name), class_name, None)
             if isinstance(cls, type) and "__init__" in cls.__dict__:
                 self._client_names.add(class_name)
-                self._patch(cls, "__init__", lambda o, n=class_name: make(o, n))
+                self._patch(cls, "__init__", functools.partial(make, label=class_name))
 
     def _install_threads(self) -> None:
         tracker = self
@@ -251,7 +252,7 @@ class Tracker:
         tracker = self
 
         def wrap_open(original: Any) -> Any:
-            def open(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - the builtin's name
+            def open(*args: Any, **kwargs: Any) -> Any:
                 handle = original(*args, **kwargs)
                 record = tracker.created(handle, "file")
                 for layer in (handle, getattr(handle, "buffer", None)):
@@ -321,7 +322,7 @@ class Tracker:
         if io.open is not builtins.open:
             self._patch(io, "open", wrap_open)
         else:  # io.open is the builtin: point it at the same wrapper
-            self._undo.append(lambda original=io.open: setattr(io, "open", original))
+            self._undo.append(functools.partial(setattr, io, "open", io.open))
             io.open = builtins.open
         self._patch(os, "open", wrap_os_open)
         self._patch(os, "fdopen", wrap_fdopen)
@@ -370,7 +371,7 @@ class Tracker:
             else:  # inherited from _socket.socket: shadow it on the Python class
                 original = getattr(socket.socket, name)
                 setattr(socket.socket, name, make_blocking(name)(original))
-                self._undo.append(lambda name=name: delattr(socket.socket, name))
+                self._undo.append(functools.partial(delattr, socket.socket, name))
 
     def note_no_timeout(self, operation: str) -> None:
         frame = sys._getframe(2)
@@ -435,7 +436,7 @@ class Tracker:
             return __init__
 
         for cls in _EXECUTOR_TYPES:
-            self._patch(cls, "__init__", lambda o, cls=cls: make(o, cls.__name__))
+            self._patch(cls, "__init__", functools.partial(make, label=cls.__name__))
 
     def _install_tasks(self) -> None:
         tracker = self
@@ -447,7 +448,8 @@ class Tracker:
                 if record.site is None or sites.classify(record.site.file) != sites.USER:
                     origin = tracker.coroutine_site(coro)
                     if origin is not None:
-                        tracker.registry.objects[task] = Created(origin, "task", serial=record.serial)
+                        fixed = Created(origin, "task", serial=record.serial)
+                        tracker.registry.objects[task] = fixed
                 return task
 
             return create_task
@@ -508,7 +510,8 @@ class Tracker:
             def addHandler(self: logging.Logger, handler: logging.Handler) -> None:
                 if handler not in self.handlers:
                     record = tracker._plain(f"handler {type(handler).__name__}")
-                    tracker.registry.handlers.append((self.name, repr(handler), id(handler), record))
+                    entry = (self.name, repr(handler), id(handler), record)
+                    tracker.registry.handlers.append(entry)
                 original(self, handler)
 
             return addHandler
@@ -553,7 +556,7 @@ class Tracker:
 
         def drop_filter() -> None:
             try:
-                warnings.filters.remove(entry)
+                warnings.filters.remove(entry)  # type: ignore[attr-defined]
             except ValueError:
                 return
             warnings._filters_mutated()  # type: ignore[attr-defined]

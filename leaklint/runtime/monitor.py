@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Callable, Optional
 
-import psutil
+import psutil  # type: ignore[import-untyped,unused-ignore]
 
 log = logging.getLogger("leaklint.monitor")
 

@@ -1,4 +1,4 @@
-"""Probes: what exists now (threads, fds, children, registrations), and what is new since a baseline.
+"""Probes: what exists now (threads, fds, children, registrations) and what is new since then.
 
 A :class:`Snapshot` is cheap and holds no strong reference to user objects except live threads;
 :func:`leftovers` turns the difference between two snapshots into :class:`LeakRecord`s named by the
@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import psutil
+import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from leaklint.runtime import sites
 from leaklint.runtime.hooks import Created, Tracker
@@ -79,7 +79,9 @@ def child_pids() -> frozenset[int]:
 def _handlers() -> frozenset[tuple[str, int]]:
     loggers: list[logging.Logger] = [logging.getLogger()]
     loggers += [
-        lg for lg in list(logging.Logger.manager.loggerDict.values()) if isinstance(lg, logging.Logger)
+        lg
+        for lg in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(lg, logging.Logger)
     ]
     return frozenset((lg.name, id(h)) for lg in loggers for h in list(lg.handlers))
 

@@ -18,7 +18,6 @@ from leaklint.runtime.check import DEFAULT_SETTLE, Check, Ignore, Options
 from leaklint.runtime.records import LeakError
 
 
-
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("leaklint")
     group.addoption("--leaklint", action="store_true", help="fail tests that leave leaks behind")

@@ -17,7 +17,8 @@ _LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os
 
 def _library_dirs() -> tuple[str, ...]:
     names = ("stdlib", "platstdlib", "purelib", "platlib")
-    found = {os.path.abspath(p) + os.sep for p in (sysconfig.get_paths().get(n) for n in names) if p}
+    paths = sysconfig.get_paths()
+    found = {os.path.abspath(p) + os.sep for p in (paths.get(n) for n in names) if p}
     for path in sys.path:
         if path.endswith(("site-packages", "dist-packages")):
             found.add(os.path.abspath(path) + os.sep)
@@ -71,7 +72,9 @@ def caller_site(skip: int = 1) -> Optional[Site]:
     return user_site(frame)
 
 
-def stack_of(frame: Optional[FrameType], limit: int = 12, user_only: bool = True) -> tuple[Site, ...]:
+def stack_of(
+    frame: Optional[FrameType], limit: int = 12, user_only: bool = True
+) -> tuple[Site, ...]:
     """The stack of a frame, outermost first, trimmed to the user's frames when there are any."""
     sites: list[Site] = []
     while frame is not None and len(sites) < 64:

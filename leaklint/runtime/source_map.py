@@ -56,7 +56,7 @@ class SourceMap:
         return line, line
 
     def assigned_name(self, line: int) -> Optional[str]:
-        """``NAME`` or ``Class.NAME`` bound by the assignment on ``line`` (module or class level)."""
+        """``NAME`` or ``Class.NAME`` bound by the assignment on ``line`` (module/class level)."""
         for owner, body in self._scopes():
             for node in body:
                 if node.lineno <= line <= (node.end_lineno or node.lineno):
