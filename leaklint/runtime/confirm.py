@@ -209,6 +209,7 @@ def _describe(record: LeakRecord, path: str) -> str:
 def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) -> FileVerdict:
     real = os.path.realpath(path)
     records = [LeakRecord.from_json(r) for r in result.get("records", [])]
+    at_return = [LeakRecord.from_json(r) for r in result.get("evidence", [])]
     verdict = FileVerdict(path, result.get("status", "crashed"), result.get("reason", ""),
                           notes=list(result.get("notes", [])))
     try:
@@ -220,7 +221,8 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
     marks = markers(text)
     used: set[int] = set()
     for finding in sorted(findings, key=lambda f: (f.line, f.code)):
-        evidence = _evidence_for(finding, records, real, source)
+        evidence = _evidence_for(finding, records, real, source) or _evidence_for(
+            finding, at_return, real, source)
         entry: dict[str, Any] = {"path": path, "line": finding.line, "code": finding.code}
         if evidence is not None:
             used.add(id(evidence))

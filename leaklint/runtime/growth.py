@@ -173,12 +173,7 @@ class GrowthRun:
 
     def _registrations(self, span: tuple[int, int]) -> int:
         registry = self.tracker.registry
-        attached = {
-            id(h)
-            for lg in [sys.modules["logging"].getLogger(),
-                       *sys.modules["logging"].Logger.manager.loggerDict.values()]
-            for h in getattr(lg, "handlers", ())
-        }
+        attached = attached_ids()
         handlers = sum(
             1 for _, _, hid, c in registry.handlers if hid in attached and _within(c.site,
                                                                                     self.path, span)
@@ -219,7 +214,9 @@ class GrowthRun:
         if grows:
             detail = (f"{probe.label} grew in every one of {len(repeats) - 1} calls: "
                       f"+{per_call:g} {unit} per call ({repeats[0]:g} -> {repeats[-1]:g})")
-        elif code in ("LK202", "LK203", "LK201", "LK401") and values and values[-1] > values[0]:
+        elif code in ("LK202", "LK203", "LK201", "LK206", "LK401") and values and (
+            values[-1] > values[0]
+        ):
             # Retained rather than growing (the same input each call): still held after main().
             detail = (f"{probe.label} holds {values[-1]:g} {unit} after main() returned "
                       f"({values[0]:g} before the first call) and never lets them go")
@@ -305,14 +302,20 @@ def generic_records(path: str, memory: MemoryLines) -> list[LeakRecord]:
     ]
 
 
+def attached_ids() -> set[int]:
+    """Handlers attached to any logger, and filters attached to any logger or handler."""
+    logging = sys.modules["logging"]
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = [h for lg in loggers for h in getattr(lg, "handlers", ())]
+    found = {id(h) for h in handlers}
+    for owner in [*loggers, *handlers]:
+        found.update(id(f) for f in getattr(owner, "filters", ()))
+    return found
+
+
 def registrations_by_line(tracker: Tracker, path: str) -> dict[tuple[Kind, int], int]:
     """Handlers still attached, registrations and loggers made, per (kind, line) of one file."""
-    logging = sys.modules["logging"]
-    attached = {
-        id(h)
-        for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-        for h in getattr(lg, "handlers", ())
-    }
+    attached = attached_ids()
     counts: dict[tuple[Kind, int], int] = {}
     registry = tracker.registry
     sites_seen = [(Kind.HANDLER, c.site) for _, _, hid, c in registry.handlers if hid in attached]

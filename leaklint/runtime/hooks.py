@@ -534,7 +534,19 @@ class Tracker:
 
             return register
 
+        def make_add_filter(original: Any) -> Any:
+            def addFilter(self: logging.Filterer, log_filter: Any) -> None:
+                if log_filter not in self.filters:
+                    record = tracker._plain(f"filter {type(log_filter).__name__}")
+                    owner = getattr(self, "name", None) or repr(self)
+                    entry = (str(owner), repr(log_filter), id(log_filter), record)
+                    tracker.registry.handlers.append(entry)
+                original(self, log_filter)
+
+            return addFilter
+
         self._patch(logging.Logger, "addHandler", make_add_handler)
+        self._patch(logging.Filterer, "addFilter", make_add_filter)
         self._patch(logging.Manager, "getLogger", make_get_logger)
         self._patch(atexit, "register", lambda o: make_register(o, "atexit.register"))
         self._patch(signal, "signal", lambda o: make_register(o, "signal.signal"))
