@@ -59,12 +59,21 @@ def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Findi
     )
 
 
+def _unreadable(
+    ruleset: RuleSet, path: str, reason: str, line: int = 1, column: int = 1
+) -> FileResult:
+    """The result for a file that cannot be analysed: LK001, when that code is selected."""
+    if not any(rule.CODE == PARSE_ERROR_CODE for rule in ruleset.rules):
+        return FileResult(path)
+    return FileResult(path, (parse_error(path, reason, line, column),))
+
+
 def check_path(path: str, ruleset: RuleSet, display_path: Optional[str] = None) -> FileResult:
     shown = display_path or path
     try:
         source = read_source(path)
     except UnreadableSource as exc:
-        return FileResult(shown, (parse_error(shown, exc.reason, exc.line, exc.column),))
+        return _unreadable(ruleset, shown, exc.reason, exc.line, exc.column)
     return check_text(source, shown, ruleset)
 
 
@@ -72,7 +81,7 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
     try:
         source = decode_source(data)
     except UnreadableSource as exc:
-        return FileResult(path, (parse_error(path, exc.reason, exc.line, exc.column),))
+        return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
     return check_text(source, path, ruleset)
 
 
@@ -85,7 +94,7 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
         try:
             return _on_deep_stack(lambda: _check(source.text, path, ruleset))
         except RecursionError:
-            return FileResult(path, (parse_error(path, "nested too deeply to analyse"),))
+            return _unreadable(ruleset, path, "nested too deeply to analyse")
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
         return FileResult(path, errors=(internal_error(path, "engine", exc),))
 
@@ -156,7 +165,7 @@ def _check(text: str, path: str, ruleset: RuleSet) -> FileResult:
     try:
         module = _parse(text, path)
     except UnreadableSource as exc:
-        return FileResult(path, (parse_error(path, exc.reason, exc.line, exc.column),))
+        return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
     if not applicable:
         return FileResult(path)
     context = FileContext(path, text, module)

@@ -1,0 +1,98 @@
+"""The engine: one batched walk, rule isolation, internal errors, LK001, positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from helpers import LEAKY_TASK, run_cli
+
+from leaklint import registry
+from leaklint.engine import RuleSet, check_bytes
+from leaklint.rule import Rule
+
+
+class Exploding(Rule):
+    """
+    ## What it does
+    Raises on every call, to prove that one broken rule cannot stop the others.
+    ## Why is this bad?
+    -
+    ## Example
+    -
+    ## Use instead
+    -
+    """
+
+    CODE = "LK998"
+    NAME = "exploding"
+    MESSAGE = "never"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        raise ValueError("boom")
+
+
+class Recorder(Rule):
+    """
+    ## What it does
+    Records what the walk showed it.
+    ## Why is this bad?
+    -
+    ## Example
+    -
+    ## Use instead
+    -
+    """
+
+    CODE = "LK997"
+    NAME = "recorder"
+    MESSAGE = "call inside {parent}"
+    TRIGGERS = ("needle",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        parent = type(self.context.ancestors[-1]).__name__
+        self.report(node, parent=parent)
+
+
+def test_a_failing_rule_is_isolated() -> None:
+    dangling = registry.find_rule("LK105")
+    result = check_bytes(LEAKY_TASK.encode(), "x.py", RuleSet((Exploding, dangling)))
+    assert [f.code for f in result.findings] == ["LK105"]
+    [error] = result.errors
+    assert error.rule == "LK998 exploding" and error.path == "x.py"
+    assert "ValueError: 'boom'" in error.summary and "Traceback" in error.traceback
+
+
+def test_triggers_skip_rules_and_ancestors_are_kept() -> None:
+    assert check_bytes(b"f(x)\n", "a.py", RuleSet((Recorder,))).findings == ()
+    [finding] = check_bytes(b"needle = 1\nf(needle)\n", "a.py", RuleSet((Recorder,))).findings
+    assert (finding.line, finding.column, finding.message) == (2, 1, "call inside Expr")
+
+
+def test_internal_error_exits_2_and_other_files_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "ALL_RULES", (*registry.ALL_RULES, Exploding))
+    (tmp_path / "a.py").write_text(LEAKY_TASK)
+    (tmp_path / "b.py").write_text(LEAKY_TASK)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("check", ".", "--no-cache", "--jobs", "1")
+    assert result.exit_code == 2
+    assert result.stdout.count("LK105") == 2
+    assert "a.py: internal error in LK998 exploding: ValueError: 'boom'" in result.stderr
+
+
+def test_parse_error_positions_and_selection() -> None:
+    everything = RuleSet(registry.select_rules())
+    [finding] = check_bytes(b"x = 1\ndef f(:\n", "bad.py", everything).findings
+    assert (finding.code, finding.line) == ("LK001", 2)
+    assert "syntax error: expected one of" in finding.message
+    # LK001 is a rule like the others: not selected, not reported.
+    only_tasks = RuleSet(registry.select_rules(["LK105"]))
+    assert check_bytes(b"def f(:\n", "bad.py", only_tasks).findings == ()
+
+
+def test_newer_syntax_is_parsed_on_any_python() -> None:
+    source = b"match x:\n    case 1:\n        pass\ntype A = int\n"
+    assert check_bytes(source, "new.py", RuleSet(registry.select_rules())).findings == ()
