@@ -237,13 +237,7 @@ class Closures(Analysis):
         if isinstance(target, cst.Name):
             return target.value if target.value in scope.globals else None
         if isinstance(target, (cst.Attribute, cst.Subscript)):
-            root = target.value
-            while isinstance(root, (cst.Attribute, cst.Subscript)):
-                root = root.value
-            if isinstance(root, cst.Name) and (
-                root.value in scope.params or scope.enclosing_binder(root.value) is None
-            ):
-                return _code(target)
+            return _code(target) if _outlives(target.value, scope) else None
         return None
 
     def _keeper(self, call: cst.Call, scope: FunctionScope) -> Optional[str]:
@@ -255,7 +249,7 @@ class Closures(Analysis):
             if func.attr.value in ESCAPE_METHODS:
                 return f".{func.attr.value}()"
             if func.attr.value in ("append", "add", "setdefault", "insert", "extend", "update"):
-                if self._outliving_target(cst.Subscript(func.value, []), scope) is not None:
+                if _outlives(func.value, scope):
                     return f"{_code(func.value)}.{func.attr.value}()"
         return None
 
@@ -269,6 +263,17 @@ class Closures(Analysis):
         for name, kinds in uses.items():
             if kinds and all(kind is not None for kind in kinds):
                 yield large[name], kinds[0]  # type: ignore[misc]
+
+
+def _outlives(container: cst.BaseExpression, scope: FunctionScope) -> bool:
+    """Whether an object reached from ``container`` outlives the frame: ``self.x``, a
+    parameter, a module global (anything not bound locally)."""
+    root = container
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    return isinstance(root, cst.Name) and (
+        root.value in scope.params or scope.enclosing_binder(root.value) is None
+    )
 
 
 def _escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:

@@ -29,7 +29,7 @@ import libcst as cst
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import iter_nodes
+from leaklint.walker import children, iter_nodes
 
 
 class Shape(enum.Enum):
@@ -496,23 +496,21 @@ class Containers(Analysis):
 
     def _tests_container(self, scope: FunctionScope, container: Container) -> bool:
         """Whether the function looks at the container before growing it (``x not in c``,
-        ``if not c:``): then it grows once per distinct value, not once per call."""
+        ``if not c:``, ``if c[2] != ...``): then it grows once per distinct value or state,
+        not once per call."""
         aliases = self.aliases_of.get(scope, {})
         for node in scope.own_nodes:
-            tested: list[cst.BaseExpression] = []
-            if isinstance(node, cst.Comparison):
-                tested = [
-                    target.comparator
-                    for target in node.comparisons
-                    if isinstance(target.operator, (cst.In, cst.NotIn))
-                ]
-            elif isinstance(node, (cst.If, cst.While)):
-                test = node.test
-                if isinstance(test, cst.UnaryOperation):
-                    test = test.expression
-                tested = [test]
-            if any(self.resolve(expr, scope, aliases) is container for expr in tested):
-                return True
+            if isinstance(node, (cst.If, cst.While, cst.IfExp)):
+                tests: cst.CSTNode = node.test
+            elif isinstance(node, cst.Comparison):
+                tests = node
+            else:
+                continue
+            for part in iter_nodes(tests):
+                if isinstance(part, (cst.Name, cst.Attribute)) and (
+                    self.resolve(part, scope, aliases) is container
+                ):
+                    return True
         return False
 
 
@@ -527,7 +525,7 @@ _FRESH_CALLS = ("uuid.", "time.", "itertools.count", "builtins.next", "builtins.
 
 def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[str]:
     """Why a key is new on (nearly) every call, or None when it may repeat."""
-    for part in iter_nodes(key):
+    for part, parent in _with_parent(key):
         if isinstance(part, cst.Call):
             called = names.call_name(part) or ""
             if called == "builtins.id":
@@ -535,7 +533,7 @@ def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[st
             if called.startswith(_FRESH_CALLS):
                 return f"keyed by a fresh value from `{called.replace('builtins.', '')}()`"
         elif isinstance(part, cst.Name):
-            if part.value == "self":
+            if part.value == "self" and not isinstance(parent, cst.Attribute):
                 return "keyed by instance, pinning every one"
             word = part.value.lower().strip("_")
             if word in _ENTITY_NAMES or word.endswith("_id"):
@@ -623,6 +621,16 @@ def _is_slice(node: cst.Subscript) -> bool:
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
+
+
+def _with_parent(
+    root: cst.CSTNode,
+) -> Iterator[tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
+    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
+    while stack:
+        node, parent = stack.pop()
+        yield node, parent
+        stack.extend((child, node) for child in children(node))
 
 
 def _simple_bindings(node: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpression]]:
