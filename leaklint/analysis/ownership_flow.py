@@ -577,6 +577,10 @@ class FlowWalk:
             if name in self.elements:
                 continue
             if name in self.aliases or name in self.holders:
+                if state <= _UNBORN:
+                    # Not created on this path (`if c: t = make() else: t = other`): the name
+                    # keeps referring to our object on the paths where it exists.
+                    continue
                 self.aliases.discard(name)
                 self.holders.discard(name)
                 if not self.aliases and not self.holders and Status.OPEN in state:
