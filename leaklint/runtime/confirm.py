@@ -228,7 +228,8 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
             used.add(id(evidence))
             entry.update(status="confirmed", evidence=_describe(evidence, path))
         else:
-            reason = (verdict.reason if verdict.status != "ok"
+            reason = (f"not confirmed: {verdict.status} ({verdict.reason.splitlines()[0]})"
+                      if verdict.status != "ok" and verdict.reason
                       else "no runtime evidence at this line")
             entry.update(status="unconfirmed", evidence=reason)
         marker = marks.get(finding.line, {}).get(finding.code)

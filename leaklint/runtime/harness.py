@@ -30,6 +30,7 @@ from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
 from leaklint.runtime.records import Kind, LeakRecord
+from leaklint.runtime.scopes import ExitWatch
 from leaklint.runtime.source_map import SourceMap
 
 REPETITIONS = 3
@@ -152,15 +153,20 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     check.start()
     if growth_run:
         growth_run.sample()
+    exits = ExitWatch(TRACKER)
+    exits.install()
     try:
         call()
     except BaseException as exc:
         outcome.status = "error"
         outcome.reason = "main() raised " + "".join(
             traceback.format_exception_only(type(exc), exc)).strip()
+    finally:
+        exits.uninstall()
     # What is still there the moment main() returns proves "never joined/cancelled/shut down"
     # even when it ends a moment later; only what survives the settle time is called a leak.
     outcome.evidence = [_at_return(r) for r in check._collect([]) if r.kind in _TRANSIENT]
+    outcome.evidence += exits.evidence
     found = [r for r in check.finish() if r.kind not in _GROWTH_ONLY]
     TRACKER.install()  # keep the hooks for the growth calls and the evidence below
     if growth_run is not None and outcome.status == "ok":

@@ -60,6 +60,11 @@ _EXECUTOR_TYPES: tuple[type, ...] = (
     concurrent.futures.ProcessPoolExecutor,
     multiprocessing.pool.Pool,
 )
+_EXECUTOR_RELEASE: dict[type, tuple[str, ...]] = {
+    concurrent.futures.ThreadPoolExecutor: ("shutdown",),
+    concurrent.futures.ProcessPoolExecutor: ("shutdown",),
+    multiprocessing.pool.Pool: ("close", "terminate"),
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,9 @@ class Tracker:
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
         self._client_names: set[str] = set()
+        # Told about every object created by a user frame (the harness watches those frames).
+        self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
+        self.shut_down: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
     @property
     def active(self) -> bool:
@@ -154,6 +162,10 @@ class Tracker:
         except TypeError:  # not weakly referenceable: keep it by id only
             pass
         self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+        if self.on_created is not None and not record.owner:
+            creator = sites.user_frame(frame)
+            if creator is not None:
+                self.on_created(obj, record, creator)
         return record
 
     def _executor_owner(self, frame: Optional[FrameType]) -> Optional[Created]:
@@ -435,8 +447,18 @@ class Tracker:
 
             return __init__
 
+        def make_shutdown(original: Any) -> Any:
+            def shutdown(self: Any, *args: Any, **kwargs: Any) -> Any:
+                tracker.shut_down.add(self)
+                return original(self, *args, **kwargs)
+
+            return shutdown
+
         for cls in _EXECUTOR_TYPES:
             self._patch(cls, "__init__", functools.partial(make, label=cls.__name__))
+        for cls, names in _EXECUTOR_RELEASE.items():
+            for name in names:
+                self._patch(cls, name, make_shutdown)
 
     def _install_tasks(self) -> None:
         tracker = self

@@ -53,6 +53,12 @@ def site_of(frame: FrameType) -> Site:
     return Site(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
 
 
+def user_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
+    while frame is not None and classify(frame.f_code.co_filename) != USER:
+        frame = frame.f_back
+    return frame
+
+
 def user_site(frame: Optional[FrameType]) -> Optional[Site]:
     """The first frame (innermost first) in the user's code; else the first outside leaklint."""
     fallback: Optional[Site] = None

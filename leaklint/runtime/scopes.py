@@ -1,0 +1,216 @@
+"""Creator exits: was a thread, timer, task or executor still live when the *function that made
+it* returned, and did that function hand it to anybody?
+
+This is the runtime form of "never joined / awaited / cancelled / shut down on this path": a
+thread that outlives its creator's frame, with no reference to it left anywhere but the
+threading module, was dropped there - even if it finishes a moment later. The harness watches
+only the frames that created something (``frame.f_trace`` on those frames, a no-op global tracer
+otherwise), and asks at their ``return`` event. Coroutine frames also "return" at every
+suspension, so for them the question is asked from the loop once the coroutine has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import sys
+import threading
+import types
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from leaklint.runtime import sites
+from leaklint.runtime.hooks import Created, Tracker
+from leaklint.runtime.records import Kind, LeakRecord
+
+_WATCHED_KINDS = {"thread": Kind.THREAD, "timer": Kind.TIMER, "task": Kind.TASK}
+
+
+@dataclass
+class _Watch:
+    frame: types.FrameType
+    function: str
+    coroutine: Any = None
+    items: list[tuple[Any, Created, Kind]] = field(default_factory=list)
+    returned: Any = None
+
+
+def _internal_containers() -> list[Any]:
+    found: list[Any] = []
+    for name in ("_active", "_limbo", "_dangling", "_shutdown_locks"):
+        value = getattr(threading, name, None)
+        if value is not None:
+            found.append(value)
+            inner = getattr(value, "data", None)  # a WeakSet's set
+            if inner is not None:
+                found.append(inner)
+    return found
+
+
+def _contains(value: Any, obj: Any, depth: int = 2) -> bool:
+    if value is obj:
+        return True
+    if depth <= 0:
+        return False
+    if isinstance(value, dict):
+        return any(_contains(v, obj, depth - 1) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_contains(v, obj, depth - 1) for v in value)
+    return False
+
+
+class ExitWatch:
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.evidence: list[LeakRecord] = []
+        self._watches: dict[int, _Watch] = {}
+        self._previous: Any = None
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        self._previous = sys.gettrace()
+        sys.settrace(_no_line_events)
+        self.tracker.on_created = self.created
+
+    def uninstall(self) -> None:
+        self.tracker.on_created = None
+        sys.settrace(self._previous)
+
+    # --- watching -------------------------------------------------------------------------
+    def created(self, obj: Any, record: Created, frame: types.FrameType) -> None:
+        what = record.what
+        if what in _WATCHED_KINDS:
+            kind = _WATCHED_KINDS[what]
+        elif what in ("ThreadPoolExecutor", "ProcessPoolExecutor", "Pool", "ThreadPool"):
+            kind = Kind.EXECUTOR
+        else:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return  # the tracer runs in the main thread only
+        with self._lock:
+            watch = self._watches.get(id(frame))
+            if watch is None:
+                watch = _Watch(frame, frame.f_code.co_name, _coroutine_of(frame))
+                self._watches[id(frame)] = watch
+                frame.f_trace_lines = False
+                frame.f_trace = self._local
+            watch.items.append((_ref(obj), record, kind))
+
+    def _local(self, frame: types.FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
+        if event != "return":
+            return self._local
+        watch = self._watches.get(id(frame))
+        if watch is None or watch.frame is not frame:
+            return None
+        watch.returned = arg
+        if watch.coroutine is None:
+            self._judge(watch)
+            return None
+        try:  # a coroutine: decide once it has really finished
+            asyncio.get_running_loop().call_soon(self._maybe_finished, watch)
+        except RuntimeError:
+            self._judge(watch)
+        return self._local
+
+    def _maybe_finished(self, watch: _Watch) -> None:
+        if watch.coroutine.cr_frame is None and id(watch.frame) in self._watches:
+            self._judge(watch)
+
+    # --- judging --------------------------------------------------------------------------
+    def _judge(self, watch: _Watch) -> None:
+        self._watches.pop(id(watch.frame), None)
+        for ref, record, kind in watch.items:
+            obj = ref()
+            if obj is None or not _live(obj, kind, self.tracker):
+                continue
+            if _contains(watch.returned, obj) or self._kept(obj, watch):
+                continue
+            self.evidence.append(LeakRecord(
+                kind, type(obj).__name__, record.site, (),
+                f"{_state(obj, kind)} when `{watch.function}` (which created it) returned, "
+                "and nothing else refers to it", _code(kind)))
+
+    def _kept(self, obj: Any, watch: _Watch) -> bool:
+        """Whether anything but the runtime's own bookkeeping still refers to ``obj``."""
+        gc.collect()
+        internal = _internal_containers()
+        ignored = {id(watch.frame), id(self._watches), id(internal)} | {id(c) for c in internal}
+        for referrer in gc.get_referrers(obj):
+            if id(referrer) in ignored or _is_runtime_internal(referrer, obj):
+                continue
+            if isinstance(referrer, types.FrameType):
+                if referrer.f_code.co_filename == __file__ or referrer.f_locals.get("self") is obj:
+                    continue
+                if sites.classify(referrer.f_code.co_filename) != sites.USER:
+                    continue
+                return True
+            if isinstance(referrer, dict) and referrer is watch.frame.f_locals:
+                continue
+            if referrer is watch.coroutine:  # the finished creator still holds its locals
+                continue
+            return True
+        return False
+
+
+def _no_line_events(frame: types.FrameType, event: str, arg: Any) -> None:
+    return None
+
+
+def _ref(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _coroutine_of(frame: types.FrameType) -> Any:
+    """The coroutine running ``frame`` (a running coroutine is not reachable from its task)."""
+    if not frame.f_code.co_flags & inspect.CO_COROUTINE:
+        return None
+    for referrer in gc.get_referrers(frame):
+        if inspect.iscoroutine(referrer) and referrer.cr_frame is frame:
+            return referrer
+    return _UNKNOWN_COROUTINE
+
+
+class _Unknown:
+    cr_frame = True  # never looks finished: such a creator is not judged
+
+
+_UNKNOWN_COROUTINE = _Unknown()
+
+
+def _live(obj: Any, kind: Kind, tracker: Tracker) -> bool:
+    if kind in (Kind.THREAD, Kind.TIMER):
+        if kind is Kind.TIMER and obj.finished.is_set():
+            return False
+        return bool(obj.is_alive())
+    if kind is Kind.TASK:
+        return not obj.done()
+    return obj not in tracker.shut_down
+
+
+def _state(obj: Any, kind: Kind) -> str:
+    if kind is Kind.EXECUTOR:
+        return "never shut down"
+    if kind is Kind.TASK:
+        return "still pending"
+    return "still running" if kind is Kind.THREAD else "still armed"
+
+
+def _code(kind: Kind) -> str:
+    return {Kind.THREAD: "LK101", Kind.TIMER: "LK107", Kind.TASK: "LK106",
+            Kind.EXECUTOR: "LK103"}[kind]
+
+
+def _is_runtime_internal(referrer: Any, obj: Any) -> bool:
+    """Bound methods of the object itself, asyncio's wake-up wrappers, handles and queues."""
+    if getattr(referrer, "__self__", None) is obj:
+        return True
+    module = type(referrer).__module__ or ""
+    name = type(referrer).__name__
+    if module.startswith(("asyncio", "_asyncio", "concurrent", "threading", "queue")):
+        return True
+    return "Wrapper" in name or name in ("Handle", "TimerHandle", "Context")
