@@ -53,15 +53,42 @@ class Capture:
 
 # Calls that keep a callable beyond the frame (qualified functions and method names).
 ESCAPE_FUNCTIONS = frozenset(
-    {"threading.Thread", "threading.Timer", "atexit.register", "signal.signal",
-     "weakref.finalize", "functools.partial", "multiprocessing.Process"}
+    {
+        "threading.Thread",
+        "threading.Timer",
+        "atexit.register",
+        "signal.signal",
+        "weakref.finalize",
+        "functools.partial",
+        "multiprocessing.Process",
+    }
 )
 ESCAPE_METHODS = frozenset(
-    {"call_later", "call_at", "call_soon", "call_soon_threadsafe", "add_done_callback",
-     "add_reader", "add_writer", "add_signal_handler", "register", "connect", "add_callback",
-     "add_timeout", "subscribe", "add_listener", "addEventListener", "on", "submit",
-     "run_in_executor", "after", "bind"}
+    {
+        "call_later",
+        "call_at",
+        "call_soon",
+        "call_soon_threadsafe",
+        "add_done_callback",
+        "add_reader",
+        "add_writer",
+        "add_signal_handler",
+        "register",
+        "connect",
+        "add_callback",
+        "add_timeout",
+        "subscribe",
+        "add_listener",
+        "addEventListener",
+        "on",
+        "submit",
+        "run_in_executor",
+        "after",
+        "bind",
+    }
 )
+# Methods that store their argument in the receiver.
+STORING_METHODS = frozenset({"append", "add", "setdefault", "insert", "extend", "update"})
 BYTE_ALLOCATORS = frozenset({"builtins.bytearray", "builtins.bytes"})
 NUMPY_ALLOCATORS = frozenset({"numpy.zeros", "numpy.ones", "numpy.empty", "numpy.full"})
 LOADER_FUNCTIONS = frozenset({"json.load", "json.loads", "pickle.load", "pickle.loads"})
@@ -173,8 +200,10 @@ class Closures(Analysis):
         found: dict[str, LargeValue] = {}
         other: set[str] = set()
         for node in scope.own_nodes:
-            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0].target, cst.Name
+            if (
+                isinstance(node, cst.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0].target, cst.Name)
             ):
                 name = node.targets[0].target.value
                 value = self.large_value(name, node.value)
@@ -183,9 +212,11 @@ class Closures(Analysis):
                     continue
                 other.add(name)
             elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del)):
-                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [
-                    node.target  # type: ignore[union-attr]
-                ]
+                targets = (
+                    [t.target for t in node.targets]
+                    if isinstance(node, cst.Assign)
+                    else [node.target]
+                )
                 for target in targets:
                     other.update(target_names(target))
         return {name: value for name, value in found.items() if name not in other}
@@ -231,9 +262,7 @@ class Closures(Analysis):
                     for arg in node.args:
                         yield arg.value, f"passed to `{keeper}`"
 
-    def _outliving_target(
-        self, target: cst.BaseExpression, scope: FunctionScope
-    ) -> Optional[str]:
+    def _outliving_target(self, target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
         if isinstance(target, cst.Name):
             return target.value if target.value in scope.globals else None
         if isinstance(target, (cst.Attribute, cst.Subscript)):
@@ -248,9 +277,8 @@ class Closures(Analysis):
         if isinstance(func, cst.Attribute):
             if func.attr.value in ESCAPE_METHODS:
                 return f".{func.attr.value}()"
-            if func.attr.value in ("append", "add", "setdefault", "insert", "extend", "update"):
-                if _outlives(func.value, scope):
-                    return f"{_code(func.value)}.{func.attr.value}()"
+            if func.attr.value in STORING_METHODS and _outlives(func.value, scope):
+                return f"{_code(func.value)}.{func.attr.value}()"
         return None
 
     def _partial_captures(
@@ -282,9 +310,9 @@ def _escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         for element in expr.elements:
             yield from _escaping_values(element.value)
     elif isinstance(expr, cst.Dict):
-        for element in expr.elements:
-            if isinstance(element, cst.DictElement):
-                yield from _escaping_values(element.value)
+        for item in expr.elements:
+            if isinstance(item, cst.DictElement):
+                yield from _escaping_values(item.value)
 
 
 def _small_use(
@@ -339,9 +367,12 @@ def _module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
                     else:
                         constants[target.value] = small.value
                     assigned.add(target.value)
-            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                if small.value is not None:
-                    constants[small.target.value] = small.value
+            elif (
+                isinstance(small, cst.AnnAssign)
+                and isinstance(small.target, cst.Name)
+                and small.value is not None
+            ):
+                constants[small.target.value] = small.value
     return constants
 
 

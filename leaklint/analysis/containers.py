@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -64,13 +64,32 @@ _LITERALS: dict[type, ContainerType] = {
 }
 
 GROW_METHODS = frozenset(
-    {"append", "add", "setdefault", "update", "extend", "insert", "appendleft", "extendleft",
-     "__setitem__"}
+    {
+        "append",
+        "add",
+        "setdefault",
+        "update",
+        "extend",
+        "insert",
+        "appendleft",
+        "extendleft",
+        "__setitem__",
+    }
 )
 SEQUENCE_GROW_METHODS = frozenset({"append", "extend", "insert", "appendleft", "extendleft"})
 EVICT_METHODS = frozenset(
-    {"pop", "popitem", "clear", "remove", "discard", "popleft", "__delitem__",
-     "difference_update", "intersection_update", "move_to_end"}
+    {
+        "pop",
+        "popitem",
+        "clear",
+        "remove",
+        "discard",
+        "popleft",
+        "__delitem__",
+        "difference_update",
+        "intersection_update",
+        "move_to_end",
+    }
 )
 # Functions whose name says they are called once per registered thing, at set-up time.
 REGISTRATION_WORDS = ("register", "install", "setup", "set_up", "configure", "declare")
@@ -127,7 +146,10 @@ def _keyword(arg: cst.Arg) -> Optional[str]:
     return arg.keyword.value if arg.keyword is not None else None
 
 
-def _assignments(statements: list[cst.BaseStatement]) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
+Binding = tuple[str, cst.CSTNode, cst.BaseExpression]
+
+
+def _assignments(statements: Sequence[cst.CSTNode]) -> Iterator[Binding]:
     """``name = value`` statements directly in a body, also under module-level if/try."""
     for statement in statements:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -136,11 +158,14 @@ def _assignments(statements: list[cst.BaseStatement]) -> Iterator[tuple[str, cst
                     target = small.targets[0].target
                     if isinstance(target, cst.Name):
                         yield target.value, small, small.value
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    if isinstance(small.target, cst.Name):
-                        yield small.target.value, small, small.value
+                elif (
+                    isinstance(small, cst.AnnAssign)
+                    and small.value is not None
+                    and isinstance(small.target, cst.Name)
+                ):
+                    yield small.target.value, small, small.value
         elif isinstance(statement, (cst.If, cst.Try)):
-            yield from _assignments(list(statement.body.body))  # type: ignore[arg-type]
+            yield from _assignments(list(children(statement.body)))
 
 
 class Containers(Analysis):
@@ -181,8 +206,7 @@ class Containers(Analysis):
         for statement in module.body:
             if isinstance(statement, cst.ClassDef):
                 self.classes_by_name[statement.name.value] = statement
-                body = list(statement.body.body)  # type: ignore[arg-type]
-                for name, node, value in _assignments(body):
+                for name, node, value in _assignments(list(children(statement.body))):
                     kind = container_type(value, self.names)
                     key = (statement.name.value, name)
                     if kind is not None and key not in self.class_containers:
@@ -191,7 +215,10 @@ class Containers(Analysis):
 
     # --- resolving an expression to a container --------------------------------------------
     def resolve(
-        self, expr: cst.BaseExpression, scope: Optional[FunctionScope], aliases: dict[str, Container]
+        self,
+        expr: cst.BaseExpression,
+        scope: Optional[FunctionScope],
+        aliases: dict[str, Container],
     ) -> Optional[Container]:
         if isinstance(expr, cst.Name):
             name = expr.value
@@ -220,7 +247,8 @@ class Containers(Analysis):
     def _class_of(
         self, expr: cst.BaseExpression, scope: Optional[FunctionScope]
     ) -> Optional[cst.ClassDef]:
-        """The module-level class ``expr`` denotes: ``C``, ``cls``, ``self.__class__``, ``type(self)``."""
+        """The module-level class ``expr`` denotes: ``C``, ``cls``, ``self.__class__``,
+        ``type(self)``."""
         if isinstance(expr, cst.Name):
             if expr.value in self.classes_by_name and (
                 scope is None or scope.enclosing_binder(expr.value) is None
@@ -265,7 +293,7 @@ class Containers(Analysis):
                 return scope.params.index(expr.value)
             return None
 
-        for target in (self.grown_targets(node) if grow else self.evicted_targets(node)):
+        for target in self.grown_targets(node) if grow else self.evicted_targets(node):
             index = param_index(target)
             if index is not None:
                 yield index
@@ -288,8 +316,11 @@ class Containers(Analysis):
                 s for s in self.functions_by_name.get(name, ()) if s.parent is not None
             ]
         else:
-            candidates = [s for s in self.functions_by_name.get(name, ()) if s.parent is None
-                          and s.owner is None]
+            candidates = [
+                s
+                for s in self.functions_by_name.get(name, ())
+                if s.parent is None and s.owner is None
+            ]
         for callee in candidates[:1]:
             for position, arg in enumerate(call.args):
                 if arg.keyword is not None:
@@ -323,9 +354,9 @@ class Containers(Analysis):
                 if isinstance(target, cst.Subscript):
                     yield target.value
         elif isinstance(node, cst.Assign):
-            for target in node.targets:
-                if isinstance(target.target, cst.Subscript) and _is_slice(target.target):
-                    yield target.target.value
+            for assigned in node.targets:
+                if isinstance(assigned.target, cst.Subscript) and _is_slice(assigned.target):
+                    yield assigned.target.value
         elif isinstance(node, cst.Comparison):
             for part in iter_nodes(node):
                 if (
@@ -376,7 +407,10 @@ class Containers(Analysis):
             self._grows_on_read(node, scope, aliases)
 
     def _resolve_any(
-        self, target: cst.BaseExpression, scope: Optional[FunctionScope], aliases: dict[str, Container]
+        self,
+        target: cst.BaseExpression,
+        scope: Optional[FunctionScope],
+        aliases: dict[str, Container],
     ) -> Optional[Container]:
         found = self.resolve(target, scope, aliases)
         if found is None and isinstance(target, cst.Attribute):
@@ -487,9 +521,12 @@ class Containers(Analysis):
             and isinstance(node.func, cst.Attribute)
             and node.func.attr.value in SEQUENCE_GROW_METHODS
         ) or (isinstance(node, cst.AugAssign) and not isinstance(node.target, cst.Subscript))
-        if growth.container.type.shape is Shape.SEQUENCE and appends:
-            if not self._tests_container(growth.function, growth.container):
-                return "one element per call"
+        if (
+            growth.container.type.shape is Shape.SEQUENCE
+            and appends
+            and not self._tests_container(growth.function, growth.container)
+        ):
+            return "one element per call"
         if growth.key is not None:
             return fresh_key_reason(growth.key, self.names)
         return None
@@ -516,11 +553,34 @@ class Containers(Analysis):
 
 # Per-entity data: every request, session or job brings a new key.
 _ENTITY_NAMES = frozenset(
-    {"request", "req", "session", "conn", "connection", "client", "peer", "sock", "socket",
-     "token", "job", "task", "user", "uid", "uuid", "ident", "id"}
+    {
+        "request",
+        "req",
+        "session",
+        "conn",
+        "connection",
+        "client",
+        "peer",
+        "sock",
+        "socket",
+        "token",
+        "job",
+        "task",
+        "user",
+        "uid",
+        "uuid",
+        "ident",
+        "id",
+    }
 )
-_FRESH_CALLS = ("uuid.", "time.", "itertools.count", "builtins.next", "builtins.object",
-                "datetime.")
+_FRESH_CALLS = (
+    "uuid.",
+    "time.",
+    "itertools.count",
+    "builtins.next",
+    "builtins.object",
+    "datetime.",
+)
 
 
 def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[str]:
@@ -539,7 +599,7 @@ def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[st
             if word in _ENTITY_NAMES or word.endswith("_id"):
                 return f"keyed by per-request data `{part.value}`"
         elif isinstance(part, cst.Attribute) and part.attr.value == "id":
-            return f"keyed by per-request data `.id`"
+            return "keyed by per-request data `.id`"
     return None
 
 
@@ -582,8 +642,12 @@ def _is_class_creation_hook(scope: FunctionScope, names: ImportNames) -> bool:
         return scope.owner is not None
     if scope.name in METACLASS_HOOKS and scope.owner is not None:
         for base in scope.owner.bases:
-            if names.qualified_name(base.value) in ("builtins.type", "abc.ABCMeta", "enum.EnumMeta",
-                                                    "enum.EnumType"):
+            if names.qualified_name(base.value) in (
+                "builtins.type",
+                "abc.ABCMeta",
+                "enum.EnumMeta",
+                "enum.EnumType",
+            ):
                 return True
             base_name = dotted_name(base.value) or ""
             if base_name.endswith("Meta") or base_name.endswith("Metaclass"):
@@ -644,7 +708,9 @@ def _simple_bindings(node: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpressio
             names, values = target.target.elements, node.value.elements
             if len(names) == len(values):
                 for name, value in zip(names, values):
-                    if isinstance(name.value, cst.Name) and not isinstance(value, cst.StarredElement):
+                    if isinstance(name.value, cst.Name) and not isinstance(
+                        value, cst.StarredElement
+                    ):
                         yield name.value.value, value.value
 
 

@@ -44,8 +44,10 @@ class FunctionScope:
 
     def binds(self, name: str) -> bool:
         """Whether ``name`` is local to this frame (a parameter or an assigned name)."""
-        return name not in self.globals and name not in self.nonlocals and (
-            name in self.locals or name in self.params
+        return (
+            name not in self.globals
+            and name not in self.nonlocals
+            and (name in self.locals or name in self.params)
         )
 
     def enclosing_binder(self, name: str) -> Optional[FunctionScope]:

@@ -72,7 +72,9 @@ class DynamicLoggerName(Rule):
     def _runtime_part(self, name: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
         """The first piece of a *built* name that is run-time data, or None."""
         if isinstance(name, cst.FormattedString):
-            pieces = [p.expression for p in name.parts if isinstance(p, cst.FormattedStringExpression)]
+            pieces = [
+                p.expression for p in name.parts if isinstance(p, cst.FormattedStringExpression)
+            ]
         elif isinstance(name, cst.BinaryOperation) and isinstance(
             name.operator, (cst.Add, cst.Modulo)
         ):
@@ -121,8 +123,10 @@ class DynamicLoggerName(Rule):
             root = expr
             while isinstance(root, cst.Attribute):
                 root = root.value  # type: ignore[assignment]
-            return isinstance(root, cst.Name) and root.value not in ("self", "cls") and (
-                scope.enclosing_binder(root.value) is None
+            return (
+                isinstance(root, cst.Name)
+                and root.value not in ("self", "cls")
+                and (scope.enclosing_binder(root.value) is None)
             )
         if isinstance(expr, cst.Call):
             return any(

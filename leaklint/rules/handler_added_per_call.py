@@ -131,7 +131,10 @@ class HandlerAddedPerCall(Rule):
             for part in iter_nodes(root):
                 if not isinstance(part, cst.Call):
                     continue
-                if isinstance(part.func, cst.Attribute) and part.func.attr.value in registry.removals:
+                if (
+                    isinstance(part.func, cst.Attribute)
+                    and part.func.attr.value in registry.removals
+                ):
                     return True
                 if names.call_name(part) in registry.removals:
                     count += 1

@@ -100,11 +100,9 @@ def _rebinds(node: cst.CSTNode, name: str) -> bool:
     targets: list[cst.CSTNode] = []
     if isinstance(node, cst.Assign):
         targets = [t.target for t in node.targets]
-    elif isinstance(node, cst.AnnAssign) and node.value is not None:
-        targets = [node.target]
-    elif isinstance(node, (cst.For, cst.CompFor)):
-        targets = [node.target]
-    elif isinstance(node, cst.NamedExpr):
+    elif (isinstance(node, cst.AnnAssign) and node.value is not None) or isinstance(
+        node, (cst.For, cst.CompFor, cst.NamedExpr)
+    ):
         targets = [node.target]
     return any(name in target_names(target) for target in targets)
 

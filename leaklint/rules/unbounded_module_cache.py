@@ -46,12 +46,21 @@ class UnboundedModuleCache(Rule):
     CODE = "LK201"
     NAME = "unbounded-module-cache"
     MESSAGE = (
-        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts "
-        "from it"
+        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts from it"
     )
     TRIGGERS = (
-        "append(", "add(", "setdefault(", "update(", "extend(", "insert(", "] =", "+=", "|=",
-        "__setitem__", "defaultdict", "Counter",
+        "append(",
+        "add(",
+        "setdefault(",
+        "update(",
+        "extend(",
+        "insert(",
+        "] =",
+        "+=",
+        "|=",
+        "__setitem__",
+        "defaultdict",
+        "Counter",
     )
 
     def visit_Module(self, node: cst.Module) -> None:
