@@ -111,11 +111,6 @@ class FlowWalk:
         self.events: set[Status] = set()
         self.returned = False
         self.attributes_set: set[str] = set()
-        # Names bound to what took the resource over (``_file = os.fdopen(fd)``): closing them
-        # closes it, and testing them tells whether it was taken.
-        self.owners: set[str] = set()
-        self.taker: Optional[cst.Call] = None
-        self.in_finally = 0
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
 
     # --- driver ----------------------------------------------------------------------------
@@ -312,8 +307,6 @@ class FlowWalk:
         returns = body_frame.pending_returns + after_frame.pending_returns
         if node.finalbody is not None:
             final = node.finalbody
-            # Cleanup code that raises in `finally` is not the path these rules are about.
-            self.in_finally += 1
             if normal:
                 normal = self._suite(final.body, normal)
             for pending, where in returns:
@@ -324,7 +317,6 @@ class FlowWalk:
                 through = self._suite(final.body, escaping)
                 if through:
                     self.raise_from(through, cause or node)
-            self.in_finally -= 1
         elif escaping:
             self.raise_from(escaping, cause or node)
         return normal
@@ -451,15 +443,6 @@ class FlowWalk:
     def _call_effect(self, node: cst.Call, state: State) -> State:
         func = node.func
         spec = self.spec
-        if self.resolver.qualified(func, self.scope) in specs.PROCESS_EXITS:
-            return _NOTHING
-        if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and func.value.value in self.owners
-            and func.attr.value in spec.release_methods | {"close"}
-        ):
-            return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
             if method in spec.release_methods:
@@ -489,7 +472,6 @@ class FlowWalk:
             self.events.add(Status.MANAGED)
             return _replace(state, _LIVE, Status.MANAGED)
         if effect is Effect.TAKES:
-            self.taker = node
             return self._escape(state)
         if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
             self._local_container(func.value)
@@ -526,9 +508,11 @@ class FlowWalk:
             return Effect.BORROWS
         if is_constructor_like(qualified, func):
             return Effect.TAKES
-        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
-            return Effect.BORROWS if self._local_container(func.value) else Effect.TAKES
         if passes_a_value(self.spec, arg.value):
+            return Effect.BORROWS
+        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
+            self._local_container(func.value)
+        ):
             return Effect.BORROWS
         if is_method_of_other_object(func):
             return Effect.TAKES
@@ -555,11 +539,6 @@ class FlowWalk:
         if isinstance(target, cst.StarredElement):
             return self._unbind(target.value, state, statement)
         holds = self.yields(value)
-        if isinstance(target, cst.Name) and self.taker is not None and (
-            value is self.taker
-            or (isinstance(value, cst.Await) and value.expression is self.taker)
-        ):
-            self.owners.add(target.value)
         if isinstance(target, cst.Name):
             name = target.value
             if holds and name not in self.scope.declared_global and self.scope.is_function:
@@ -621,7 +600,7 @@ class FlowWalk:
         return _replace(state, _LIVE, Status.ESCAPED)
 
     def _risky(self, node: cst.Call, state: State) -> None:
-        if Status.OPEN in state and not self.in_finally and not is_cleanup_call(
+        if Status.OPEN in state and not is_cleanup_call(
             node, self.resolver.qualified(node.func, self.scope)
         ):
             self.raise_from(state, node)
@@ -710,7 +689,7 @@ class FlowWalk:
 
     def _reads_alias(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
-            return node.value in self.aliases | self.holders | self.owners
+            return node.value in self.aliases or node.value in self.holders
         return any(self._reads_alias(child) for child in children(node))
 
     def _mentions(self, node: cst.CSTNode) -> bool:
