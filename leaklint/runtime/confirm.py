@@ -192,6 +192,8 @@ def _evidence_for(finding: StaticFinding, records: Sequence[LeakRecord], path: s
     for record in records:
         if finding.code not in _codes_for(record.kind) and record.code != finding.code:
             continue
+        if record.kind is Kind.THREAD and record.code != finding.code:
+            continue  # a daemon thread proves LK102's claim, not LK101's
         if any(_at(s, path, span) for s in (record.site, *record.extra_sites)):
             return record
         if record.kind is Kind.BLOCKED and any(_at(s, path, span) for s in record.stack):

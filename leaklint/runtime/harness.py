@@ -12,7 +12,6 @@ cannot hang interpreter shutdown.
 
 from __future__ import annotations
 
-import dataclasses
 import faulthandler
 import importlib.util
 import inspect
@@ -36,11 +35,7 @@ from leaklint.runtime.source_map import SourceMap
 REPETITIONS = 3
 # Kinds that only count when they grow per call (one handler added by a setup step is fine).
 _GROWTH_ONLY = frozenset({Kind.HANDLER, Kind.LOGGER})
-_TRANSIENT = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCESS})
 
-
-def _at_return(record: LeakRecord) -> LeakRecord:
-    return dataclasses.replace(record, detail=record.detail + " (alive when main() returned)")
 
 
 class Outcome:
@@ -163,10 +158,10 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
             traceback.format_exception_only(type(exc), exc)).strip()
     finally:
         exits.uninstall()
-    # What is still there the moment main() returns proves "never joined/cancelled/shut down"
-    # even when it ends a moment later; only what survives the settle time is called a leak.
-    outcome.evidence = [_at_return(r) for r in check._collect([]) if r.kind in _TRANSIENT]
-    outcome.evidence += exits.evidence
+    # A thread/timer/task/executor alive and unreferenced when its creating function returned
+    # proves "never joined/cancelled/shut down on that path" even when it ends a moment later;
+    # only what survives the settle time is called a leak.
+    outcome.evidence = list(exits.evidence)
     found = [r for r in check.finish() if r.kind not in _GROWTH_ONLY]
     TRACKER.install()  # keep the hooks for the growth calls and the evidence below
     if growth_run is not None and outcome.status == "ok":

@@ -120,7 +120,8 @@ class Tracker:
         self._client_names: set[str] = set()
         # Told about every object created by a user frame (the harness watches those frames).
         self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
-        self.shut_down: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self.shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.shut_down_serials: set[int] = set()
 
     @property
     def active(self) -> bool:
@@ -450,6 +451,9 @@ class Tracker:
         def make_shutdown(original: Any) -> Any:
             def shutdown(self: Any, *args: Any, **kwargs: Any) -> Any:
                 tracker.shut_down.add(self)
+                known = tracker.site_for(self)
+                if known is not None:
+                    tracker.shut_down_serials.add(known.serial)
                 return original(self, *args, **kwargs)
 
             return shutdown

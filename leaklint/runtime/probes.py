@@ -157,6 +157,8 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         running = sites.innermost_user(stack)
         where = f", running at {running}" if running else ""
         if isinstance(thread, threading.Timer):
+            if thread.finished.is_set():
+                continue  # cancelled or fired: its thread is ending
             kind, detail = Kind.TIMER, f"armed, calls {_target_name(thread)}{where}"
             code = "LK107"
         else:

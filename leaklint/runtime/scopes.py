@@ -123,22 +123,37 @@ class ExitWatch:
         self._watches.pop(id(watch.frame), None)
         for ref, record, kind in watch.items:
             obj = ref()
+            if obj is None and kind is Kind.EXECUTOR and (
+                record.serial not in self.tracker.shut_down_serials
+            ):
+                self.evidence.append(LeakRecord(
+                    kind, record.what, record.site, (),
+                    f"dropped without shutdown() by `{watch.function}` (which created it)",
+                    "LK103"))
+                continue
             if obj is None or not _live(obj, kind, self.tracker):
                 continue
             if _contains(watch.returned, obj) or self._kept(obj, watch):
                 continue
+            code = "LK102" if kind is Kind.THREAD and obj.daemon else _code(kind)
             self.evidence.append(LeakRecord(
                 kind, type(obj).__name__, record.site, (),
                 f"{_state(obj, kind)} when `{watch.function}` (which created it) returned, "
-                "and nothing else refers to it", _code(kind)))
+                "and nothing else refers to it", code))
 
     def _kept(self, obj: Any, watch: _Watch) -> bool:
         """Whether anything but the runtime's own bookkeeping still refers to ``obj``."""
         gc.collect()
         internal = _internal_containers()
         ignored = {id(watch.frame), id(self._watches), id(internal)} | {id(c) for c in internal}
-        for referrer in gc.get_referrers(obj):
+        referrers = gc.get_referrers(obj)
+        scratch = {id(referrers)}
+        for referrer in referrers:
             if id(referrer) in ignored or _is_runtime_internal(referrer, obj):
+                continue
+            if type(referrer).__name__ == "cell":
+                if _cell_escapes(referrer, scratch):
+                    return True
                 continue
             if isinstance(referrer, types.FrameType):
                 if referrer.f_code.co_filename == __file__ or referrer.f_locals.get("self") is obj:
@@ -152,6 +167,22 @@ class ExitWatch:
                 continue
             return True
         return False
+
+
+_COMPREHENSIONS = ("<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>")
+
+
+def _cell_escapes(cell: Any, scratch: set[int]) -> bool:
+    """Whether a closure cell holding the object is shared with a real closure (a nested
+    function that may outlive the frame), not just a comprehension compiled to a function."""
+    for holder in gc.get_referrers(cell):
+        if id(holder) in scratch or not isinstance(holder, tuple):
+            continue
+        for function in gc.get_referrers(holder):
+            name = getattr(getattr(function, "__code__", None), "co_name", None)
+            if name is not None and name not in _COMPREHENSIONS:
+                return True
+    return False
 
 
 def _no_line_events(frame: types.FrameType, event: str, arg: Any) -> None:
