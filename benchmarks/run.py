@@ -1,0 +1,208 @@
+"""Benchmark leaklint against the libcst parse floor and other linters on the same files.
+
+    python benchmarks/run.py FOLDER [FOLDER ...]      # the comparison table
+    python benchmarks/run.py --quick                  # a quick built-in sample (this repository)
+    python benchmarks/run.py FOLDER --scaling         # 1/4, 1/2 and all of the files
+
+Each tool runs in its own subprocess with ``--jobs`` workers (default 2). Reported: wall time,
+CPU time (user + system of the whole process tree: steadier than wall time on a shared
+machine), lines per second, peak RSS of the process tree and of its largest process, and each
+figure as a ratio to leaklint cold. This is a script that prints a table, not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from measure import Measurement, run
+from tools import TOOLS, Setup, Tool, available, ruff_codes, venv_executable
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICK_SAMPLE = ("leaklint", "fixtures", "tests", "benchmarks", "scripts")
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Row:
+    tool: Tool
+    measured: Measurement
+
+
+def python_files(folders: Sequence[str]) -> list[str]:
+    """What ``leaklint check FOLDER`` would check (its own discovery, nothing excluded)."""
+    from leaklint.discovery import discover
+
+    return [t.path for t in discover(folders, lambda _path, _root: False) if not t.problem]
+
+
+def count_lines(files: Sequence[str]) -> int:
+    total = 0
+    for path in files:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        total += data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    return total
+
+
+def _known_ruff_codes() -> list[str]:
+    ruff = venv_executable("ruff")
+    if not ruff:
+        return []
+    listed = subprocess.run(
+        [ruff, "rule", "--all", "--output-format", "json"], capture_output=True, text=True
+    )
+    try:
+        return [rule["code"] for rule in json.loads(listed.stdout) if rule.get("code")]
+    except ValueError:
+        return []
+
+
+def make_setup(files: Sequence[str], jobs: int, workdir: str) -> Setup:
+    file_list = os.path.join(workdir, "files.txt")
+    with open(file_list, "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{path}\n" for path in files))
+    config = os.path.join(workdir, "pyproject.toml")
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write('[tool.leaklint]\ncache-dir = "leaklint-cache"\n')
+    return Setup(tuple(files), file_list, jobs, config, ruff_codes(_known_ruff_codes()))
+
+
+def measure(tool: Tool, setup: Setup, repeat: int) -> Measurement:
+    env = dict(tool.env)
+    if tool.key == "ruff":
+        env["RAYON_NUM_THREADS"] = str(setup.jobs)
+    if tool.prime:
+        primed = run(tool.prime(setup), env)
+        _check_ran(tool, primed)
+    runs = [run(tool.build(setup), env) for _ in range(repeat)]
+    best = min(runs, key=lambda m: m.wall)
+    _check_ran(tool, best)
+    return best
+
+
+def _check_ran(tool: Tool, measured: Measurement) -> None:
+    if measured.returncode not in (0, 1):
+        print(
+            f"warning: {tool.label} exited {measured.returncode}:\n{measured.stderr_tail}",
+            file=sys.stderr,
+        )
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base else "-"
+
+
+def print_table(rows: Sequence[Row], lines: int, files: int) -> None:
+    base = next((row.measured for row in rows if row.tool.key == "cold"), rows[0].measured)
+    print(f"\n{files} files, {lines} lines\n")
+    header = (
+        "| tool | wall s | cpu s | lines/s | peak RSS tree MB | largest process MB "
+        "| wall vs cold | cpu vs cold | RSS vs cold | exit |"
+    )
+    print(header)
+    print("|---|" + "---:|" * 9)
+    for row in rows:
+        m = row.measured
+        print(
+            f"| {row.tool.label} | {m.wall:.2f} | {m.cpu:.2f} | {lines / m.wall:,.0f} "
+            f"| {m.peak_tree_rss / MB:.0f} | {m.peak_process_rss / MB:.0f} "
+            f"| {_ratio(m.wall, base.wall)} | {_ratio(m.cpu, base.cpu)} "
+            f"| {_ratio(m.peak_tree_rss, base.peak_tree_rss)} | {m.returncode} |"
+        )
+
+
+def compare(files: Sequence[str], jobs: int, keys: Sequence[str], repeat: int) -> None:
+    lines = count_lines(files)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="leaklint-bench-") as workdir:
+        setup = make_setup(files, jobs, workdir)
+        for tool in TOOLS:
+            if tool.key not in keys:
+                continue
+            if not available(tool):
+                print(f"skipped: {tool.label} (not installed)", file=sys.stderr)
+                continue
+            if tool.key == "ruff" and not setup.ruff_codes:
+                continue
+            print(f"running: {tool.label} ...", file=sys.stderr, flush=True)
+            rows.append(Row(tool, measure(tool, setup, repeat)))
+    print_table(rows, lines, len(files))
+    if "ruff" in keys and setup.ruff_codes:
+        print(f"\nruff rules: {','.join(setup.ruff_codes)}")
+
+
+def scaling(files: Sequence[str], jobs: int, repeat: int, seed: int) -> None:
+    """Wall and CPU time on nested 1/4, 1/2 and all of the files (a seeded shuffle, so every
+    part has the same mix), and the peak RSS of the largest process: per-worker memory must
+    stay flat while the number of files grows."""
+    shuffled = list(files)
+    random.Random(seed).shuffle(shuffled)
+    cold = next(tool for tool in TOOLS if tool.key == "cold")
+    floor = next(tool for tool in TOOLS if tool.key == "floor")
+    print(
+        "\n| part | files | lines | leaklint wall s | leaklint cpu s | cpu us/line "
+        "| floor cpu s | cold/floor cpu | largest process MB | tree MB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, fraction in (("1/4", 0.25), ("1/2", 0.5), ("all", 1.0)):
+        part = shuffled[: max(1, round(len(shuffled) * fraction))]
+        lines = count_lines(part)
+        with tempfile.TemporaryDirectory(prefix="leaklint-bench-") as workdir:
+            setup = make_setup(part, jobs, workdir)
+            print(f"running: {label} ...", file=sys.stderr, flush=True)
+            m = measure(cold, setup, repeat)
+            f = measure(floor, setup, repeat)
+        print(
+            f"| {label} | {len(part)} | {lines} | {m.wall:.2f} | {m.cpu:.2f} "
+            f"| {m.cpu / lines * 1e6:.1f} | {f.cpu:.2f} | {_ratio(m.cpu, f.cpu)} "
+            f"| {m.peak_process_rss / MB:.0f} | {m.peak_tree_rss / MB:.0f} |"
+        )
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("folders", nargs="*", help="folders or files to check")
+    parser.add_argument("--quick", action="store_true", help="this repository's own files")
+    parser.add_argument("--jobs", "-j", type=int, default=2)
+    parser.add_argument(
+        "--tools",
+        default=",".join(tool.key for tool in TOOLS),
+        help="comma list of: " + ", ".join(tool.key for tool in TOOLS),
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest counts")
+    parser.add_argument("--scaling", action="store_true", help="1/4, 1/2, all: linearity")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N files")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    folders = list(args.folders)
+    if args.quick or not folders:
+        folders = [os.path.join(REPOSITORY, name) for name in QUICK_SAMPLE]
+        folders = [folder for folder in folders if os.path.exists(folder)]
+    files = python_files(folders)
+    if args.limit:
+        files = files[: args.limit]
+    if not files:
+        print("no Python files found", file=sys.stderr)
+        return 2
+    if args.scaling:
+        scaling(files, args.jobs, args.repeat, args.seed)
+    else:
+        keys = [key.strip() for key in args.tools.split(",") if key.strip()]
+        compare(files, args.jobs, keys, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
