@@ -41,8 +41,11 @@ CONCURRENCY_KINDS = frozenset({Kind.THREAD, Kind.EXECUTOR, Kind.PROCESS, Kind.TI
 SUBCLASSABLE = ("threading.Thread", "threading.Timer", "multiprocessing.Process")
 TASK_FACTORY = "asyncio.create_task"
 _TASK_CALL_NAMES = frozenset(
-    {"create_task", "ensure_future", "gather", "run_coroutine_threadsafe"}
+    {"create_task", "ensure_future", "gather", "run_coroutine_threadsafe", "Task"}
 )
+# `ensure_future(x)` returns `x` itself when it already is a future: only a coroutine makes
+# a new task. These task APIs are judged only when their argument is known to be one.
+_FUTURE_PASSTHROUGH = ("ensure_future",)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,12 @@ class ConcurrencyFates(Analysis):
             return
         started, awaited = self._inline_uses()
         daemon_classes = self._daemon_classes()
+        coroutines = _coroutine_functions(context.module)
         for resource in resources:
+            if resource.api.endswith(_FUTURE_PASSTHROUGH) and not _makes_coroutine(
+                resource.call, coroutines
+            ):
+                continue
             resource = self._adjust(resource, awaited)
             inline = resource.call in started and resource.label is None
             if inline and resource.fate is Fate.INACTIVE:
@@ -150,10 +158,16 @@ class ConcurrencyFates(Analysis):
             and not _task_kept(resource.label, resource.scope, self.names)
         ):
             return replace(resource, fate=Fate.LEAKED, escape=Escape.NEVER_RELEASED)
+        if resource.fate.leaks and _stored_as_key(resource):
+            return replace(resource, fate=Fate.HANDED_OFF, escape=Escape.NONE)
+        if resource.escape is Escape.REBOUND and _rebound_when_done(resource):
+            return replace(resource, fate=Fate.RELEASED, escape=Escape.NONE)
         if resource.fate is Fate.RELEASED_ON_NORMAL_PATH_ONLY and (
-            _own_method_call(resource) or _in_cleanup(resource)
+            _quiet_risk(resource, self.names) or _in_cleanup(resource)
         ):
             return replace(resource, fate=Fate.RELEASED, escape=Escape.NONE)
+        if resource.fate.leaks and _followed_by_exit(resource, self.names):
+            return replace(resource, fate=Fate.HANDED_OFF, escape=Escape.NONE)
         return resource
 
     def _daemon_classes(self) -> set[str]:
@@ -302,16 +316,120 @@ _QUIET_METHODS = frozenset(
 )
 
 
-def _own_method_call(resource: Resource) -> bool:
-    """The call that "can raise before the release" is a quiet method of the object itself
-    (``child.poll()`` before ``child.wait()``): part of its own protocol, not a risk."""
+# Starting or joining the helper threads of a process (`t.start()` between `Popen` and
+# `wait`) is part of running it, not a risk in practice.
+_QUIET_ANY_RECEIVER = frozenset({"start", "join", "is_alive", "set", "clear"})
+# Calls that end the process: nothing created before them outlives it.
+PROCESS_ENDS = frozenset(
+    {"sys.exit", "os._exit", "os.abort", "builtins.exit", "builtins.quit", "os.execv",
+     "os.execve", "os.execl", "os.execle", "os.execlp", "os.execlpe", "os.execvp",
+     "os.execvpe"}
+)
+
+
+def _quiet_risk(resource: Resource, names: ImportNames) -> bool:
+    """The call that "can raise before the release" does not raise in practice: a quiet
+    method of the object itself (``child.poll()`` before ``child.wait()``), starting or
+    joining a helper thread, or creating one."""
     node = resource.escape_node
-    return (
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        if func.attr.value in _QUIET_ANY_RECEIVER:
+            return True
+        if (
+            func.attr.value in _QUIET_METHODS
+            and isinstance(func.value, cst.Name)
+            and func.value.value == resource.label
+        ):
+            return True
+    found = specs.FACTORIES.get(names.call_name(node) or "", ())
+    return bool(found) and found[0].kind in (Kind.THREAD, Kind.TIMER)
+
+
+def _followed_by_exit(resource: Resource, names: ImportNames) -> bool:
+    """``subprocess.Popen(argv); os._exit(0)``: the creating statement is followed, in the
+    same block, by a statement that ends the process."""
+    for node in iter_nodes(resource.scope):
+        body = getattr(node, "body", None)
+        if not isinstance(body, (list, tuple)):
+            continue
+        for index, statement in enumerate(body):
+            if not any(inner is resource.call for inner in iter_nodes(statement)):
+                continue
+            return any(
+                isinstance(inner, cst.Call) and names.call_name(inner) in PROCESS_ENDS
+                for later in body[index + 1 :]
+                if isinstance(later, cst.SimpleStatementLine)
+                for inner in iter_nodes(later)
+            )
+    return False
+
+
+def _coroutine_functions(module: cst.Module) -> frozenset[str]:
+    """Names of the ``async def`` functions and methods defined in the module."""
+    return frozenset(
+        node.name.value
+        for node in iter_nodes(module)
+        if isinstance(node, cst.FunctionDef) and node.asynchronous is not None
+    )
+
+
+def _makes_coroutine(call: cst.Call, coroutines: frozenset[str]) -> bool:
+    """Is the first argument of ``call`` a call of an ``async def`` of this module?"""
+    if not call.args or not isinstance(call.args[0].value, cst.Call):
+        return False
+    func = call.args[0].value.func
+    name = func.value if isinstance(func, cst.Name) else (
+        func.attr.value if isinstance(func, cst.Attribute) else None
+    )
+    return name in coroutines
+
+
+def _stored_as_key(resource: Resource) -> bool:
+    """``self._pending[task] = info``: a key of a long-lived mapping is kept alive by it."""
+    if resource.label is None:
+        return False
+    for node in iter_nodes(resource.scope):
+        if not isinstance(node, cst.Assign):
+            continue
+        for target in node.targets:
+            subscript = target.target
+            if (
+                isinstance(subscript, cst.Subscript)
+                and isinstance(subscript.value, cst.Attribute)
+                and any(
+                    isinstance(inner, cst.Name) and inner.value == resource.label
+                    for element in subscript.slice
+                    for inner in iter_nodes(element)
+                )
+            ):
+                return True
+    return False
+
+
+def _rebound_when_done(resource: Resource) -> bool:
+    """``if task.done(): task = None``: a finished task rebound is not lost."""
+    rebinding = resource.escape_node
+    if rebinding is None or resource.label is None:
+        return False
+    for node in iter_nodes(resource.scope):
+        if not (isinstance(node, cst.If) and _calls_method(node.test, resource.label, "done")):
+            continue
+        if any(inner is rebinding for inner in iter_nodes(node.body)):
+            return True
+    return False
+
+
+def _calls_method(test: cst.BaseExpression, holder: str, method: str) -> bool:
+    return any(
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in _QUIET_METHODS
+        and node.func.attr.value == method
         and isinstance(node.func.value, cst.Name)
-        and node.func.value.value == resource.label
+        and node.func.value.value == holder
+        for node in iter_nodes(test)
     )
 
 

@@ -27,6 +27,9 @@ TASK_FUNCTIONS = {
     "asyncio.tasks.create_task": "asyncio.create_task",
     "asyncio.tasks.ensure_future": "asyncio.ensure_future",
     "asyncio.tasks.gather": "asyncio.gather",
+    # The Task constructor schedules the coroutine just like create_task.
+    "asyncio.Task": "asyncio.Task",
+    "asyncio.tasks.Task": "asyncio.Task",
 }
 LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
 LOOP_GETTERS = frozenset(
@@ -64,11 +67,15 @@ class TaskApis(Analysis):
                         name = _last_identifier(target.target)
                         if name:
                             self.loop_names.add(name)
-            elif isinstance(node, cst.WithItem) and isinstance(node.item, cst.Call):
-                if self.names.call_name(node.item) in TASK_GROUP_TYPES and node.asname:
-                    name = _last_identifier(node.asname.name)  # type: ignore[arg-type]
-                    if name:
-                        self.task_group_names.add(name)
+            elif (
+                isinstance(node, cst.WithItem)
+                and isinstance(node.item, cst.Call)
+                and self.names.call_name(node.item) in TASK_GROUP_TYPES
+                and node.asname
+            ):
+                name = _last_identifier(node.asname.name)
+                if name:
+                    self.task_group_names.add(name)
 
     def is_loop(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Call):
@@ -83,7 +90,10 @@ class TaskApis(Analysis):
         if qualified in TASK_FUNCTIONS:
             return TaskCreation(call, TASK_FUNCTIONS[qualified])
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in LOOP_TASK_METHODS:
-            if self.is_loop(func.value):
-                return TaskCreation(call, f"loop.{func.attr.value}")
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in LOOP_TASK_METHODS
+            and self.is_loop(func.value)
+        ):
+            return TaskCreation(call, f"loop.{func.attr.value}")
         return None
