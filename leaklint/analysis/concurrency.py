@@ -43,9 +43,6 @@ TASK_FACTORY = "asyncio.create_task"
 _TASK_CALL_NAMES = frozenset(
     {"create_task", "ensure_future", "gather", "run_coroutine_threadsafe", "Task"}
 )
-# `ensure_future(x)` returns `x` itself when it already is a future: only a coroutine makes
-# a new task. These task APIs are judged only when their argument is known to be one.
-_FUTURE_PASSTHROUGH = ("ensure_future",)
 
 
 @dataclass(frozen=True)
@@ -75,11 +72,10 @@ class ConcurrencyFates(Analysis):
             return
         started, awaited = self._inline_uses()
         daemon_classes = self._daemon_classes()
-        coroutines = _coroutine_functions(context.module)
+        tasks = context.analysis(TaskApis)
         for resource in resources:
-            if resource.api.endswith(_FUTURE_PASSTHROUGH) and not _makes_coroutine(
-                resource.call, coroutines
-            ):
+            creation = tasks.creation(resource.call)
+            if creation is not None and not tasks.makes_new_task(creation):
                 continue
             resource = self._adjust(resource, awaited)
             inline = resource.call in started and resource.label is None
@@ -365,26 +361,6 @@ def _followed_by_exit(resource: Resource, names: ImportNames) -> bool:
                 for inner in iter_nodes(later)
             )
     return False
-
-
-def _coroutine_functions(module: cst.Module) -> frozenset[str]:
-    """Names of the ``async def`` functions and methods defined in the module."""
-    return frozenset(
-        node.name.value
-        for node in iter_nodes(module)
-        if isinstance(node, cst.FunctionDef) and node.asynchronous is not None
-    )
-
-
-def _makes_coroutine(call: cst.Call, coroutines: frozenset[str]) -> bool:
-    """Is the first argument of ``call`` a call of an ``async def`` of this module?"""
-    if not call.args or not isinstance(call.args[0].value, cst.Call):
-        return False
-    func = call.args[0].value.func
-    name = func.value if isinstance(func, cst.Name) else (
-        func.attr.value if isinstance(func, cst.Attribute) else None
-    )
-    return name in coroutines
 
 
 def _stored_as_key(resource: Resource) -> bool:

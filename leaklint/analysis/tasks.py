@@ -60,8 +60,12 @@ class TaskApis(Analysis):
         self.names = context.analysis(ImportNames)
         self.loop_names: set[str] = set()
         self.task_group_names: set[str] = set()
+        # `async def` functions and methods of the module, by name.
+        self.coroutine_functions: set[str] = set()
         for node in iter_nodes(context.module):
-            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
+            if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
+                self.coroutine_functions.add(node.name.value)
+            elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
                 if self.names.call_name(node.value) in LOOP_GETTERS:
                     for target in node.targets:
                         name = _last_identifier(target.target)
@@ -84,6 +88,17 @@ class TaskApis(Analysis):
         if name is None or name in self.task_group_names:
             return False
         return name in self.loop_names or "loop" in name.lower()
+
+    def makes_new_task(self, creation: TaskCreation) -> bool:
+        """``ensure_future(x)`` returns ``x`` itself when it already is a future (a tornado
+        ``Event.wait()``, a ``loop.create_future()``): only a coroutine makes a new task. Its
+        result is judged only when ``x`` is a call of an ``async def`` of this module."""
+        if not creation.api.endswith("ensure_future"):
+            return True
+        args = creation.call.args
+        if not args or not isinstance(args[0].value, cst.Call):
+            return False
+        return _last_identifier(args[0].value.func) in self.coroutine_functions
 
     def creation(self, call: cst.Call) -> Optional[TaskCreation]:
         qualified = self.names.call_name(call)

@@ -71,9 +71,11 @@ class DanglingTask(Rule):
         elif isinstance(value, cst.DictComp):
             yield from self._dropped(value.value)
         elif isinstance(value, cst.Call):
-            creation = self.analysis(TaskApis).creation(value)
+            tasks = self.analysis(TaskApis)
+            creation = tasks.creation(value)
             if creation is not None:
-                yield creation, "thrown away"
+                if tasks.makes_new_task(creation):
+                    yield creation, "thrown away"
             elif _is_done_callback_call(value):
                 inner = value.func.value  # type: ignore[attr-defined]
                 for creation, _ in self._dropped(inner):
