@@ -179,7 +179,7 @@ CASES = [
      "def f(addr):\n    s = socket.socket()\n    s.connect(addr)\n    return s\n",
      Fate.RELEASED_ON_NORMAL_PATH_ONLY),
     ("risky_call_before_close",
-     "def f(p):\n    fh = open(p)\n    data = parse(fh.name)\n    fh.close()\n    return data\n",
+     "def f(p):\n    fh = open(p)\n    data = json.load(fh)\n    fh.close()\n    return data\n",
      Fate.RELEASED_ON_NORMAL_PATH_ONLY),
     # --- not ours ---
     ("project_open_function", "def open(p):\n    return p\ndef f(p):\n    return open(p).read()\n",

@@ -67,9 +67,33 @@ class HelperSummary:
     def effect_on(self, index: int) -> Effect:
         if index in self.releases:
             return Effect.RELEASES
-        if index in self.keeps:
+        if index in self.keeps or self.is_method or self.is_stub:
+            # A method may be overridden in a subclass that keeps what it is given.
             return Effect.TAKES
         return Effect.BORROWS
+
+    @property
+    def is_stub(self) -> bool:
+        """``def f(x): raise NotImplementedError`` / ``...``: its body says nothing."""
+        body = self.node.body.body
+        statements = [s for s in body if not _is_docstring(s)]
+        if len(statements) != 1:
+            return not statements
+        only = statements[0]
+        return isinstance(only, cst.SimpleStatementLine) and all(
+            isinstance(small, (cst.Pass, cst.Raise))
+            or (isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis))
+            for small in only.body
+        )
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def params_of(parameters: cst.Parameters) -> list[str]:
@@ -154,11 +178,13 @@ def is_library_function(qualified: Optional[str], func: cst.BaseExpression,
     import, or a builtin. Such functions use what they are given and leave it open."""
     if qualified is None:
         return False
-    last = qualified.rsplit(".", 1)[-1]
-    if qualified.startswith("builtins."):
+    module, _, last = qualified.rpartition(".")
+    if module == "builtins":
         return True
     head = (dotted_name(func) or "").split(".", 1)[0]
-    return head in names.aliases and last[:1].islower()
+    return head in names.aliases and last[:1].islower() and (
+        module in specs.BORROWING_MODULES or module.split(".", 1)[0] in specs.BORROWING_MODULES
+    )
 
 
 def is_constructor_like(qualified: Optional[str], func: cst.BaseExpression) -> bool:
@@ -175,8 +201,11 @@ def is_method_of_other_object(func: cst.BaseExpression) -> bool:
 
 
 def is_non_raising(qualified: Optional[str], func: cst.BaseExpression) -> bool:
-    """``len(x)``, ``logger.debug(...)``: calls that do not open an exception path."""
+    """``len(x)``, ``logger.debug(...)``, ``items.append(x)``: calls that do not open an
+    exception path worth reporting."""
     if qualified in specs.NON_RAISING_CALLS:
+        return True
+    if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
         return True
     if isinstance(func, cst.Attribute):
         receiver = func.value
@@ -207,3 +236,16 @@ def passes_a_value(spec: specs.ResourceSpec, argument: cst.CSTNode) -> bool:
     return spec.path_attribute is not None and isinstance(argument, cst.Attribute) and (
         argument.attr.value == spec.path_attribute
     )
+
+
+_REMOVER_WORDS = ("unlink", "remove", "rmtree", "rmdir", "delete", "cleanup", "clean_up", "move",
+                  "rename", "replace")
+
+
+def is_remover(spec: specs.ResourceSpec, func: cst.BaseExpression) -> bool:
+    """``util.unlink(name)``, ``self._cleanup(tmpdir)``: a function whose name says it removes
+    what it is given releases a temporary path passed to it."""
+    if spec.released_verb != "removed":
+        return False
+    name = (dotted_name(func) or "").rsplit(".", 1)[-1].lower()
+    return any(word in name for word in _REMOVER_WORDS)

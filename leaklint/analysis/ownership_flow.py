@@ -29,6 +29,7 @@ from leaklint.analysis.ownership_calls import (
     is_managing_method,
     is_method_of_other_object,
     is_non_raising,
+    is_remover,
     passes_a_value,
 )
 from leaklint.analysis.ownership_model import Escape
@@ -40,6 +41,9 @@ class Status(Enum):
     UNBORN = "unborn"  # not created yet on this path (or the name holds something else)
     INERT = "inert"  # created but not activated (a thread not started)
     OPEN = "open"
+    # Open, on a path entered through an exception (an except handler after a call on it
+    # raised): leaking it there is the exception path, reported with that call.
+    FAILED = "failed"
     CLOSED = "closed"
     ESCAPED = "escaped"
     MANAGED = "managed"
@@ -49,13 +53,15 @@ class Status(Enum):
 State = frozenset[Status]
 _UNBORN: State = frozenset({Status.UNBORN})
 _NOTHING: State = frozenset()
-_LIVE = frozenset({Status.OPEN, Status.INERT})
+_LIVE = frozenset({Status.OPEN, Status.INERT, Status.FAILED})
 
 # Methods of a resource that do not raise in practice (settings and queries).
 _CHEAP_METHODS = frozenset(
     {"fileno", "setblocking", "settimeout", "gettimeout", "getblocking", "setsockopt",
      "cursor", "is_alive", "done", "cancelled", "readable", "writable", "seekable", "isatty",
-     "add_done_callback", "setDaemon", "set_debuglevel"}
+     "add_done_callback", "setDaemon", "set_debuglevel", "getsockname", "getpeername",
+     "set_inheritable", "get_inheritable", "getsockopt", "tell", "info", "geturl", "getcode",
+     "getheader", "getheaders", "flush"}
 )
 
 
@@ -111,6 +117,12 @@ class FlowWalk:
         self.events: set[Status] = set()
         self.returned = False
         self.attributes_set: set[str] = set()
+        # Names bound to what took the resource over (``_file = os.fdopen(fd)``): closing them
+        # closes it, and testing them tells whether it was taken.
+        self.owners: set[str] = set()
+        self.taker: Optional[cst.Call] = None
+        self.in_finally = 0
+        self.failure_cause: Optional[cst.CSTNode] = None
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
 
     # --- driver ----------------------------------------------------------------------------
@@ -118,6 +130,8 @@ class FlowWalk:
         end = self.block(self.scope.body, _UNBORN)
         if end:
             self.exits.append((end, None))
+        if any(Status.FAILED in state for state, _ in self.exits):
+            self._failed_exit()
         return self._result()
 
     def _result(self) -> FlowResult:
@@ -291,7 +305,9 @@ class FlowWalk:
         after_frame = _TryFrame(has_finally, catches=False)
         self.tries.append(after_frame)
         outs: State = _NOTHING
-        caught = frozenset(body_frame.raised)
+        caught = _replace(frozenset(body_frame.raised), {Status.OPEN}, Status.FAILED)
+        if Status.FAILED in caught and self.failure_cause is None:
+            self.failure_cause = body_frame.cause
         for handler in handlers:
             if caught:
                 assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
@@ -307,6 +323,8 @@ class FlowWalk:
         returns = body_frame.pending_returns + after_frame.pending_returns
         if node.finalbody is not None:
             final = node.finalbody
+            # Cleanup code that raises in `finally` is not the path these rules are about.
+            self.in_finally += 1
             if normal:
                 normal = self._suite(final.body, normal)
             for pending, where in returns:
@@ -317,6 +335,7 @@ class FlowWalk:
                 through = self._suite(final.body, escaping)
                 if through:
                     self.raise_from(through, cause or node)
+            self.in_finally -= 1
         elif escaping:
             self.raise_from(escaping, cause or node)
         return normal
@@ -359,12 +378,17 @@ class FlowWalk:
             if frame.cause is None and Status.OPEN in state:
                 frame.cause = cause
             return
-        if Status.OPEN not in state:
-            return
-        if isinstance(cause, cst.Raise):
-            self.raise_exits.append((state, cause))
-        elif self.exception_cause is None:
-            self.exception_cause = cause
+        if Status.OPEN in state:
+            if isinstance(cause, cst.Raise):
+                self.raise_exits.append((state, cause))
+            elif self.exception_cause is None:
+                self.exception_cause = cause
+        elif Status.FAILED in state:
+            self._failed_exit()
+
+    def _failed_exit(self) -> None:
+        if self.exception_cause is None:
+            self.exception_cause = self.failure_cause
 
     # --- expressions -------------------------------------------------------------------------
     def expression_list(self, nodes: Iterable[cst.CSTNode], state: State) -> State:
@@ -436,6 +460,8 @@ class FlowWalk:
     def _create(self, state: State) -> State:
         if Status.OPEN in state and not self.holders:
             self.rebinds.setdefault(self.creation.call, Escape.LOOP)
+        elif Status.FAILED in state and not self.holders:
+            self._failed_exit()
         self.aliases.update(self.placement.aliases)
         self.holders.update(self.placement.holders)
         return frozenset({self.created_status})
@@ -443,6 +469,15 @@ class FlowWalk:
     def _call_effect(self, node: cst.Call, state: State) -> State:
         func = node.func
         spec = self.spec
+        if self.resolver.qualified(func, self.scope) in specs.PROCESS_EXITS:
+            return _NOTHING
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self.owners
+            and func.attr.value in spec.release_methods | {"close"}
+        ):
+            return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
             if method in spec.release_methods:
@@ -462,23 +497,29 @@ class FlowWalk:
                 return self._release(state)
         positions = [arg for arg in node.args if self._passes(arg.value)]
         if not positions:
-            if not is_non_raising(self.resolver.qualified(func, self.scope), func):
-                self._risky(node, state)
+            # A call that does not touch the object is not where a release gets skipped in
+            # practice (`style(name)`, `self.get_port()`): only operations on it count.
             return state
+        qualified = self.resolver.qualified(func, self.scope)
+        if qualified in specs.TRANSPARENT_WRAPPERS or qualified in specs.PATH_TRANSFORMS:
+            return state  # the result is the object itself; what becomes of it decides
         effect = self._effect_on(node, positions[0])
+        if effect is Effect.BORROWS and isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
+            self._local_container(func.value)
+        ):
+            assert isinstance(func.value, cst.Name)
+            self.holders.add(func.value.value)
+            return state
+        if effect is Effect.BORROWS and is_non_raising(qualified, func):
+            return state
         if effect is Effect.RELEASES:
             return self._release(state)
         if effect is Effect.MANAGES:
             self.events.add(Status.MANAGED)
             return _replace(state, _LIVE, Status.MANAGED)
         if effect is Effect.TAKES:
+            self.taker = node
             return self._escape(state)
-        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
-            self._local_container(func.value)
-        ):
-            assert isinstance(func.value, cst.Name)
-            self.holders.add(func.value.value)
-            return state
         self._risky(node, state)
         return state
 
@@ -487,7 +528,7 @@ class FlowWalk:
         resolver = self.resolver
         func = node.func
         qualified = resolver.qualified(func, self.scope)
-        if qualified in self.spec.release_functions:
+        if qualified in self.spec.release_functions or is_remover(self.spec, func):
             return Effect.RELEASES
         if is_managing_method(func):
             return Effect.MANAGES
@@ -508,11 +549,9 @@ class FlowWalk:
             return Effect.BORROWS
         if is_constructor_like(qualified, func):
             return Effect.TAKES
+        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
+            return Effect.BORROWS if self._local_container(func.value) else Effect.TAKES
         if passes_a_value(self.spec, arg.value):
-            return Effect.BORROWS
-        if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
-            self._local_container(func.value)
-        ):
             return Effect.BORROWS
         if is_method_of_other_object(func):
             return Effect.TAKES
@@ -539,6 +578,11 @@ class FlowWalk:
         if isinstance(target, cst.StarredElement):
             return self._unbind(target.value, state, statement)
         holds = self.yields(value)
+        if isinstance(target, cst.Name) and self.taker is not None and (
+            value is self.taker
+            or (isinstance(value, cst.Await) and value.expression is self.taker)
+        ):
+            self.owners.add(target.value)
         if isinstance(target, cst.Name):
             name = target.value
             if holds and name not in self.scope.declared_global and self.scope.is_function:
@@ -587,6 +631,9 @@ class FlowWalk:
                 if not self.aliases and not self.holders and Status.OPEN in state:
                     self.rebinds.setdefault(statement, Escape.REBOUND)
                     state = _replace(state, {Status.OPEN}, Status.LOST)
+                if not self.aliases and not self.holders and Status.FAILED in state:
+                    self._failed_exit()
+                    state = _replace(state, {Status.FAILED}, Status.LOST)
         return state
 
     # --- state changes -----------------------------------------------------------------------
@@ -600,7 +647,7 @@ class FlowWalk:
         return _replace(state, _LIVE, Status.ESCAPED)
 
     def _risky(self, node: cst.Call, state: State) -> None:
-        if Status.OPEN in state and not is_cleanup_call(
+        if Status.OPEN in state and not self.in_finally and not is_cleanup_call(
             node, self.resolver.qualified(node.func, self.scope)
         ):
             self.raise_from(state, node)
@@ -619,9 +666,11 @@ class FlowWalk:
             return self._is_alias(node.body) or self._is_alias(node.orelse)
         if isinstance(node, cst.BooleanOperation):
             return self._is_alias(node.left) or self._is_alias(node.right)
-        if isinstance(node, cst.Call):
+        if isinstance(node, cst.Call) and node.args:
             qualified = self.resolver.qualified(node.func, self.scope)
-            if qualified in specs.TRANSPARENT_WRAPPERS and node.args:
+            if qualified in specs.TRANSPARENT_WRAPPERS:
+                return any(self._is_alias(arg.value) for arg in node.args)
+            if qualified in specs.PATH_TRANSFORMS and passes_a_value(self.spec, node.args[0].value):
                 return self._is_alias(node.args[0].value)
         if isinstance(node, cst.Attribute) and self.spec.path_attribute == node.attr.value:
             return self._is_alias(node.value)
@@ -689,7 +738,7 @@ class FlowWalk:
 
     def _reads_alias(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
-            return node.value in self.aliases or node.value in self.holders
+            return node.value in self.aliases | self.holders | self.owners
         return any(self._reads_alias(child) for child in children(node))
 
     def _mentions(self, node: cst.CSTNode) -> bool:

@@ -387,6 +387,8 @@ class Resolver:
 def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     """``requests.get(url, stream=True)`` is a streamed response; without the keyword (and
     without ``**kwargs`` that might carry it) it takes the spec's default."""
+    if spec.wrapper_keywords and _wraps_an_object(spec, call):
+        return False
     condition = spec.condition
     if condition is None:
         return True
@@ -394,6 +396,16 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
         if arg.keyword is not None and arg.keyword.value == condition.keyword:
             return code_of(arg.value) == condition.value
     return condition.default
+
+
+def _wraps_an_object(spec: ResourceSpec, call: cst.Call) -> bool:
+    """``gzip.GzipFile(fileobj=buf)``, ``ZipFile(self)``: a wrapper over an object the caller
+    owns holds no OS resource of its own."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in spec.wrapper_keywords:
+            return not (isinstance(arg.value, cst.Name) and arg.value.value == "None")
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    return isinstance(first, cst.Name) and first.value == "self"
 
 
 def _subscript_index(node: cst.Subscript) -> Optional[int]:
@@ -526,6 +538,8 @@ class Placer:
         qualified = resolver.qualified(call.func, scope)
         if qualified in specs.TRANSPARENT_WRAPPERS:
             climb.closing = climb.closing or qualified == "contextlib.closing"
+            return None
+        if qualified in specs.PATH_TRANSFORMS and passes_a_value(creation.spec, climb.expr):
             return None
         if is_managing_method(call.func):
             return Placement(Fate.MANAGED)

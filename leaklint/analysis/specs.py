@@ -71,10 +71,14 @@ class ResourceSpec:
     path_attribute: Optional[str] = None
     # The verb for messages: "closed", "removed", "joined", ...
     released_verb: str = "closed"
+    # Keywords that make the object a wrapper over a file object the caller owns, holding no
+    # OS resource of its own: ``gzip.GzipFile(fileobj=buf)``.
+    wrapper_keywords: frozenset[str] = frozenset()
 
 
 _CLOSE = frozenset({"close"})
 _FILE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE)
+_ARCHIVE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, wrapper_keywords=frozenset({"fileobj"}))
 _FD = ResourceSpec(
     Kind.FILE, "LK301", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
@@ -105,9 +109,10 @@ _AIOHTTP_RESPONSE = ResourceSpec(
     Kind.RESPONSE, "LK304", "response",
     frozenset({"close", "release", "read", "text", "json", "wait_for_close"}),
 )
+# Moving a temporary file into place (os.replace) also ends the duty to remove it.
 _REMOVERS = frozenset(
     {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "pathlib.Path.unlink",
-     "pathlib.Path.rmdir"}
+     "pathlib.Path.rmdir", "os.replace", "os.rename", "os.renames", "shutil.move"}
 )
 _TEMP_PATH = ResourceSpec(
     Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
@@ -129,6 +134,7 @@ _MKDTEMP_PATH = ResourceSpec(
 _NAMED_TEMP_KEPT = ResourceSpec(
     Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
     handle=Handle.OBJECT, with_releases=False, path_attribute="name",
+    with_note="closes the file but does not delete it",
     condition=KeywordCondition("delete", "False"), released_verb="removed",
 )
 
@@ -169,15 +175,15 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "io.open": (_FILE,),
     "io.FileIO": (_FILE,),
     "codecs.open": (_FILE,),
-    "gzip.open": (_FILE,),
-    "gzip.GzipFile": (_FILE,),
-    "bz2.open": (_FILE,),
-    "bz2.BZ2File": (_FILE,),
-    "lzma.open": (_FILE,),
-    "lzma.LZMAFile": (_FILE,),
-    "tarfile.open": (_FILE,),
-    "tarfile.TarFile.open": (_FILE,),
-    "zipfile.ZipFile": (_FILE,),
+    "gzip.open": (_ARCHIVE,),
+    "gzip.GzipFile": (_ARCHIVE,),
+    "bz2.open": (_ARCHIVE,),
+    "bz2.BZ2File": (_ARCHIVE,),
+    "lzma.open": (_ARCHIVE,),
+    "lzma.LZMAFile": (_ARCHIVE,),
+    "tarfile.open": (_ARCHIVE,),
+    "tarfile.TarFile.open": (_ARCHIVE,),
+    "zipfile.ZipFile": (_ARCHIVE,),
     "tempfile.TemporaryFile": (_FILE,),
     "tempfile.NamedTemporaryFile": (_FILE, _NAMED_TEMP_KEPT),
     "tempfile.SpooledTemporaryFile": (_FILE,),
@@ -289,7 +295,25 @@ METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
 # what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
 TRANSPARENT_WRAPPERS = frozenset(
     {"io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
-     "io.BufferedRWPair", "contextlib.closing", "contextlib.nullcontext"}
+     "io.BufferedRWPair", "contextlib.closing", "contextlib.nullcontext", "typing.cast",
+     "urllib.response.addinfourl", "urllib.response.addbase", "urllib.response.addclosehook"}
+)
+# Calls that return the path they are given, transformed: the result is the same temporary
+# file to remove (``path = os.path.realpath(tempfile.mkdtemp())``).
+PATH_TRANSFORMS = frozenset(
+    {"os.path.realpath", "os.path.abspath", "os.path.normpath", "os.fsencode", "os.fsdecode",
+     "os.fspath", "pathlib.Path", "builtins.str"}
+)
+# Calls that end the process: nothing leaks past them.
+PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
+# Modules whose functions read or write a file object they are given and never keep or close
+# it (``json.load(f)``, ``shutil.copyfileobj(f, g)``). Unknown library functions may wrap what
+# they are given (``addinfourl(fp, ...)``), so they are not assumed to borrow.
+BORROWING_MODULES = frozenset(
+    {"json", "pickle", "marshal", "shutil", "os", "os.path", "csv", "plistlib", "tomllib",
+     "tomli", "yaml", "hashlib", "zlib", "base64", "binascii", "struct", "select", "fcntl",
+     "termios", "tty", "ast", "configparser", "email", "mimetypes", "filecmp", "difflib",
+     "tokenize", "stat", "time", "logging", "sys", "pprint", "textwrap", "re"}
 )
 # Calls that register an object with a manager that releases it (managed, never leaked).
 MANAGING_METHODS = frozenset({"enter_context", "enter_async_context", "push", "callback",
@@ -316,7 +340,13 @@ NON_RAISING_CALLS = frozenset(
      "builtins.globals", "builtins.vars", "builtins.iter", "builtins.object",
      "time.time", "time.monotonic", "time.perf_counter", "os.getpid", "os.path.join",
      "os.path.basename", "os.path.dirname", "os.path.exists", "os.path.isfile",
-     "os.path.isdir", "os.fspath", "threading.current_thread", "threading.get_ident"}
+     "os.path.isdir", "os.fspath", "threading.current_thread", "threading.get_ident",
+     "builtins.list", "builtins.tuple", "builtins.dict", "builtins.set", "builtins.frozenset",
+     "builtins.sorted", "builtins.min", "builtins.max", "builtins.any", "builtins.all",
+     "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.range",
+     "builtins.getattr", "builtins.setattr", "builtins.format", "os.path.splitext",
+     "os.path.split", "os.path.normcase", "os.path.normpath", "os.path.abspath",
+     "os.path.realpath", "os.getcwd", "os.umask"}
 )
 # Receivers whose method calls never raise into the caller (logging swallows its errors).
 NON_RAISING_RECEIVERS = frozenset({"log", "logger", "_log", "_logger", "LOG", "LOGGER", "logging"})
