@@ -1,21 +1,29 @@
-"""Check many files: serially or in a process pool, with the result cache, in a stable order."""
+"""Check many files: serially or in a process pool, with the result cache, in a stable order.
+
+The cache is read in the calling process first, so a run whose files are all cached starts no
+worker at all. The files left are handed to the pool largest first, in chunks of similar size,
+so one big file at the end cannot leave a worker idle; results come back in the given order.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
-from leaklint.cache import ResultCache
+from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
 from leaklint.config import Settings
 from leaklint.discovery import Target
-from leaklint.engine import RuleSet, check_bytes, parse_error
+from leaklint.engine import RuleSet, check_bytes, internal_error, parse_error
 from leaklint.model import FileResult
 
 # Below this many files a process pool costs more (interpreter and libcst start-up) than it saves.
 _MIN_FILES_PER_WORKER = 4
+# Chunks per worker: enough to balance the load, few enough to keep messages cheap.
+_CHUNKS_PER_WORKER = 16
+_MAX_FILES_PER_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -23,26 +31,41 @@ class _Job:
     ruleset: RuleSet
     cache_folder: Optional[str]
     fingerprint: str
+    code: str
+
+    def cache(self) -> Optional[ResultCache]:
+        if not self.cache_folder:
+            return None
+        return ResultCache(self.cache_folder, self.fingerprint, self.code)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _cannot_read(target: Target, exc: OSError) -> FileResult:
+    reason = f"cannot read file: {exc.strerror or exc}"
+    return FileResult(target.path, (parse_error(target.path, reason),))
+
+
+def _cached(cache: ResultCache, target: Target) -> Optional[FileResult]:
+    try:
+        data = _read(target.path)
+    except OSError:
+        return None  # checked (and reported) by the worker
+    return cache.get(cache.key(target.path, data), target.path)
 
 
 def _check_target(job: _Job, target: Target) -> FileResult:
-    if target.problem:
-        return FileResult(target.path, (parse_error(target.path, target.problem),))
     try:
-        with open(target.path, "rb") as handle:
-            data = handle.read()
+        data = _read(target.path)
     except OSError as exc:
-        reason = f"cannot read file: {exc.strerror or exc}"
-        return FileResult(target.path, (parse_error(target.path, reason),))
-    cache = ResultCache(job.cache_folder, job.fingerprint) if job.cache_folder else None
-    key = cache.key(target.path, data) if cache else ""
-    if cache:
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
+        return _cannot_read(target, exc)
     result = check_bytes(data, target.path, job.ruleset)
-    if cache:
-        cache.put(key, result)
+    cache = job.cache()
+    if cache is not None:
+        cache.put(cache.key(target.path, data), result)
     return result
 
 
@@ -58,27 +81,84 @@ def check_targets(
 ) -> list[FileResult]:
     cache_folder = None
     if use_cache:
-        cache_folder = settings.cache_dir or os.path.join(settings.root, ".leaklint_cache")
-    job = _Job(settings.ruleset(), cache_folder, settings.fingerprint())
+        cache_folder = settings.cache_dir or os.path.join(settings.root, CACHE_FOLDER)
+    code = code_fingerprint() if cache_folder else ""
+    job = _Job(settings.ruleset(), cache_folder, settings.fingerprint(), code)
+    cache = job.cache()
+    results: list[Optional[FileResult]] = [None] * len(targets)
+    pending: list[int] = []
+    for index, target in enumerate(targets):
+        if target.problem:
+            results[index] = FileResult(target.path, (parse_error(target.path, target.problem),))
+        elif cache is not None and (hit := _cached(cache, target)) is not None:
+            results[index] = hit
+        else:
+            pending.append(index)
+    checked = _check_all([targets[index] for index in pending], job, jobs)
+    for index, result in zip(pending, checked):
+        results[index] = result
+    selected = {rule.CODE for rule in settings.rules()}
+    return [_apply_settings(result, settings, selected) for result in results if result]
+
+
+def _check_all(targets: Sequence[Target], job: _Job, jobs: int) -> list[FileResult]:
     workers = max(1, min(jobs, len(targets) // _MIN_FILES_PER_WORKER))
     if workers == 1:
-        results = _check_chunk(job, targets)
-    else:
-        # Small chunks keep both workers busy to the end; order is restored by position.
-        size = max(1, min(32, len(targets) // (workers * 8)))
-        chunks = [targets[i : i + size] for i in range(0, len(targets), size)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = [
-                result
-                for chunk_results in pool.map(_check_chunk, [job] * len(chunks), chunks)
-                for result in chunk_results
-            ]
-    return [_apply_settings(result, settings) for result in results]
+        return _check_chunk(job, targets)
+    results: list[Optional[FileResult]] = [None] * len(targets)
+    chunks = _chunks(targets, workers)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures: list[Future[list[FileResult]]] = [
+            pool.submit(_check_chunk, job, [targets[index] for index in chunk])
+            for chunk in chunks
+        ]
+        for chunk, future in zip(chunks, futures):
+            try:
+                chunk_results = future.result()
+            except Exception as exc:  # a worker died (out of memory, a native crash)
+                chunk_results = [
+                    FileResult(targets[i].path, errors=(internal_error(targets[i].path,
+                                                                       "worker", exc),))
+                    for i in chunk
+                ]
+            for index, result in zip(chunk, chunk_results):
+                results[index] = result
+    return [result for result in results if result]
 
 
-def _apply_settings(result: FileResult, settings: Settings) -> FileResult:
+def _size(target: Target) -> int:
+    try:
+        return os.stat(target.path).st_size
+    except OSError:
+        return 0
+
+
+def _chunks(targets: Sequence[Target], workers: int) -> list[list[int]]:
+    """Indices of ``targets`` in chunks, largest files first: the big files start early and
+    the many small ones fill the gaps at the end (longest-processing-time-first)."""
+    sizes = [_size(target) for target in targets]
+    order = sorted(range(len(targets)), key=lambda index: -sizes[index])
+    budget = max(1, sum(sizes) // (workers * _CHUNKS_PER_WORKER))
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    current_bytes = 0
+    for index in order:
+        current.append(index)
+        current_bytes += sizes[index]
+        if current_bytes >= budget or len(current) >= _MAX_FILES_PER_CHUNK:
+            chunks.append(current)
+            current, current_bytes = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _apply_settings(
+    result: FileResult, settings: Settings, selected: Optional[set[str]] = None
+) -> FileResult:
     """Drop what the selection and per-file-ignores exclude (kept out of the cache key's way)."""
-    selected = {rule.CODE for rule in settings.rules()}
+    if selected is None:
+        selected = {rule.CODE for rule in settings.rules()}
     ignored = settings.ignored_for(result.path)
     findings = tuple(
         finding
