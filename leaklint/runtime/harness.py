@@ -148,7 +148,7 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     check.start()
     if growth_run:
         growth_run.sample()
-    exits = ExitWatch(TRACKER)
+    exits = ExitWatch(TRACKER, focus=path)
     exits.install()
     try:
         call()

@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
 from leaklint.runtime.hooks import Created, Tracker
-from leaklint.runtime.records import Kind, LeakRecord
+from leaklint.runtime.records import Kind, LeakRecord, Site
 
 _WATCHED_KINDS = {"thread": Kind.THREAD, "timer": Kind.TIMER, "task": Kind.TASK}
 
@@ -62,8 +62,10 @@ def _contains(value: Any, obj: Any, depth: int = 2) -> bool:
 
 
 class ExitWatch:
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: Tracker, focus: str = "") -> None:
         self.tracker = tracker
+        self.focus = focus
+        self._closures_seen: set[Site] = set()
         self.evidence: list[LeakRecord] = []
         self._watches: dict[int, _Watch] = {}
         self._previous: Any = None
@@ -71,8 +73,16 @@ class ExitWatch:
 
     def install(self) -> None:
         self._previous = sys.gettrace()
-        sys.settrace(_no_line_events)
+        sys.settrace(self._global if self.focus else _no_line_events)
         self.tracker.on_created = self.created
+
+    def _global(self, frame: types.FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
+        """Frames of the focus file that make closures get a look when they return (LK401)."""
+        code = frame.f_code
+        if code.co_filename == self.focus and code.co_cellvars:
+            frame.f_trace_lines = False
+            return self._local
+        return None
 
     def uninstall(self) -> None:
         self.tracker.on_created = None
@@ -101,6 +111,8 @@ class ExitWatch:
     def _local(self, frame: types.FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
         if event != "return":
             return self._local
+        if frame.f_code.co_cellvars and frame.f_code.co_filename == self.focus:
+            self._closures_escaping(frame, arg)
         watch = self._watches.get(id(frame))
         if watch is None or watch.frame is not frame:
             return None
@@ -117,6 +129,31 @@ class ExitWatch:
     def _maybe_finished(self, watch: _Watch) -> None:
         if watch.coroutine.cr_frame is None and id(watch.frame) in self._watches:
             self._judge(watch)
+
+    def _closures_escaping(self, frame: types.FrameType, returned: Any) -> None:
+        """Nested functions made by this frame that something outside it now refers to, and the
+        bytes their cells keep alive."""
+        nested = [c for c in frame.f_code.co_consts if isinstance(c, types.CodeType)]
+        for code in nested:
+            made = gc.get_referrers(code)
+            for function in made:
+                if not isinstance(function, types.FunctionType) or not function.__closure__:
+                    continue
+                site = Site(code.co_filename, code.co_firstlineno, code.co_name)
+                if site in self._closures_seen:
+                    continue
+                retained = sum(_cell_bytes(cell) for cell in function.__closure__)
+                if retained < LARGE_CLOSURE_BYTES:
+                    continue
+                if not (_contains(returned, function)
+                        or _referenced_outside(function, frame, {id(made)})):
+                    continue
+                self._closures_seen.add(site)
+                names = ", ".join(code.co_freevars)
+                self.evidence.append(LeakRecord(
+                    Kind.CLOSURE, code.co_name, site, (),
+                    f"closure `{code.co_name}` escaped `{frame.f_code.co_name}` holding "
+                    f"{retained:,} bytes in its cells ({names})", "LK401"))
 
     # --- judging --------------------------------------------------------------------------
     def _judge(self, watch: _Watch) -> None:
@@ -182,6 +219,37 @@ def _cell_escapes(cell: Any, scratch: set[int]) -> bool:
             name = getattr(getattr(function, "__code__", None), "co_name", None)
             if name is not None and name not in _COMPREHENSIONS:
                 return True
+    return False
+
+
+LARGE_CLOSURE_BYTES = 64 * 1024
+
+
+def _cell_bytes(cell: Any) -> int:
+    try:
+        value = cell.cell_contents
+    except ValueError:  # an empty cell
+        return 0
+    return sys.getsizeof(value)  # the buffer itself; shared items are not counted
+
+
+def _referenced_outside(obj: Any, frame: types.FrameType, scratch: set[int]) -> bool:
+    """Whether anything other than ``frame`` (its locals, its coroutine) refers to ``obj``;
+    ``scratch`` holds the ids of our own temporary lists."""
+    referrers = gc.get_referrers(obj)
+    scratch = scratch | {id(referrers)}
+    for referrer in referrers:
+        if id(referrer) in scratch or referrer is frame or referrer is frame.f_locals:
+            continue
+        if type(referrer).__name__ == "cell":
+            if _cell_escapes(referrer, scratch):
+                return True
+            continue
+        if inspect.iscoroutine(referrer) and referrer.cr_frame is frame:
+            continue
+        if isinstance(referrer, types.FrameType) and referrer.f_code.co_filename == __file__:
+            continue
+        return True
     return False
 
 
