@@ -1,32 +1,55 @@
 """``leaklint confirm``: run fixtures, collect runtime evidence, and judge each static finding.
 
-How each rule is confirmed (evidence must point at the finding's statement - any line of the
-same call - unless said otherwise):
+Each fixture runs in a fresh interpreter (``leaklint.runtime.harness``): the module is imported
+(import-time state is the baseline), creation-site hooks are installed, ``main()`` runs once in
+the main thread (an ``async`` main on our own loop, inspected before leftovers are cancelled),
+then leftovers are collected after a settle time of about a second. Two kinds of runtime facts
+come back: *leaks* (still there after the settle time; reported as ``runtime_only`` when no
+static finding names their line) and *evidence* (facts that prove a claim without being a
+leftover at the end, e.g. a thread still running and referenced by nobody when the function that
+started it returned). Evidence must point at the finding's statement (any line of the same call);
+for LK102 anywhere in the flagged loop, for LK401 the ``def``/``lambda`` with its decorators.
 
-* LK101 a thread created there still alive after ``main()`` returned (and after a ~1 s settle).
-* LK102 a thread or task still running after ``main()`` returned whose stack is inside the
-  flagged ``while`` loop (any line of the loop), or ``main()`` itself blocked inside it.
-* LK103 worker threads/processes of an executor created there still alive.
-* LK104 a child process started there still running or a zombie (never waited for), or a
-  ``Popen`` the garbage collector found still running.
-* LK105/LK106 a task created there still pending when ``main()`` returned (before the loop would
-  cancel it).
-* LK107 a ``threading.Timer`` created there still armed.
-* LK201 the container assigned there grew in every repeated call of ``main()`` (or still holds
-  what the first call put in it); LK202 instances of the class stay alive after ``main()`` and
-  ``cache_clear()`` releases them; LK203 the unbounded cache keeps entries; LK204 handlers or
-  registrations made there still attached and growing per call; LK205 loggers created there, one
-  more per call; LK206 the default value grew per call; LK401 a closure defined there is alive
-  after ``main()`` and its cells retain at least 64 KiB.
-* LK301/LK302/LK303/LK304 a descriptor (file, socket, database file) opened by a call there
-  still open, or the object was never closed and the garbage collector had to (ResourceWarning).
-* LK305 a socket used by the call there blocked (connect/recv) with no timeout set, or
-  ``main()`` was still blocked at that line when the time ran out.
+How each rule is confirmed:
+
+* LK101 a non-daemon thread created there was still running, and nothing but the threading
+  module referred to it, when the function that created it returned; or it is still alive after
+  ``main()`` and the settle time.
+* LK102 a thread, timer, executor worker or task still running after ``main()`` returned whose
+  stack is inside the flagged ``while`` loop, or ``main()`` itself blocked inside it (timeout);
+  a daemon thread dropped by its creator (as for LK101) is evidence too.
+* LK103 the executor made there was never shut down when its creator returned (alive and
+  unreferenced, or garbage collected without ``shutdown()``/``close()``), or its workers are
+  still alive after ``main()``.
+* LK104 a child process started there is still running or a zombie (never waited for), its pipes
+  are still open, or a ``Popen`` was finalized by the garbage collector while still running.
+* LK105/LK106 a task created there was pending and referred to by nothing but the event loop
+  when its creator returned, or still pending when ``main()`` returned.
+* LK107 a ``threading.Timer`` created there was armed and unreferenced when its creator returned,
+  or is still armed after ``main()``.
+* LK201 the container assigned there grew in every repeated call of ``main()`` (or holds what the
+  first call put in it and never lets go; a ``deque(maxlen=...)`` is bounded and never counts);
+  LK202 instances of the class stay alive after ``main()`` and ``cache_clear()`` releases them;
+  LK203 the unbounded cache keeps entries; LK204 handlers, filters or registrations made there
+  are still attached, more after each call; LK205 loggers created there, more after each call;
+  LK206 the default value was mutated (grew) by the calls.
+* LK301/LK302/LK303/LK304 a descriptor (file, socket, database file, pipe) opened by a call there
+  is still open after ``main()``, or the object was never closed and the garbage collector had to
+  (its ResourceWarning). Sockets made inside a client object (``requests.Session``,
+  ``httpx.Client``, ``http.client.HTTPConnection`` ...) also count for the line that made the
+  client.
+* LK305 a socket used by the call there blocked (connect/recv) with no timeout set (for a client
+  object, the line that made the client), or ``main()`` was still blocked at that line when the
+  time ran out.
 * LK306 a temporary file or folder made there still exists after ``main()`` returned.
+* LK401 a nested function or lambda defined there was referred to from outside its defining
+  frame (returned, stored, registered) when that frame returned, with at least 64 KiB in its
+  closure cells. The runtime proves retention, not that only a part of the object is used.
 
 A fixture that cannot be imported, raises, or does not finish in time is reported as such and is
-never "clean". Growth targets are measured for files with a growth finding; files in a growth
-rule's folder (``LK2xx-*``, ``LK401-*``) without one get the generic growth probes.
+never "clean". Growth targets are measured for files with a growth finding; in a growth rule's
+folder (``LK2xx-*``, ``LK401-*``) a file without one gets generic probes whose results are printed
+as hints only: ``main()`` is an entry point and may rightly repeat one-time setup on each call.
 """
 
 from __future__ import annotations
