@@ -106,10 +106,10 @@ CASES = [
     ("returned_inline", "def f(p):\n    return open(p)\n", Fate.HANDED_OFF),
     ("returned_in_tuple", "def f(p):\n    fh = open(p)\n    return fh, p\n", Fate.HANDED_OFF),
     ("returned_in_dict", "def f(p):\n    fh = open(p)\n    return {'f': fh}\n", Fate.HANDED_OFF),
-    ("yielded", "def f(p):\n    fh = open(p)\n    yield fh\n    fh.close()\n", Fate.RELEASED),
+    ("yielded", "def f(p):\n    fh = open(p)\n    yield fh\n", Fate.HANDED_OFF),
     ("contextmanager_yield",
      "@contextlib.contextmanager\ndef f(p):\n    fh = open(p)\n    try:\n        yield fh\n"
-     "    finally:\n        fh.close()\n", Fate.RELEASED),
+     "    finally:\n        fh.close()\n", Fate.HANDED_OFF),
     ("stored_on_self", "class C:\n    def __init__(self, p):\n        self.fh = open(p)\n",
      Fate.HANDED_OFF),
     ("stored_on_self_via_name",

@@ -136,6 +136,9 @@ def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) 
 def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver) -> Resource:
     placement = placer.place(creation, scope)
     label = (placement.aliases or placement.holders or (None,))[0]
+    if isinstance(scope.node, cst.Module) and _in_main_block(creation.call, resolver):
+        # `if __name__ == "__main__":` code runs once and the process ends right after.
+        return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
     if placement.fate is not None:
         return _resource(creation, scope.node, placement, placement.fate, label)
     if not scope.is_function:
@@ -143,7 +146,9 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
     flow = FlowWalk(creation, placement, scope, resolver).run()
     if flow.escape in _LEAKING_ESCAPES:
         fate = Fate.LEAKED
-    elif flow.escape is Escape.EXCEPTION:
+    elif flow.escape is Escape.EXCEPTION and (
+        creation.spec.exception_before_handoff or Status.ESCAPED not in flow.final
+    ):
         fate = Fate.RELEASED_ON_NORMAL_PATH_ONLY
     elif Status.ESCAPED in flow.final or Status.LOST in flow.final:
         fate = Fate.HANDED_OFF
@@ -164,6 +169,16 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
         returned=flow.returned and fate is Fate.HANDED_OFF,
         attributes_set=flow.attributes_set,
     )
+
+
+def _in_main_block(call: cst.Call, resolver: Resolver) -> bool:
+    parents = resolver.index.parents
+    node: Optional[cst.CSTNode] = call
+    while node is not None:
+        if isinstance(node, cst.If) and "__main__" in code_of(node.test):
+            return True
+        node = parents.get(node)
+    return False
 
 
 def _resource(creation: Creation, scope: ScopeNode, placement: Placement, fate: Fate,

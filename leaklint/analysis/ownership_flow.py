@@ -123,6 +123,10 @@ class FlowWalk:
         self.taker: Optional[cst.Call] = None
         self.in_finally = 0
         self.failure_cause: Optional[cst.CSTNode] = None
+        # Names whose test decides whether the object is ours to release on that branch:
+        # boolean ownership flags (`if close_source: source.close()`) and the names tested to
+        # decide whether to create it (`if file != "-": fp.close()`).
+        self.guard_names = scope.bool_flags | self._creation_conditions()
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
 
     # --- driver ----------------------------------------------------------------------------
@@ -222,6 +226,8 @@ class FlowWalk:
             self.record_return(state, node)
             return _NOTHING
         if isinstance(node, cst.Raise):
+            if _exits_process(node):
+                return _NOTHING
             if node.exc is not None:
                 state = self.expr(node.exc, state)
             self.raise_from(state, node)
@@ -252,7 +258,12 @@ class FlowWalk:
             other = self._suite(node.orelse.body, when_false)
         else:
             other = when_false
-        if self.placement.conditional or self._reads_alias(node.test):
+        if (
+            self.placement.conditional
+            or self._reads_alias(node.test)
+            or self._reads(node.test, self.guard_names)
+            or _is_platform_test(node.test)
+        ):
             # `if f is not sys.stdout: f.close()`, `if owned: f.close()` on a conditionally
             # created file: the branch that does not release holds no resource of ours.
             body, other = self._guarded(body, other), self._guarded(other, body)
@@ -380,7 +391,11 @@ class FlowWalk:
             return
         if Status.OPEN in state:
             if isinstance(cause, cst.Raise):
-                self.raise_exits.append((state, cause))
+                # Only where it is surely still open: a `raise err` reached both from a path
+                # that released it and one that did not is usually tied to the release
+                # (`err = exc; sock.close()` ... `if err: raise err`).
+                if state <= _LIVE:
+                    self.raise_exits.append((state, cause))
             elif self.exception_cause is None:
                 self.exception_cause = cause
         elif Status.FAILED in state:
@@ -412,6 +427,15 @@ class FlowWalk:
                 if attr in self.spec.release_methods:
                     # A bound release method handed to someone: `atexit.register(f.close)`.
                     return self._escape(state)
+            return state
+        if isinstance(node, cst.Yield):
+            value = node.value
+            if isinstance(value, cst.From):
+                value = value.item
+            if value is not None:
+                state = self.expr(value, state)
+                if self.yields(value):
+                    state = self._escape(state)
             return state
         if isinstance(node, cst.Await):
             state = self.expr(node.expression, state)
@@ -504,8 +528,11 @@ class FlowWalk:
         if qualified in specs.TRANSPARENT_WRAPPERS or qualified in specs.PATH_TRANSFORMS:
             return state  # the result is the object itself; what becomes of it decides
         effect = self._effect_on(node, positions[0])
-        if effect is Effect.BORROWS and isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS and (
-            self._local_container(func.value)
+        if (
+            effect is Effect.BORROWS
+            and isinstance(func, cst.Attribute)
+            and func.attr.value in STORE_METHODS
+            and self._local_container(func.value)
         ):
             assert isinstance(func.value, cst.Name)
             self.holders.add(func.value.value)
@@ -736,6 +763,24 @@ class FlowWalk:
             return self._iterates_holder(node.value)
         return False
 
+    def _reads(self, node: cst.CSTNode, names: set[str]) -> bool:
+        if not names:
+            return False
+        if isinstance(node, cst.Name):
+            return node.value in names
+        return any(self._reads(child, names) for child in children(node))
+
+    def _creation_conditions(self) -> set[str]:
+        found: set[str] = set()
+        parents = self.resolver.index.parents
+        node: Optional[cst.CSTNode] = self.creation.call
+        while node is not None and node is not self.scope.node:
+            parent = parents.get(node)
+            if isinstance(parent, cst.If) and node is not parent.test:
+                found.update(n.value for n in _name_nodes(parent.test))
+            node = parent
+        return found
+
     def _reads_alias(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
             return node.value in self.aliases | self.holders | self.owners
@@ -777,6 +822,42 @@ class FlowWalk:
             if isinstance(test.operator, cst.Or) and False in sides:
                 return False
         return None
+
+
+def _exits_process(node: cst.Raise) -> bool:
+    """``raise SystemExit(1)``: the process ends, taking everything it holds with it."""
+    exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+    return isinstance(exc, cst.Name) and exc.value in ("SystemExit", "KeyboardInterrupt")
+
+
+def _name_nodes(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.append(current)
+        stack.extend(children(current))
+    return found
+
+
+_PLATFORM_NAMES = frozenset({"sys.platform", "os.name", "platform.system", "sys.version_info"})
+
+
+def _is_platform_test(test: cst.BaseExpression) -> bool:
+    """``if not IS_CYGWIN:``, ``if sys.platform == "win32":``: the branch depends on where the
+    program runs, not on the object; a release there is how that platform releases it."""
+    stack: list[cst.CSTNode] = [test]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and len(current.value) > 2 and (
+            current.value.isupper()
+        ):
+            return True
+        if isinstance(current, cst.Attribute) and dotted_name(current) in _PLATFORM_NAMES:
+            return True
+        stack.extend(children(current))
+    return False
 
 
 def _names(target: cst.CSTNode) -> set[str]:

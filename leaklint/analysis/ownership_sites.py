@@ -55,6 +55,14 @@ class Scope:
     local_containers: set[str] = field(default_factory=set)
     types: dict[str, Optional[str]] = field(default_factory=dict)
     annotations: dict[str, Optional[cst.Annotation]] = field(default_factory=dict)
+    resource_names: Optional[set[str]] = None
+    # Names only ever assigned True/False: ownership flags (`close_source = True`).
+    flag_assignments: set[str] = field(default_factory=set)
+    other_assignments: set[str] = field(default_factory=set)
+
+    @property
+    def bool_flags(self) -> set[str]:
+        return self.flag_assignments - self.other_assignments - self.params
 
     @property
     def is_function(self) -> bool:
@@ -185,9 +193,12 @@ class ScopeIndex:
         if isinstance(node, (cst.Global, cst.Nonlocal)):
             scope.declared_global.update(n.name.value for n in node.names)
         elif isinstance(node, cst.Assign):
+            is_flag = isinstance(node.value, cst.Name) and node.value.value in ("True", "False")
             for target in node.targets:
                 names = list(_bound_names(target.target))
                 scope.assigned.update(names)
+                if isinstance(target.target, cst.Name):
+                    (scope.flag_assignments if is_flag else scope.other_assignments).update(names)
                 if len(names) == 1 and isinstance(target.target, cst.Name):
                     self._note_value(scope, names[0], node.value)
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
@@ -295,7 +306,30 @@ class Resolver:
             if creation is not None:
                 return [Creation(call, creation.spec, api)]
             return []
-        return [Creation(call, spec, api) for spec in found if _condition_holds(spec, call)]
+        return [
+            Creation(call, spec, api) for spec in found
+            if _condition_holds(spec, call) and not self._wraps_a_resource(spec, call, scope)
+        ]
+
+    def _wraps_a_resource(self, spec: ResourceSpec, call: cst.Call, scope: Scope) -> bool:
+        """``zipfile.ZipFile(zipfp)`` over ``zipfp = open(...)`` of the same function: the
+        file it reads is the resource, the archive object holds nothing of its own."""
+        if not spec.wrapper_keywords or not call.args or call.args[0].keyword is not None:
+            return False
+        first = call.args[0].value
+        return isinstance(first, cst.Name) and first.value in self._resource_names(scope)
+
+    def _resource_names(self, scope: Scope) -> set[str]:
+        if scope.resource_names is None:
+            scope.resource_names = {
+                target.target.value
+                for node in scope.own_nodes
+                if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call)
+                and self.qualified(node.value.func, scope) in specs.FACTORIES
+                for target in node.targets
+                if isinstance(target.target, cst.Name)
+            }
+        return scope.resource_names
 
     def callee(self, call: cst.Call, scope: Scope) -> Optional[cst.FunctionDef]:
         """The function of this module a call runs: ``helper(...)`` or ``self.helper(...)``."""
@@ -388,6 +422,9 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     """``requests.get(url, stream=True)`` is a streamed response; without the keyword (and
     without ``**kwargs`` that might carry it) it takes the spec's default."""
     if spec.wrapper_keywords and _wraps_an_object(spec, call):
+        return False
+    if any(arg.keyword is not None and arg.keyword.value in spec.persistent_keywords
+           for arg in call.args):
         return False
     condition = spec.condition
     if condition is None:

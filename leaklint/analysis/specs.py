@@ -74,6 +74,12 @@ class ResourceSpec:
     # Keywords that make the object a wrapper over a file object the caller owns, holding no
     # OS resource of its own: ``gzip.GzipFile(fileobj=buf)``.
     wrapper_keywords: frozenset[str] = frozenset()
+    # Keywords that make the object a deliberate, persistent one: ``mkstemp(dir=logdir)``
+    # creates a uniquely named file in a directory the caller chose.
+    persistent_keywords: frozenset[str] = frozenset()
+    # Is a failure between creating it and handing it off worth reporting? Yes where the
+    # operations in between fail routinely (connect, bind, handshake); no for local files.
+    exception_before_handoff: bool = False
 
 
 _CLOSE = frozenset({"close"})
@@ -83,9 +89,13 @@ _FD = ResourceSpec(
     Kind.FILE, "LK301", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
 )
-_SOCKET = ResourceSpec(Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}))
-_SELECTOR = ResourceSpec(Kind.SOCKET, "LK302", "selector", _CLOSE)
-_CONNECTION = ResourceSpec(Kind.CONNECTION, "LK303", "connection", _CLOSE)
+_SOCKET = ResourceSpec(
+    Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}), exception_before_handoff=True
+)
+_SELECTOR = ResourceSpec(Kind.SOCKET, "LK302", "selector", _CLOSE, exception_before_handoff=True)
+_CONNECTION = ResourceSpec(
+    Kind.CONNECTION, "LK303", "connection", _CLOSE, exception_before_handoff=True
+)
 _DB_CONNECTION = ResourceSpec(
     Kind.CONNECTION, "LK303", "connection", _CLOSE,
     with_releases=False, with_note="only commits or rolls back",
@@ -96,7 +106,10 @@ _MAIL_CONNECTION = ResourceSpec(
 _IMAP_CONNECTION = ResourceSpec(
     Kind.CONNECTION, "LK303", "connection", frozenset({"logout", "shutdown", "close"})
 )
-_SESSION = ResourceSpec(Kind.RESPONSE, "LK304", "session", frozenset({"close", "aclose"}))
+_SESSION = ResourceSpec(
+    Kind.RESPONSE, "LK304", "session", frozenset({"close", "aclose"}),
+    exception_before_handoff=True,
+)
 _STREAM_RESPONSE = ResourceSpec(
     Kind.RESPONSE, "LK304", "streamed response", frozenset({"close", "release", "aclose"}),
     release_attributes=frozenset({"content", "text", "json"}),
@@ -126,10 +139,12 @@ _MKSTEMP_FD = ResourceSpec(
 _MKSTEMP_PATH = ResourceSpec(
     Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
     handle=Handle.PATH, with_releases=False, tuple_index=1, released_verb="removed",
+    persistent_keywords=frozenset({"dir"}),
 )
 _MKDTEMP_PATH = ResourceSpec(
     Kind.TEMPFILE, "LK306", "temporary directory", frozenset(), release_functions=_REMOVERS,
     handle=Handle.PATH, with_releases=False, released_verb="removed",
+    persistent_keywords=frozenset({"dir"}),
 )
 _NAMED_TEMP_KEPT = ResourceSpec(
     Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
@@ -200,8 +215,8 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     ),
     "ssl.wrap_socket": (_SOCKET,),
     "selectors.DefaultSelector": (_SELECTOR,),
-    "selectors.SelectSelector": (_SELECTOR,),
-    "selectors.PollSelector": (_SELECTOR,),
+    # (PollSelector and SelectSelector hold no file descriptor.)
+    "selectors.DevpollSelector": (_SELECTOR,),
     "selectors.EpollSelector": (_SELECTOR,),
     "selectors.KqueueSelector": (_SELECTOR,),
     # LK303 connections
@@ -302,7 +317,7 @@ TRANSPARENT_WRAPPERS = frozenset(
 # file to remove (``path = os.path.realpath(tempfile.mkdtemp())``).
 PATH_TRANSFORMS = frozenset(
     {"os.path.realpath", "os.path.abspath", "os.path.normpath", "os.fsencode", "os.fsdecode",
-     "os.fspath", "pathlib.Path", "builtins.str"}
+     "os.fspath", "pathlib.Path", "builtins.str", "os.path.join"}
 )
 # Calls that end the process: nothing leaks past them.
 PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
@@ -346,7 +361,8 @@ NON_RAISING_CALLS = frozenset(
      "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.range",
      "builtins.getattr", "builtins.setattr", "builtins.format", "os.path.splitext",
      "os.path.split", "os.path.normcase", "os.path.normpath", "os.path.abspath",
-     "os.path.realpath", "os.getcwd", "os.umask"}
+     "os.path.realpath", "os.getcwd", "os.umask", "os.fstat", "os.isatty", "os.get_inheritable",
+     "os.set_inheritable", "os.path.samestat", "os.dup2"}
 )
 # Receivers whose method calls never raise into the caller (logging swallows its errors).
 NON_RAISING_RECEIVERS = frozenset({"log", "logger", "_log", "_logger", "LOG", "LOGGER", "logging"})
