@@ -93,6 +93,7 @@ EVICT_METHODS = frozenset(
 )
 # Functions whose name says they are called once per registered thing, at set-up time.
 REGISTRATION_WORDS = ("register", "install", "setup", "set_up", "configure", "declare")
+ENTRY_POINT_NAMES = frozenset({"prepare", "bootstrap", "init", "initialize", "initialise"})
 _ADD_NAME = re.compile(r"^add(_|[A-Z])")
 # Hooks that run when a class statement executes (at import time for module-level classes).
 CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_getitem__"})
@@ -195,6 +196,8 @@ class Containers(Analysis):
         self.aliases_of: dict[FunctionScope, dict[str, Container]] = {}
         self.evicted: set[Container] = set()
         self._scan_uses()
+        # Who refers to each function: None for the module body, else the calling function.
+        self.references: dict[FunctionScope, list[Optional[FunctionScope]]] = {}
         self.import_time = self._import_time_functions()
 
     # --- containers ------------------------------------------------------------------------
@@ -455,7 +458,7 @@ class Containers(Analysis):
     # --- import time -----------------------------------------------------------------------
     def _import_time_functions(self) -> set[FunctionScope]:
         """Functions that only ever run while the module (and its classes) are imported."""
-        references: dict[FunctionScope, list[Optional[FunctionScope]]] = {}
+        references = self.references
         for node in self.scopes.module_nodes:
             for callee in self._referenced_functions(node, None):
                 references.setdefault(callee, []).append(None)
@@ -614,9 +617,12 @@ def _inside_import_time(scope: FunctionScope, import_time: set[FunctionScope]) -
 
 def _is_registration(scope: FunctionScope) -> bool:
     """A registration API: named like one, a decorator that hands back what it stores, or a
-    factory of such decorators. Other modules call these while they are imported."""
+    factory of such decorators. Other modules call these while they are imported. Entry
+    points named as such (``prepare``, ``bootstrap``) run once per process."""
     name = scope.name.lstrip("_")
     if any(word in name.lower() for word in REGISTRATION_WORDS) or _ADD_NAME.match(name):
+        return True
+    if name.lower() in ENTRY_POINT_NAMES:
         return True
     for part in scope.own_nodes:
         if isinstance(part, cst.Return) and isinstance(part.value, cst.Name):

@@ -11,6 +11,8 @@ from leaklint.rule import Rule
 
 # Decorators that make a function receive no instance.
 NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
+# Immutable value classes: equal instances share one cache entry, and they own nothing.
+VALUE_BASES = frozenset({"typing.NamedTuple", "builtins.tuple", "collections.namedtuple"})
 ENUM_BASES = frozenset(
     {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
 )
@@ -23,8 +25,8 @@ class CachedMethod(Rule):
     ## What it does
     Flags `functools.cache`, `functools.lru_cache` (any `maxsize`) and `async_lru.alru_cache`
     on an instance method, also through an alias (`memo = lru_cache(maxsize=None)`) and under
-    `@property`. Static methods, class methods, methods of `Enum` classes and
-    `functools.cached_property` are not flagged.
+    `@property`. Static methods, class methods, methods of `Enum` and `NamedTuple` classes
+    (fixed or immutable values) and `functools.cached_property` are not flagged.
 
     ## Why is this bad?
     The cache lives on the function, which lives on the class: it keys every entry by `self`
@@ -69,7 +71,8 @@ class CachedMethod(Rule):
             return
         if scope.params[0] in CLASS_RECEIVERS or _has_decorator(node, NOT_INSTANCE_METHODS):
             return
-        if _is_enum(scope.owner, self.analysis(ImportNames)):
+        names = self.analysis(ImportNames)
+        if _is_enum(scope.owner, names) or _is_value_class(scope.owner, names):
             return
         decorator, spec = found
         if spec.unbounded:
@@ -83,6 +86,14 @@ def _has_decorator(node: cst.FunctionDef, names: frozenset[str]) -> bool:
     for decorator in node.decorators:
         name: Optional[str] = dotted_name(decorator.decorator)
         if name is not None and name.rsplit(".", 1)[-1] in names:
+            return True
+    return False
+
+
+def _is_value_class(owner: cst.ClassDef, names: ImportNames) -> bool:
+    for base in owner.bases:
+        value = base.value.func if isinstance(base.value, cst.Call) else base.value
+        if names.qualified_name(value) in VALUE_BASES:
             return True
     return False
 

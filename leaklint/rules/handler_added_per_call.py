@@ -32,7 +32,12 @@ REGISTRATION_FUNCTIONS = {
     "signal.signal": Registry("signal handler", frozenset({"signal.signal"})),
 }
 # Functions meant to run once per process.
-ONE_TIME_NAME = re.compile(r"^(main|setup|set_up|configure|config|init|install)", re.IGNORECASE)
+ONE_TIME_NAME = re.compile(
+    r"^(main|setup|set_up|configure|config|init|install|create|start|bootstrap|daemoni[sz]e)",
+    re.IGNORECASE,
+)
+# Classes whose methods are configuration code (logging.config's DictConfigurator ...).
+CONFIG_CLASS = re.compile(r"config", re.IGNORECASE)
 # Tests that guard a registration: "is it configured yet?"
 GUARD_ATTRIBUTES = frozenset({"handlers", "hasHandlers", "filters"})
 
@@ -89,9 +94,15 @@ class HandlerAddedPerCall(Rule):
         scope = self._function_of()
         if scope is None or self._runs_once(scope):
             return
-        if self._removed(scope, registry) or self._guarded(scope, node):
+        if self._removed(scope, registry) or self._guarded(scope):
+            return
+        if isinstance(self.context.parent, (cst.Assign, cst.AnnAssign)):
+            return  # the result (a previous handler) is kept: it can be put back
+        if self._only_called_when_guarded(scope, depth=3):
             return
         if registry.label.startswith("logging") and self._long_lived_argument(node, scope):
+            return
+        if registry.label.startswith("signal") and not _pins_objects(node):
             return
         self.report(node, label=registry.label, call=call, function=scope.name)
 
@@ -117,8 +128,22 @@ class HandlerAddedPerCall(Rule):
         while current is not None:
             if current in import_time or _one_time_name(current.name):
                 return True
+            if current.owner is not None and CONFIG_CLASS.search(current.owner.name.value):
+                return True
             current = current.parent
         return False
+
+    def _only_called_when_guarded(self, scope: FunctionScope, depth: int) -> bool:
+        """A helper whose every caller in the module checks first (`if not log.handlers:`)."""
+        users = self.analysis(Containers).references.get(scope, [])
+        if not users or depth == 0:
+            return False
+        for user in users:
+            if user is None or self._guarded(user):
+                continue
+            if not self._only_called_when_guarded(user, depth - 1):
+                return False
+        return True
 
     def _removed(self, scope: FunctionScope, registry: Registry) -> bool:
         """A matching removal in the function, or (for ``__init__``) anywhere in its class."""
@@ -141,27 +166,27 @@ class HandlerAddedPerCall(Rule):
         # For signal.signal the registration itself is one of the matches.
         return count > (1 if "signal.signal" in registry.removals else 0)
 
-    def _guarded(self, scope: FunctionScope, node: cst.Call) -> bool:
-        """An ``if`` in the function that checks whether the work was done already."""
-        module_names = self.analysis(Scopes).module_names
+    def _guarded(self, scope: FunctionScope) -> bool:
+        """An ``if`` in the function that checks whether the work was done already: the
+        logger's handlers (``if h not in log.handlers``) or a module-level flag that some
+        function sets."""
+        flags = self._flags()
         for part in scope.own_nodes:
             if not isinstance(part, (cst.If, cst.While)):
                 continue
             for piece in iter_nodes(part.test):
                 if isinstance(piece, cst.Attribute) and piece.attr.value in GUARD_ATTRIBUTES:
                     return True
-                if isinstance(piece, cst.Name) and (
-                    piece.value in scope.globals
-                    or (piece.value in module_names and not scope.binds(piece.value))
-                ):
+                if isinstance(piece, cst.Name) and piece.value in flags:
                     return True
-                if isinstance(piece, cst.ComparisonTarget) and isinstance(
-                    piece.operator, cst.NotIn
-                ):
-                    return True
-        # A function storing the registration's result can undo it later.
-        parent = self.context.parent
-        return isinstance(parent, (cst.Assign, cst.AnnAssign))
+        return False
+
+    def _flags(self) -> set[str]:
+        """Module globals that a function assigns (``global _configured; _configured = True``)."""
+        flags: set[str] = set()
+        for scope in self.analysis(Scopes).functions:
+            flags.update(scope.globals & scope.locals)
+        return flags
 
     def _long_lived_argument(self, node: cst.Call, scope: FunctionScope) -> bool:
         """``logger.addHandler(_handler)`` with a module-level or ``self`` handler adds it once:
@@ -172,6 +197,19 @@ class HandlerAddedPerCall(Rule):
         if isinstance(arg, cst.Name):
             return arg.value in self.analysis(Scopes).module_names and not scope.binds(arg.value)
         return isinstance(arg, cst.Attribute)
+
+
+def _pins_objects(call: cst.Call) -> bool:
+    """``signal.signal`` replaces the previous handler, so it never accumulates; it only keeps
+    something alive when the handler is a bound method, a lambda or a nested function."""
+    if len(call.args) < 2:
+        return False
+    handler = call.args[1].value
+    if isinstance(handler, cst.Lambda):
+        return True
+    if isinstance(handler, cst.Attribute):
+        return isinstance(handler.value, cst.Name) and handler.value.value == "self"
+    return False
 
 
 def _one_time_name(name: str) -> bool:

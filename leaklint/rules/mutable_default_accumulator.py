@@ -60,7 +60,9 @@ class MutableDefaultAccumulator(Rule):
             if param.default is None or not self._mutable(param.default):
                 continue
             scope = self.analysis(Scopes).by_node.get(node)
-            if scope is None:
+            if scope is None or scope.parent is not None:
+                # A nested def's defaults are evaluated again each time the enclosing
+                # function runs: the state lives as long as that one closure.
                 return
             name = param.name.value
             if any(word in name.lower() for word in INTENDED_WORDS):
@@ -87,13 +89,19 @@ class MutableDefaultAccumulator(Rule):
             if _rebinds(node, name):
                 return False
             for target in analysis.grown_targets(node):
-                if _is_name(target, name):
+                if _is_name(target, name) and _grows(node):
                     return True
             if isinstance(node, cst.Call):
                 for callee, position, arg in analysis.helper_args(node, scope):
                     if _is_name(arg, name) and position in analysis.param_growth.get(callee, ()):
                         return True
         return False
+
+
+def _grows(node: cst.CSTNode) -> bool:
+    """``x[i] += 1`` changes an element in place (the mutable-cell idiom ``count=[0]``); it
+    adds nothing."""
+    return not (isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Subscript))
 
 
 def _rebinds(node: cst.CSTNode, name: str) -> bool:
