@@ -467,8 +467,13 @@ class Containers(Analysis):
                 for callee in self._referenced_functions(node, scope):
                     if callee is not scope:
                         references.setdefault(callee, []).append(scope)
+        # Class-creation hooks, and entry points named as such (``prepare``, ``bootstrap``):
+        # they run once per process whoever calls them.
         import_time = {
-            scope for scope in self.scopes.functions if _is_class_creation_hook(scope, self.names)
+            scope
+            for scope in self.scopes.functions
+            if _is_class_creation_hook(scope, self.names)
+            or scope.name.lstrip("_").lower() in ENTRY_POINT_NAMES
         }
         changed = True
         while changed:
@@ -617,12 +622,9 @@ def _inside_import_time(scope: FunctionScope, import_time: set[FunctionScope]) -
 
 def _is_registration(scope: FunctionScope) -> bool:
     """A registration API: named like one, a decorator that hands back what it stores, or a
-    factory of such decorators. Other modules call these while they are imported. Entry
-    points named as such (``prepare``, ``bootstrap``) run once per process."""
+    factory of such decorators. Other modules call these while they are imported."""
     name = scope.name.lstrip("_")
     if any(word in name.lower() for word in REGISTRATION_WORDS) or _ADD_NAME.match(name):
-        return True
-    if name.lower() in ENTRY_POINT_NAMES:
         return True
     for part in scope.own_nodes:
         if isinstance(part, cst.Return) and isinstance(part.value, cst.Name):
