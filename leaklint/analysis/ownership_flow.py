@@ -521,8 +521,13 @@ class FlowWalk:
                 return self._release(state)
         positions = [arg for arg in node.args if self._passes(arg.value)]
         if not positions:
-            # A call that does not touch the object is not where a release gets skipped in
-            # practice (`style(name)`, `self.get_port()`): only operations on it count.
+            # For OS handles a call that does not touch the object is not where a release
+            # gets skipped in practice (`style(name)`): only operations on it count. Work done
+            # while a thread runs can fail anywhere (spec.any_call_can_raise).
+            if spec.any_call_can_raise and not is_non_raising(
+                self.resolver.qualified(func, self.scope), func
+            ):
+                self._risky(node, state)
             return state
         qualified = self.resolver.qualified(func, self.scope)
         if qualified in specs.TRANSPARENT_WRAPPERS or qualified in specs.PATH_TRANSFORMS:
@@ -568,6 +573,12 @@ class FlowWalk:
 
             index = _argument_index(node, arg, helper, isinstance(func, cst.Attribute))
             return helper.effect_on(index) if index is not None else Effect.TAKES
+        if passes_a_value(self.spec, arg.value) and self.spec.handle is not specs.Handle.FD:
+            # `open(tmp.name)`, `shutil.copy(path, dest)`: a path is read, not taken over,
+            # unless it is stored (a container method) or wrapped by a constructor.
+            if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
+                return Effect.BORROWS if self._local_container(func.value) else Effect.TAKES
+            return Effect.TAKES if is_constructor_like(qualified, func) else Effect.BORROWS
         if qualified in specs.TAKING_FUNCTIONS or qualified in specs.TRANSPARENT_WRAPPERS:
             return Effect.TAKES
         if qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(

@@ -80,6 +80,10 @@ class ResourceSpec:
     # Is a failure between creating it and handing it off worth reporting? Yes where the
     # operations in between fail routinely (connect, bind, handshake); no for local files.
     exception_before_handoff: bool = False
+    # Which calls between creating and releasing it open an exception path: only operations
+    # on the object itself (a file's write, a socket's connect), or any call at all (the work
+    # done while a thread runs, before it is joined).
+    any_call_can_raise: bool = False
 
 
 _CLOSE = frozenset({"close"})
@@ -155,30 +159,33 @@ _NAMED_TEMP_KEPT = ResourceSpec(
 
 # Concurrency kinds, shared with the LK1 rules (which decide daemon flags etc. themselves).
 _THREAD = ResourceSpec(
-    Kind.THREAD, "LK101", "thread", frozenset({"join"}),
+    Kind.THREAD, "LK101", "thread", frozenset({"join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
 )
 _TIMER = ResourceSpec(
-    Kind.TIMER, "LK107", "timer", frozenset({"cancel", "join"}),
+    Kind.TIMER, "LK107", "timer", frozenset({"cancel", "join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="cancelled",
 )
 _EXECUTOR = ResourceSpec(
-    Kind.EXECUTOR, "LK103", "executor", frozenset({"shutdown"}), released_verb="shut down",
+    Kind.EXECUTOR, "LK103", "executor", frozenset({"shutdown"}),
+    any_call_can_raise=True, released_verb="shut down",
 )
 _POOL = ResourceSpec(
     Kind.EXECUTOR, "LK103", "pool", frozenset({"terminate", "join", "close"}),
+    any_call_can_raise=True,
     released_verb="shut down",
 )
 _PROCESS = ResourceSpec(
-    Kind.PROCESS, "LK104", "process", frozenset({"join"}),
+    Kind.PROCESS, "LK104", "process", frozenset({"join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
 )
 _POPEN = ResourceSpec(
-    Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}),
+    Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
     released_verb="waited for",
 )
 _TASK = ResourceSpec(
     Kind.TASK, "LK106", "task", frozenset({"cancel", "result"}), await_releases=True,
+    any_call_can_raise=True,
     release_functions=frozenset({"asyncio.gather", "asyncio.wait", "asyncio.wait_for",
                                  "asyncio.shield", "asyncio.as_completed"}),
     with_releases=False, released_verb="awaited",
