@@ -128,7 +128,13 @@ class ExitWatch:
 
     def _maybe_finished(self, watch: _Watch) -> None:
         if watch.coroutine.cr_frame is None and id(watch.frame) in self._watches:
-            self._judge(watch)
+            # Untraced, so our own frames do not grow ``f_locals`` snapshots holding the object.
+            tracer = sys.gettrace()
+            sys.settrace(None)
+            try:
+                self._judge(watch)
+            finally:
+                sys.settrace(tracer)
 
     def _closures_escaping(self, frame: types.FrameType, returned: Any) -> None:
         """Nested functions made by this frame that something outside it now refers to, and the
@@ -198,7 +204,11 @@ class ExitWatch:
                 if sites.classify(referrer.f_code.co_filename) != sites.USER:
                     continue
                 return True
-            if isinstance(referrer, dict) and referrer is watch.frame.f_locals:
+            if isinstance(referrer, dict) and (
+                referrer is watch.frame.f_locals
+                or _locals_of_ours(referrer, scratch)
+                or referrer.get("self") is self
+            ):
                 continue
             if referrer is watch.coroutine:  # the finished creator still holds its locals
                 continue
@@ -241,6 +251,8 @@ def _referenced_outside(obj: Any, frame: types.FrameType, scratch: set[int]) -> 
     for referrer in referrers:
         if id(referrer) in scratch or referrer is frame or referrer is frame.f_locals:
             continue
+        if isinstance(referrer, dict) and _locals_of_ours(referrer, scratch):
+            continue
         if type(referrer).__name__ == "cell":
             if _cell_escapes(referrer, scratch):
                 return True
@@ -250,6 +262,16 @@ def _referenced_outside(obj: Any, frame: types.FrameType, scratch: set[int]) -> 
         if isinstance(referrer, types.FrameType) and referrer.f_code.co_filename == __file__:
             continue
         return True
+    return False
+
+
+def _locals_of_ours(candidate: dict[str, Any], scratch: set[int]) -> bool:
+    """A ``frame.f_locals`` snapshot of one of our own frames (tracing makes them on 3.9-3.12)."""
+    for holder in gc.get_referrers(candidate):
+        if id(holder) in scratch:
+            continue
+        if isinstance(holder, types.FrameType) and holder.f_code.co_filename == __file__:
+            return True
     return False
 
 
