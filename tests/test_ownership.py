@@ -181,6 +181,63 @@ CASES = [
     ("risky_call_before_close",
      "def f(p):\n    fh = open(p)\n    data = json.load(fh)\n    fh.close()\n    return data\n",
      Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    # --- guards that tie a release to the path that owns the object ---
+    ("bool_flag_guard",
+     "def f(src):\n    close_source = False\n    if not hasattr(src, 'read'):\n"
+     "        src = open(src)\n        close_source = True\n    try:\n        return src.read()\n"
+     "    finally:\n        if close_source:\n            src.close()\n", Fate.RELEASED),
+    ("creation_condition_guard",
+     "import sys\ndef f(name):\n    if name == '-':\n        fp = sys.stdin\n    else:\n"
+     "        fp = open(name)\n    try:\n        return fp.read()\n    finally:\n"
+     "        if name != '-':\n            fp.close()\n", Fate.RELEASED),
+    ("platform_guard",
+     "IS_CYGWIN = False\ndef f():\n    fd, name = tempfile.mkstemp()\n    if not IS_CYGWIN:\n"
+     "        os.unlink(name)\n    return fd\n", Fate.RELEASED),
+    ("owner_closes_wrapped_fd",
+     "def f(p, chunks):\n    fd = os.open(p, os.O_WRONLY)\n    out = None\n    try:\n"
+     "        out = os.fdopen(fd, 'wb')\n        out.write(chunks)\n    finally:\n"
+     "        if out is not None:\n            out.close()\n        else:\n"
+     "            os.close(fd)\n", Fate.HANDED_OFF),
+    ("raise_after_release_elsewhere",
+     "def f(addrs):\n    err = sock = None\n    for a in addrs:\n        try:\n"
+     "            sock = socket.socket()\n            sock.connect(a)\n            break\n"
+     "        except OSError as exc:\n            err = exc\n            if sock is not None:\n"
+     "                sock.close()\n    if err is not None:\n        raise err\n    return sock\n",
+     Fate.HANDED_OFF),
+    ("system_exit_ends_the_process",
+     "def f():\n    fd = os.open(os.devnull, os.O_WRONLY)\n    os.dup2(fd, 1)\n"
+     "    raise SystemExit(1)\n", Fate.HANDED_OFF),
+    ("main_block", "if __name__ == '__main__':\n    print(open('x').read())\n", Fate.HANDED_OFF),
+    ("file_write_before_handoff_is_not_reported",
+     "def f(self, data):\n    tmp = tempfile.TemporaryFile()\n    tmp.write(data)\n"
+     "    self.body = tmp\n", Fate.HANDED_OFF),
+    ("socket_connect_before_handoff_is_reported",
+     "def f(self, a):\n    s = socket.socket()\n    s.connect(a)\n    self.sock = s\n",
+     Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    ("typing_cast_is_transparent",
+     "import typing\ndef f():\n"
+     "    return typing.cast(typing.IO[bytes], tempfile.TemporaryFile())\n",
+     Fate.HANDED_OFF),
+    ("path_transform_keeps_the_path",
+     "def f(self):\n    path = os.path.realpath(tempfile.mkdtemp())\n    self.path = path\n",
+     Fate.HANDED_OFF),
+    ("remover_named_helper", "def f(util):\n    d = tempfile.mkdtemp()\n"
+     "    util.rmtree_quietly(d)\n",
+     Fate.RELEASED),
+    ("moved_into_place",
+     "def f(target):\n    fd, tmp = tempfile.mkstemp()\n    os.close(fd)\n"
+     "    os.replace(tmp, target)\n",
+     Fate.RELEASED),
+    ("zipfile_over_own_file",
+     "import zipfile\ndef f(p):\n    fp = open(p, 'rb')\n    try:\n"
+     "        z = zipfile.ZipFile(fp)\n"
+     "        return z.namelist()\n    finally:\n        fp.close()\n", Fate.RELEASED),
+    ("gzip_over_buffer", "import gzip\ndef f(buf):\n    g = gzip.GzipFile(fileobj=buf)\n"
+                         "    return g.read()\n", None),
+    ("fdless_selector", "import selectors\ndef f():\n    s = selectors.SelectSelector()\n", None),
+    ("persistent_mkstemp_tracks_only_the_fd",
+     "def f(logdir):\n    fd, path = tempfile.mkstemp(dir=logdir)\n"
+                           "    os.close(fd)\n    return 1\n", Fate.RELEASED),
     # --- not ours ---
     ("project_open_function", "def open(p):\n    return p\ndef f(p):\n    return open(p).read()\n",
      None),
@@ -206,7 +263,9 @@ def test_aliased_import() -> None:
 
 
 def test_requests_stream_is_a_response() -> None:
-    snippet = "def f(u):\n    r = requests.get(u, stream=True, timeout=5)\n    return r.status_code\n"
+    snippet = (
+        "def f(u):\n    r = requests.get(u, stream=True, timeout=5)\n    return r.status_code\n"
+    )
     resource = only(snippet)
     assert resource.spec.code == "LK304" and resource.fate is Fate.LEAKED
 
@@ -248,7 +307,9 @@ def test_threads_joined_in_later_loop() -> None:
 
 
 def test_daemon_attribute_is_recorded() -> None:
-    snippet = "def f():\n    t = threading.Thread(target=print)\n    t.daemon = True\n    t.start()\n"
+    snippet = (
+        "def f():\n    t = threading.Thread(target=print)\n    t.daemon = True\n    t.start()\n"
+    )
     assert "daemon" in only(snippet).attributes_set
 
 
@@ -301,7 +362,9 @@ def test_messages_name_the_object_and_the_path() -> None:
 
 
 def test_early_return_message_names_the_line() -> None:
-    source = HEADER + "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        return\n    fh.close()\n"
+    source = HEADER + (
+        "def f(p, c):\n    fh = open(p, 'w')\n    if c:\n        return\n    fh.close()\n"
+    )
     context = FileContext("snippet.py", source, cst.parse_module(source))
     (resource,) = context.analysis(Ownership).resources
     assert "early return at line 8" in leak_message(resource, context)
