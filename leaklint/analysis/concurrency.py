@@ -18,7 +18,7 @@ On top of :class:`~leaklint.analysis.ownership.Ownership` this adds:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -341,26 +341,31 @@ def _quiet_risk(resource: Resource, names: ImportNames) -> bool:
         ):
             return True
     found = specs.FACTORIES.get(names.call_name(node) or "", ())
-    return bool(found) and found[0].kind in (Kind.THREAD, Kind.TIMER)
+    if found:
+        return found[0].kind in (Kind.THREAD, Kind.TIMER)
+    # `threading` may be bound to a fallback module (`import dummy_threading as threading`).
+    return dotted_name(func) in ("threading.Thread", "threading.Timer")
 
 
 def _followed_by_exit(resource: Resource, names: ImportNames) -> bool:
     """``subprocess.Popen(argv); os._exit(0)``: the creating statement is followed, in the
     same block, by a statement that ends the process."""
+    innermost: Optional[tuple[Sequence[cst.BaseStatement], int]] = None
     for node in iter_nodes(resource.scope):
-        body = getattr(node, "body", None)
-        if not isinstance(body, (list, tuple)):
+        if not isinstance(node, cst.IndentedBlock):
             continue
-        for index, statement in enumerate(body):
-            if not any(inner is resource.call for inner in iter_nodes(statement)):
-                continue
-            return any(
-                isinstance(inner, cst.Call) and names.call_name(inner) in PROCESS_ENDS
-                for later in body[index + 1 :]
-                if isinstance(later, cst.SimpleStatementLine)
-                for inner in iter_nodes(later)
-            )
-    return False
+        for index, statement in enumerate(node.body):
+            if any(inner is resource.call for inner in iter_nodes(statement)):
+                innermost = (node.body, index)  # pre-order: deeper blocks come later
+    if innermost is None:
+        return False
+    body, index = innermost
+    return any(
+        isinstance(inner, cst.Call) and names.call_name(inner) in PROCESS_ENDS
+        for later in body[index + 1 :]
+        if isinstance(later, cst.SimpleStatementLine)
+        for inner in iter_nodes(later)
+    )
 
 
 def _stored_as_key(resource: Resource) -> bool:
