@@ -25,8 +25,9 @@ class CachedMethod(Rule):
     ## What it does
     Flags `functools.cache`, `functools.lru_cache` (any `maxsize`) and `async_lru.alru_cache`
     on an instance method, also through an alias (`memo = lru_cache(maxsize=None)`) and under
-    `@property`. Static methods, class methods, methods of `Enum` and `NamedTuple` classes
-    (fixed or immutable values) and `functools.cached_property` are not flagged.
+    `@property`. Static methods, class methods, methods of `Enum` classes, of value classes
+    (`NamedTuple`, classes that define `__hash__`: equal instances share one entry) and
+    `functools.cached_property` are not flagged.
 
     ## Why is this bad?
     The cache lives on the function, which lives on the class: it keys every entry by `self`
@@ -72,7 +73,8 @@ class CachedMethod(Rule):
         if scope.params[0] in CLASS_RECEIVERS or _has_decorator(node, NOT_INSTANCE_METHODS):
             return
         names = self.analysis(ImportNames)
-        if _is_enum(scope.owner, names) or _is_value_class(scope.owner, names):
+        classes = {c.name.value: c for c in self.analysis(Scopes).classes}
+        if _is_enum(scope.owner, names) or _is_value_class(scope.owner, names, classes):
             return
         decorator, spec = found
         if spec.unbounded:
@@ -90,10 +92,28 @@ def _has_decorator(node: cst.FunctionDef, names: frozenset[str]) -> bool:
     return False
 
 
-def _is_value_class(owner: cst.ClassDef, names: ImportNames) -> bool:
+def _is_value_class(
+    owner: cst.ClassDef, names: ImportNames, classes: dict[str, cst.ClassDef], depth: int = 4
+) -> bool:
+    """NamedTuples, and classes (or same-module bases) that define ``__hash__``: instances
+    hash by value, so equal ones share one cache entry - the cache holds values, not every
+    object that ever asked."""
+    if any(
+        isinstance(statement, cst.FunctionDef) and statement.name.value == "__hash__"
+        for statement in owner.body.body
+    ):
+        return True
     for base in owner.bases:
         value = base.value.func if isinstance(base.value, cst.Call) else base.value
         if names.qualified_name(value) in VALUE_BASES:
+            return True
+        parent = classes.get(dotted_name(value) or "")
+        if (
+            parent is not None
+            and parent is not owner
+            and depth > 0
+            and _is_value_class(parent, names, classes, depth - 1)
+        ):
             return True
     return False
 

@@ -179,13 +179,21 @@ class HandlerAddedPerCall(Rule):
                     return True
                 if isinstance(piece, cst.Name) and piece.value in flags:
                     return True
+                if isinstance(piece, cst.Attribute) and piece.attr.value in flags:
+                    return True
         return False
 
     def _flags(self) -> set[str]:
-        """Module globals that a function assigns (``global _configured; _configured = True``)."""
+        """Module globals that a function assigns (``global _configured; _configured = True``)
+        and attributes set to ``True``/``False`` (``cls._registered = True``)."""
         flags: set[str] = set()
         for scope in self.analysis(Scopes).functions:
             flags.update(scope.globals & scope.locals)
+            for node in scope.own_nodes:
+                if isinstance(node, cst.Assign) and _is_bool(node.value):
+                    for target in node.targets:
+                        if isinstance(target.target, cst.Attribute):
+                            flags.add(target.target.attr.value)
         return flags
 
     def _long_lived_argument(self, node: cst.Call, scope: FunctionScope) -> bool:
@@ -199,14 +207,17 @@ class HandlerAddedPerCall(Rule):
         return isinstance(arg, cst.Attribute)
 
 
+def _is_bool(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value in ("True", "False")
+
+
 def _pins_objects(call: cst.Call) -> bool:
-    """``signal.signal`` replaces the previous handler, so it never accumulates; it only keeps
-    something alive when the handler is a bound method, a lambda or a nested function."""
+    """``signal.signal`` replaces the previous handler, so it never accumulates; it matters
+    when the handler is a bound method of the object being set up, which it keeps alive (and
+    re-binds on every new object)."""
     if len(call.args) < 2:
         return False
     handler = call.args[1].value
-    if isinstance(handler, cst.Lambda):
-        return True
     if isinstance(handler, cst.Attribute):
         return isinstance(handler.value, cst.Name) and handler.value.value == "self"
     return False
