@@ -151,6 +151,7 @@ class Check:
             *probes.task_leftovers(self.tracker, baseline),
             *extra,
         ]
+        found = [r for r in found if self.options.wants(r)]
         if self.options.unclosed:
             seen = {r.site for r in found if r.site is not None}
             # An object the collector closed is only news when nothing else names its line.

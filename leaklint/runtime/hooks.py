@@ -55,6 +55,33 @@ _CLIENT_CLASSES = (
     ("aiohttp.client", "ClientSession"),
     ("urllib3.poolmanager", "PoolManager"),
 )
+
+
+@dataclass(frozen=True)
+class Closeable:
+    """A class whose objects must be released: garbage collected without one of ``release``
+    having run, an object is reported (as its ResourceWarning would, where it has none)."""
+
+    module: str
+    name: str
+    release: tuple[str, ...]
+    code: str
+
+
+_EXITS = ("__exit__", "__aexit__")
+# Responses are left out: reading one to the end releases it, which no single method marks.
+CLOSEABLES = (
+    Closeable("selectors", "_BaseSelectorImpl", ("close", *_EXITS), "LK302"),
+    Closeable("http.client", "HTTPConnection", ("close",), "LK303"),
+    Closeable("ftplib", "FTP", ("close", *_EXITS), "LK303"),
+    Closeable("smtplib", "SMTP", ("close", *_EXITS), "LK303"),
+    Closeable("imaplib", "IMAP4", ("shutdown", *_EXITS), "LK303"),
+    Closeable("poplib", "POP3", ("close",), "LK303"),
+    Closeable("requests.sessions", "Session", ("close", *_EXITS), "LK304"),
+    Closeable("httpx", "Client", ("close", *_EXITS), "LK304"),
+    Closeable("httpx", "AsyncClient", ("aclose", *_EXITS), "LK304"),
+    Closeable("aiohttp.client", "ClientSession", ("close", *_EXITS), "LK304"),
+)
 _EXECUTOR_TYPES: tuple[type, ...] = (
     concurrent.futures.ThreadPoolExecutor,
     concurrent.futures.ProcessPoolExecutor,
@@ -77,6 +104,7 @@ class Created:
     owner: str = ""
     serial: int = 0
     owner_serial: int = 0
+    caller: Optional[Site] = None  # the user line that called the function creating it
 
 
 @dataclass
@@ -100,6 +128,7 @@ class Registry:
     handlers: list[tuple[str, str, int, Created]] = field(default_factory=list)
     loggers: dict[str, Created] = field(default_factory=dict)
     registrations: list[tuple[str, Created]] = field(default_factory=list)
+    released: set[int] = field(default_factory=set)
     serial: int = 0
 
     def next_serial(self) -> int:
@@ -150,8 +179,10 @@ class Tracker:
         ):
             frame = frame.f_back
         owner_record = self._executor_owner(frame) if owner else None
+        creator = sites.user_frame(frame)
         record = Created(
             site=sites.user_site(frame),
+            caller=sites.user_site(creator.f_back) if creator is not None else None,
             what=what,
             owner_site=owner_record.site if owner_record else None,
             owner=owner_record.what if owner_record else "",
@@ -247,6 +278,54 @@ class Tracker:
             if isinstance(cls, type) and "__init__" in cls.__dict__:
                 self._client_names.add(class_name)
                 self._patch(cls, "__init__", functools.partial(make, label=class_name))
+        for closeable in CLOSEABLES:
+            cls = getattr(sys.modules.get(closeable.module), closeable.name, None)
+            if isinstance(cls, type):
+                self._install_closeable(cls, closeable)
+
+    def _install_closeable(self, cls: type, closeable: Closeable) -> None:
+        tracker = self
+        released = self.registry.released
+
+        def make_init(original: Any) -> Any:
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                if tracker.site_for(self) is None or type(self).__name__ not in (
+                    tracker._client_names
+                ):
+                    tracker.created(self, closeable.name)
+                record = tracker.site_for(self)
+                if record is None or getattr(self, "_leaklint_watched", False):
+                    return
+                try:
+                    self._leaklint_watched = True
+                    weakref.finalize(self, tracker.note_collected, type(self).__name__,
+                                     closeable.code, record)
+                except (TypeError, AttributeError):
+                    return
+
+            return __init__
+
+        def make_release(original: Any) -> Any:
+            def release(self: Any, *args: Any, **kwargs: Any) -> Any:
+                record = tracker.site_for(self)
+                if record is not None:
+                    released.add(record.serial)
+                return original(self, *args, **kwargs)
+
+            return release
+
+        if "__init__" in cls.__dict__:
+            self._patch(cls, "__init__", make_init)
+        for name in closeable.release:
+            if name in cls.__dict__:
+                self._patch(cls, name, make_release)
+
+    def note_collected(self, type_name: str, code: str, record: Created) -> None:
+        if record.serial not in self.registry.released and self.active:
+            message = f"{type_name} garbage collected without being closed"
+            self.registry.unclosed.append((type_name, message, dataclasses.replace(
+                record, what=f"{record.what} [{code}]")))
 
     def _install_threads(self) -> None:
         tracker = self
@@ -297,6 +376,10 @@ class Tracker:
 
         def wrap_connect(original: Any) -> Any:
             def connect(database: Any, *args: Any, **kwargs: Any) -> Any:
+                if not args and "factory" not in kwargs:
+                    # A subclass that notices being collected unclosed (sqlite3 only warns
+                    # from 3.13 on, and its objects cannot be weakly referenced).
+                    kwargs["factory"] = _TrackedConnection
                 connection = original(database, *args, **kwargs)
                 record = tracker.created(connection, "sqlite3 connection")
                 if isinstance(database, (str, os.PathLike)) and str(database) != ":memory:":
@@ -377,7 +460,20 @@ class Tracker:
 
             return make
 
+        def make_makefile(original: Any) -> Any:
+            def makefile(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
+                stream = original(self, *args, **kwargs)
+                known = tracker.site_for(self)
+                if known is not None:  # an unclosed stream keeps the socket's descriptor open
+                    for layer in (stream, getattr(stream, "raw", None)):
+                        if layer is not None:
+                            tracker.registry.by_id[id(layer)] = (type(layer).__name__, known)
+                return stream
+
+            return makefile
+
         self._patch(socket.socket, "__init__", make_init)
+        self._patch(socket.socket, "makefile", make_makefile)
         for name in _BLOCKING_SOCKET_CALLS:
             if name in socket.socket.__dict__:
                 self._patch(socket.socket, name, make_blocking(name))
@@ -554,8 +650,13 @@ class Tracker:
 
         def make_register(original: Any, label: str) -> Any:
             def register(*args: Any, **kwargs: Any) -> Any:
-                shown = f"{label}({int(args[0])})" if label == "signal.signal" and args else label
-                tracker.registry.registrations.append((shown, tracker._plain(label)))
+                # Only the user's own calls: libraries register on their own behalf (e.g.
+                # weakref.finalize installs one atexit hook for the whole process).
+                caller = sys._getframe(1).f_code.co_filename
+                if sites.classify(caller) == sites.USER:
+                    shown = f"{label}({int(args[0])})" if label == "signal.signal" and args else (
+                        label)
+                    tracker.registry.registrations.append((shown, tracker._plain(label)))
                 return original(*args, **kwargs)
 
             return register
@@ -610,6 +711,19 @@ class Tracker:
             return False
         self.registry.unclosed.append((type(msg.source).__name__, str(msg.message), record))
         return True
+
+
+class _TrackedConnection(sqlite3.Connection):
+    def close(self) -> None:
+        known = TRACKER.site_for(self)
+        if known is not None:
+            TRACKER.registry.released.add(known.serial)
+        super().close()
+
+    def __del__(self) -> None:
+        known = TRACKER.site_for(self)
+        if known is not None:
+            TRACKER.note_collected("Connection", "LK303", known)
 
 
 def _open_fd_targets() -> dict[int, str]:

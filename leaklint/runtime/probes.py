@@ -201,6 +201,8 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             created = by_path
         if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
             kind, code = Kind.PROCESS, "LK104"
+        elif created is not None and created.what == "tempfile.mkstemp":
+            kind, code = Kind.TEMPFILE, "LK306"
         elif target.startswith("socket:"):
             kind, code = Kind.SOCKET, "LK302"
         elif created is not None and created.what.startswith("sqlite3"):
@@ -219,9 +221,11 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
 
 
 def _owner_sites(created: Optional[Created]) -> tuple[Site, ...]:
-    if created is None or created.owner_site is None:
+    """Other lines a leftover answers for: the client that made it, and the line that called
+    the helper (factory) that created it."""
+    if created is None:
         return ()
-    return (created.owner_site,)
+    return tuple(s for s in (created.owner_site, created.caller) if s is not None)
 
 
 def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
@@ -304,10 +308,19 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
     records = []
     kinds = {"socket": (Kind.SOCKET, "LK302"), "Popen": (Kind.PROCESS, "LK104"),
              "Pool": (Kind.EXECUTOR, "LK103"), "ThreadPool": (Kind.EXECUTOR, "LK103")}
+    seen: set[tuple[Optional[Site], Kind]] = set()
     for type_name, message, created in tracker.registry.unclosed[baseline.unclosed :]:
         kind, code = kinds.get(type_name, (Kind.FILE, "LK301"))
+        if created.what == "socket":  # a stream made by socket.makefile()
+            kind, code = Kind.SOCKET, "LK302"
         if created.what.startswith("sqlite3"):
             kind, code = Kind.CONNECTION, "LK303"
+        for hinted in ("LK302", "LK303", "LK304"):
+            if created.what.endswith(f"[{hinted}]"):
+                kind, code = (Kind.SOCKET if hinted == "LK302" else Kind.CONNECTION), hinted
+        if (created.site, kind) in seen:
+            continue
+        seen.add((created.site, kind))
         records.append(
             LeakRecord(kind, type_name, created.site, (),
                        f"never closed: the garbage collector closed it ({message})", code,
