@@ -68,6 +68,12 @@ class Closeable:
     code: str
 
 
+# Streams whose io.IOBase finalizer closes them silently (no ResourceWarning): a ``__del__``
+# notes those still open when collected. (module, class, rule)
+GC_CLOSED_STREAMS = (
+    ("http.client", "HTTPResponse", "LK304"),
+    ("urllib3.response", "HTTPResponse", "LK304"),
+)
 _EXITS = ("__exit__", "__aexit__")
 # Responses are left out: reading one to the end releases it, which no single method marks.
 CLOSEABLES = (
@@ -282,6 +288,40 @@ class Tracker:
             cls = getattr(sys.modules.get(closeable.module), closeable.name, None)
             if isinstance(cls, type):
                 self._install_closeable(cls, closeable)
+        for module_name, class_name, code in GC_CLOSED_STREAMS:
+            cls = getattr(sys.modules.get(module_name), class_name, None)
+            if isinstance(cls, type) and "__init__" in cls.__dict__:
+                self._install_stream(cls, code)
+
+    def _install_stream(self, cls: type, code: str) -> None:
+        tracker = self
+
+        def make_init(original: Any) -> Any:
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                tracker.created(self, f"{type(self).__name__} [{code}]")
+
+            return __init__
+
+        def __del__(self: Any) -> None:
+            record = tracker.site_for(self)
+            try:
+                still_open = not self.closed and not (
+                    hasattr(self, "isclosed") and self.isclosed()
+                )
+            except Exception:
+                still_open = False
+            if record is not None and still_open:
+                tracker.note_collected(type(self).__name__, code, record)
+            try:
+                self.close()  # what io.IOBase's finalizer would have done
+            except Exception:
+                pass
+
+        self._patch(cls, "__init__", make_init)
+        if "__del__" not in cls.__dict__:
+            cls.__del__ = __del__  # type: ignore[attr-defined]
+            self._undo.append(functools.partial(delattr, cls, "__del__"))
 
     def _install_closeable(self, cls: type, closeable: Closeable) -> None:
         tracker = self
@@ -324,8 +364,9 @@ class Tracker:
     def note_collected(self, type_name: str, code: str, record: Created) -> None:
         if record.serial not in self.registry.released and self.active:
             message = f"{type_name} garbage collected without being closed"
+            what = record.what if record.what.endswith("]") else f"{record.what} [{code}]"
             self.registry.unclosed.append((type_name, message, dataclasses.replace(
-                record, what=f"{record.what} [{code}]")))
+                record, what=what)))
 
     def _install_threads(self) -> None:
         tracker = self
