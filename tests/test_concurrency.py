@@ -282,3 +282,22 @@ def test_session_receivers() -> None:
         return s.post(u, timeout=3), s.put(u)
     """
     assert {f for f in findings(code) if f[1] == "LK305"} == {(8, "LK305"), (10, "LK305")}
+
+
+def test_call_that_never_returns_ends_the_normal_path() -> None:
+    assert not findings(
+        """
+        import threading
+        def forever(q):
+            while True:
+                q.pop()
+        def f(q, g):
+            t = threading.Thread(target=g)
+            t.start()
+            try:
+                forever(q)
+            except Exception:
+                t.join()
+                raise
+        """
+    )

@@ -128,3 +128,21 @@ def endless_without_exit(
             continue
         found.append((loop, awaits(loop)))
     return found
+
+
+def never_returns(function: cst.FunctionDef) -> bool:
+    """Does ``function`` never return normally? Its body ends with ``raise``, or with an
+    endless loop that has no ``break`` of its own and no ``return`` (it ends only by raising).
+    A call to it ends the normal path of its caller."""
+    if function.asynchronous is not None or not function.body.body:
+        return False
+    last = function.body.body[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return any(isinstance(small, cst.Raise) for small in last.body)
+    if not (isinstance(last, cst.While) and is_endless(last)):
+        return False
+    return not any(
+        isinstance(node, cst.Return) or (isinstance(node, cst.Break) and depth == 0)
+        or isinstance(node, (cst.Yield, cst.Await))
+        for node, depth in _own_nodes(last)
+    )

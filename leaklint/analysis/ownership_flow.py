@@ -19,6 +19,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from leaklint.analysis import specs
+from leaklint.analysis.loops import never_returns
 from leaklint.analysis.names import dotted_name
 from leaklint.analysis.ownership_calls import (
     STORE_METHODS,
@@ -494,6 +495,12 @@ class FlowWalk:
         func = node.func
         spec = self.spec
         if self.resolver.qualified(func, self.scope) in specs.PROCESS_EXITS:
+            return _NOTHING
+        callee = self.resolver.callee(node, self.scope)
+        if callee is not None and never_returns(callee):
+            # `capture_forever()` of this module ends only by raising: the path goes on
+            # through the exception handlers, never past the call.
+            self.raise_from(state, node)
             return _NOTHING
         if (
             isinstance(func, cst.Attribute)
