@@ -301,3 +301,23 @@ def test_call_that_never_returns_ends_the_normal_path() -> None:
                 raise
         """
     )
+
+
+def test_function_ending_in_raise_but_returning_early_may_return() -> None:
+    assert findings(
+        """
+        import threading
+        def check(q):
+            if q:
+                return 1
+            raise ValueError(q)
+        def f(q, g):
+            t = threading.Thread(target=g)
+            t.start()
+            try:
+                check(q)
+            except Exception:
+                t.join()
+                raise
+        """
+    ) == {(7, "LK101")}

@@ -136,6 +136,8 @@ def never_returns(function: cst.FunctionDef) -> bool:
     A call to it ends the normal path of its caller."""
     if function.asynchronous is not None or not function.body.body:
         return False
+    if any(isinstance(node, (cst.Return, cst.Yield)) for node in _frame_nodes(function.body)):
+        return False
     last = function.body.body[-1]
     if isinstance(last, cst.SimpleStatementLine):
         return any(isinstance(small, cst.Raise) for small in last.body)
@@ -146,3 +148,12 @@ def never_returns(function: cst.FunctionDef) -> bool:
         or isinstance(node, (cst.Yield, cst.Await))
         for node, depth in _own_nodes(last)
     )
+
+
+def _frame_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Nodes evaluated in the frame of the function whose body is ``root``."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for child in children(node) if not isinstance(child, _SCOPES))
