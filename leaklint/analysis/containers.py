@@ -374,6 +374,34 @@ class Containers(Analysis):
         self._scan(None, self.scopes.module_nodes)
         for scope in self.scopes.functions:
             self._scan(scope, scope.own_nodes)
+        self._scan_escapes(None, self.scopes.module_nodes)
+        for scope in self.scopes.functions:
+            self._scan_escapes(scope, scope.own_nodes)
+
+    def _scan_escapes(self, scope: Optional[FunctionScope], nodes: list[cst.CSTNode]) -> None:
+        """A container handed to another object (``self.table = _table``, a parameter default,
+        a return value) can be evicted through that object: the module no longer sees every
+        eviction, so it counts as evicted."""
+        aliases = self.aliases_of.get(scope, {}) if scope is not None else {}
+        for node in nodes:
+            values: list[cst.BaseExpression] = []
+            if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in node.targets
+            ):
+                values = [node.value]
+            elif isinstance(node, cst.Return) and node.value is not None:
+                values = [node.value]
+            elif isinstance(node, cst.FunctionDef):
+                params = node.params
+                values = [
+                    p.default
+                    for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                    if p.default is not None
+                ]
+            for value in values:
+                found = self.resolve(value, scope, aliases)
+                if found is not None:
+                    self.evicted.add(found)
 
     def _scan(self, scope: Optional[FunctionScope], nodes: list[cst.CSTNode]) -> None:
         aliases: dict[str, Container] = {}
@@ -536,7 +564,13 @@ class Containers(Analysis):
         ):
             return "one element per call"
         if growth.key is not None:
-            return fresh_key_reason(growth.key, self.names)
+            reason = fresh_key_reason(growth.key, self.names)
+            if reason is None and isinstance(growth.key, cst.Name):
+                # `oid = id(obj)` then `table[oid] = obj`: look through one local binding.
+                value = _single_binding(growth.function, growth.key.value)
+                if value is not None:
+                    reason = fresh_key_reason(value, self.names)
+            return reason
         return None
 
     def _tests_container(self, scope: FunctionScope, container: Container) -> bool:
@@ -693,6 +727,16 @@ def _is_slice(node: cst.Subscript) -> bool:
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
+
+
+def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
+    """The value of ``name = value`` when that is the only binding of ``name`` in the frame."""
+    found: list[cst.BaseExpression] = []
+    for node in scope.own_nodes:
+        for bound, value in _simple_bindings(node):
+            if bound == name:
+                found.append(value)
+    return found[0] if len(found) == 1 else None
 
 
 def _with_parent(
