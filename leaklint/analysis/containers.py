@@ -385,12 +385,8 @@ class Containers(Analysis):
         aliases = self.aliases_of.get(scope, {}) if scope is not None else {}
         for node in nodes:
             values: list[cst.BaseExpression] = []
-            if isinstance(node, cst.Assign) and any(
-                isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in node.targets
-            ):
-                values = [node.value]
-            elif isinstance(node, cst.Return) and node.value is not None:
-                values = [node.value]
+            if _stores_elsewhere(node):
+                values = [node.value]  # type: ignore[attr-defined]
             elif isinstance(node, cst.FunctionDef):
                 params = node.params
                 values = [
@@ -727,6 +723,15 @@ def _is_slice(node: cst.Subscript) -> bool:
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
+
+
+def _stores_elsewhere(node: cst.CSTNode) -> bool:
+    """``obj.attr = value``, ``table[k] = value`` or ``return value``."""
+    if isinstance(node, cst.Return):
+        return node.value is not None
+    return isinstance(node, cst.Assign) and any(
+        isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in node.targets
+    )
 
 
 def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
