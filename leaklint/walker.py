@@ -4,6 +4,10 @@ libcst's own ``CSTVisitor`` rebuilds every node on the way (about the cost of th
 see shared/libcst-costs.md); reading the dataclass fields directly costs a quarter of that.
 The walk is iterative so that deeply nested code cannot overflow the stack here; analyses that
 recurse are protected by the engine's deep-stack fallback.
+
+Every libcst node class has ``ABCMeta`` as its metaclass, so ``isinstance(value, CSTNode)``
+runs Python code for every miss; this is the hottest loop of leaklint, so it tells nodes and
+sequences apart by a dictionary of value types instead.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ _TRIVIA_FIELDS = frozenset(
 
 _FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {}
 
+# What a field value is, by its exact type: a node, a sequence that may hold nodes, or neither
+# (None, str, MaybeSentinel, ...). Filled on first sight of each type.
+_OTHER, _NODE, _SEQUENCE = 0, 1, 2
+_KIND_BY_TYPE: dict[type, int] = {}
+
 
 def _child_fields(node_type: type) -> tuple[str, ...]:
     fields = _FIELDS_BY_TYPE.get(node_type)
@@ -52,25 +61,55 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+def _kind(value_type: type) -> int:
+    if issubclass(value_type, cst.CSTNode):
+        kind = _NODE
+    elif issubclass(value_type, (tuple, list)):
+        kind = _SEQUENCE
+    else:
+        kind = _OTHER
+    _KIND_BY_TYPE[value_type] = kind
+    return kind
+
+
+def child_list(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The meaningful child nodes of ``node``, in field order, as a new list."""
+    found: list[cst.CSTNode] = []
+    kinds = _KIND_BY_TYPE
+    fields = _FIELDS_BY_TYPE.get(type(node)) or _child_fields(type(node))
+    for name in fields:
+        value = getattr(node, name)
+        kind = kinds.get(type(value))
+        if kind is None:
+            kind = _kind(type(value))
+        if kind == _NODE:
+            found.append(value)
+        elif kind == _SEQUENCE:
+            for item in value:
+                item_kind = kinds.get(type(item))
+                if item_kind is None:
+                    item_kind = _kind(type(item))
+                if item_kind == _NODE:
+                    found.append(item)
+    return found
+
+
 def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The meaningful child nodes of ``node``, in field order."""
-    for name in _child_fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+    return iter(child_list(node))
 
 
 def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node below and including ``root``, parents before children (pre-order)."""
     stack = [root]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
+        node = pop()
         yield node
-        stack.extend(reversed(list(children(node))))
+        found = child_list(node)
+        if found:
+            found.reverse()
+            extend(found)
 
 
 Callback = Callable[[cst.CSTNode], None]
@@ -87,18 +126,27 @@ def walk(
     ``ancestors`` is kept equal to the path from the root to the node being visited (the node
     itself excluded), so callbacks can look at their parents without a metadata provider.
     """
-    _LEAVE = object()
+    leave_marker = object()
     stack: list[object] = [root]
+    pop, push = stack.pop, stack.append
+    no_callbacks: list[Callback] = []
     while stack:
-        item = stack.pop()
-        if item is _LEAVE:
+        item = pop()
+        if item is leave_marker:
             node = ancestors.pop()
-            for callback in leavers.get(type(node), ()):
+            for callback in leavers.get(type(node), no_callbacks):
                 callback(node)
             continue
-        assert isinstance(item, cst.CSTNode)
-        for callback in visitors.get(type(item), ()):
-            callback(item)
-        ancestors.append(item)
-        stack.append(_LEAVE)
-        stack.extend(reversed(list(children(item))))
+        node = item  # type: ignore[assignment]
+        for callback in visitors.get(type(node), no_callbacks):
+            callback(node)
+        found = child_list(node)
+        if not found:
+            # A leaf: no child will look at the ancestors, so leave it at once.
+            for callback in leavers.get(type(node), no_callbacks):
+                callback(node)
+            continue
+        ancestors.append(node)
+        push(leave_marker)
+        found.reverse()
+        stack.extend(found)
