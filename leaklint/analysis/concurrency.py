@@ -97,7 +97,7 @@ class ConcurrencyFates(Analysis):
         }
         candidates = frozenset(local_specs) | aliases
         source = self.context.source
-        if any(name in source for name in _TASK_CALL_NAMES):
+        if any(name + "(" in source for name in _TASK_CALL_NAMES):
             candidates |= _TASK_CALL_NAMES
         if not candidates:
             return []

@@ -103,7 +103,16 @@ class BackgroundWorkers(Analysis):
             self._add(Worker(function, "background task", cancelled))
 
     # --- collection -------------------------------------------------------------------------
-    def _scan(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
+    def _scan(self, root: cst.CSTNode, outer: list[Scope]) -> None:
+        # Iterative: generated modules nest thousands of levels deep.
+        stack: list[tuple[cst.CSTNode, list[Scope]]] = [(root, outer)]
+        while stack:
+            node, scopes = stack.pop()
+            self._visit(node, scopes)
+            inner = [*scopes, node] if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else scopes
+            stack.extend((child, inner) for child in reversed(list(children(node))))
+
+    def _visit(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
         if isinstance(node, cst.Call):
             self._visit_call(node, scopes)
         elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
@@ -118,9 +127,6 @@ class BackgroundWorkers(Analysis):
             run = _method(node, "run")
             if run is not None:
                 self._add(Worker(run, "`run()` of a thread subclass"))
-        inner = [*scopes, node] if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else scopes
-        for child in children(node):
-            self._scan(child, inner)
 
     def _visit_call(self, call: cst.Call, scopes: list[Scope]) -> None:
         func = call.func
