@@ -15,7 +15,9 @@ class DanglingTask(Rule):
     `asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `loop.create_task(...)` on any
     event loop, `asyncio.gather(...)` and `asyncio.run_coroutine_threadsafe(...)` used as a bare
     statement, assigned to `_`, inside a conditional or comprehension statement, or only
-    chained with `.add_done_callback(...)`.
+    chained with `.add_done_callback(...)`. `asyncio.Task(coro)` counts too. Since
+    `ensure_future(x)` returns `x` unchanged when it already is a future, it is judged only
+    when `x` is a call of an `async def` of the module.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody references can be

@@ -11,7 +11,9 @@ class TaskNeverAwaited(Rule):
     Flags an asyncio task or future bound to a local name that, before the function ends, is
     never awaited, gathered, waited, cancelled, returned or stored somewhere long-lived on some
     path. Reading the task - `t.add_done_callback(...)`, `t.set_name(...)`, `print(t)`,
-    logging it - does not keep it. A handle thrown away at once is LK105's.
+    logging it - does not keep it. A handle thrown away at once is LK105's; a task awaited
+    on the normal path but not when an earlier call raises is not reported, and
+    `ensure_future(x)` is judged only when `x` is a call of an `async def` of the module.
 
     ## Why is this bad?
     When the function returns, the local was the last strong reference: the event loop keeps
