@@ -29,8 +29,14 @@ def _lines(source: str, options: dict | None = None) -> list[int]:
 
 @pytest.mark.parametrize(
     ("expression", "value"),
-    [("10**6", 10**6), ("1 << 20", 1 << 20), ("1024 * 1024", 1 << 20), ("SIZE // 2", 50),
-     ("-(3 - 5)", 2), ("1_000", 1000)],
+    [
+        ("10**6", 10**6),
+        ("1 << 20", 1 << 20),
+        ("1024 * 1024", 1 << 20),
+        ("SIZE // 2", 50),
+        ("-(3 - 5)", 2),
+        ("1_000", 1000),
+    ],
 )
 def test_fold(expression: str, value: int) -> None:
     closures = _closures("SIZE = 100\n")
@@ -45,8 +51,18 @@ def test_fold_gives_up_on_unknowns() -> None:
 
 @pytest.mark.parametrize(
     "allocation",
-    ["bytearray(1 << 20)", "bytes(2 * MIB)", "b'x' * MIB", "[0] * 10**5", "list(range(200_000))",
-     "f.read()", "json.load(f)", "pickle.loads(raw)", "pandas.read_csv(p)", "numpy.zeros((1000, 1000))"],
+    [
+        "bytearray(1 << 20)",
+        "bytes(2 * MIB)",
+        "b'x' * MIB",
+        "[0] * 10**5",
+        "list(range(200_000))",
+        "f.read()",
+        "json.load(f)",
+        "pickle.loads(raw)",
+        "pandas.read_csv(p)",
+        "numpy.zeros((1000, 1000))",
+    ],
 )
 def test_large_allocations_are_recognised(allocation: str) -> None:
     source = f"""
@@ -59,9 +75,7 @@ def test_large_allocations_are_recognised(allocation: str) -> None:
     assert _lines(source) == [6]
 
 
-@pytest.mark.parametrize(
-    "use", ["data[0]", "data[1:4]", "data.shape", "len(data)"]
-)
+@pytest.mark.parametrize("use", ["data[0]", "data[1:4]", "data.shape", "len(data)"])
 def test_small_uses(use: str) -> None:
     source = f"""
         def make():

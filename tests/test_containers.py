@@ -218,3 +218,31 @@ def test_cached_method_message_counts_instances() -> None:
     rules = registry.select_rules(["LK202"])
     result = check_bytes(textwrap.dedent(source).encode(), "snippet.py", RuleSet(rules))
     assert "up to 16 instances" in result.findings[0].message
+
+
+def test_unbounded_memoize_is_opt_in() -> None:
+    assert "LK203" not in {rule.CODE for rule in registry.select_rules(["LK"])}
+    assert "LK203" not in {rule.CODE for rule in registry.select_rules(["LK2"])}
+    assert "LK203" in {rule.CODE for rule in registry.select_rules(["LK2"], (), ["LK203"])}
+
+
+def test_handler_guard_in_the_caller() -> None:
+    source = """
+        import logging
+        def _attach(logger):
+            logger.addHandler(logging.StreamHandler())
+        def unguarded(name):
+            _attach(logging.getLogger(name))
+        def guarded(name):
+            logger = logging.getLogger(name)
+            if not logger.handlers:
+                _attach(logger)
+        """
+    assert _codes(source, "LK204") == [(4, "LK204")]
+    assert (
+        _codes(
+            source.replace("            _attach(logging.getLogger(name))\n", "            pass\n"),
+            "LK204",
+        )
+        == []
+    )

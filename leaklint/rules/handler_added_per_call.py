@@ -86,6 +86,7 @@ class HandlerAddedPerCall(Rule):
         "the process-wide registry keeps growing"
     )
     TRIGGERS = ("addHandler", "addFilter", "atexit", "signal")
+    _flag_cache: Optional[set[str]] = None
 
     def visit_Call(self, node: cst.Call) -> None:
         registry, call = self._registry(node)
@@ -186,6 +187,8 @@ class HandlerAddedPerCall(Rule):
     def _flags(self) -> set[str]:
         """Module globals that a function assigns (``global _configured; _configured = True``)
         and attributes set to ``True``/``False`` (``cls._registered = True``)."""
+        if self._flag_cache is not None:
+            return self._flag_cache
         flags: set[str] = set()
         for scope in self.analysis(Scopes).functions:
             flags.update(scope.globals & scope.locals)
@@ -194,6 +197,7 @@ class HandlerAddedPerCall(Rule):
                     for target in node.targets:
                         if isinstance(target.target, cst.Attribute):
                             flags.add(target.target.attr.value)
+        self._flag_cache = flags
         return flags
 
     def _long_lived_argument(self, node: cst.Call, scope: FunctionScope) -> bool:
