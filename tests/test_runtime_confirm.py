@@ -108,3 +108,70 @@ def test_harness_survives_interpreter_shutdown_with_threads(tmp_path: Path) -> N
     )
     assert completed.returncode == 0
     assert json.loads(result_path.read_text())["records"][0]["kind"] == "thread"
+
+
+def _harness(path: Path, tmp_path: Path, *targets: str) -> dict:
+    result_path = tmp_path / "result.json"
+    subprocess.run(
+        [sys.executable, "-m", "leaklint.runtime.harness", str(path), str(result_path), "10",
+         *targets],
+        timeout=60, capture_output=True, check=True,
+    )
+    return json.loads(result_path.read_text())
+
+
+def test_growth_probe_reports_per_call_growth_of_the_flagged_container(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, "leak_cache.py", """
+        SEEN = {}
+        CALLS = [0]
+
+        def remember(key):
+            SEEN[key] = bytearray(100)
+
+        def main():
+            CALLS[0] += 1
+            remember(CALLS[0])
+    """)
+    data = _harness(path, tmp_path, "LK201:2")
+    [record] = [r for r in data["records"] if r["code"] == "LK201"]
+    assert record["site"]["line"] == 2
+    assert "+1 entries per call" in record["detail"]
+
+
+def test_creator_exit_evidence_for_a_thread_dropped_on_an_early_return(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, "leak_early.py", """
+        import threading, time
+
+        def lookup(keys):
+            worker = threading.Thread(target=time.sleep, args=(0.2,))
+            worker.start()
+            if not keys:
+                return []
+            worker.join()
+            return keys
+
+        def main():
+            lookup([])
+            time.sleep(0.3)
+    """)
+    data = _harness(path, tmp_path)
+    assert data["records"] == []  # nothing is left at the end ...
+    [evidence] = data["evidence"]  # ... but the thread outlived `lookup` unreferenced
+    assert (evidence["kind"], evidence["code"], evidence["site"]["line"]) == ("thread", "LK101", 5)
+    assert "`lookup`" in evidence["detail"]
+
+
+def test_handed_off_thread_is_not_evidence(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, "ok_handed.py", """
+        import threading, time
+
+        def start():
+            worker = threading.Thread(target=time.sleep, args=(0.1,))
+            worker.start()
+            return worker
+
+        def main():
+            start().join()
+    """)
+    data = _harness(path, tmp_path)
+    assert data["records"] == [] and data["evidence"] == []

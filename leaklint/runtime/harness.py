@@ -24,7 +24,7 @@ import traceback
 import types
 from typing import Any, Callable, Optional
 
-from leaklint.runtime import growth, sites
+from leaklint.runtime import growth, probes, sites
 from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
@@ -95,6 +95,25 @@ def _blocked_records(main_thread: threading.Thread, waited: float) -> list[LeakR
                        f"main() still running after {waited:.1f}s, blocked at {where}", "LK305")]
 
 
+def _running_at_return(check: Check) -> list[LeakRecord]:
+    """Threads (pool workers included) busy in the user's code at the moment main() returned:
+    evidence for LK102 (a loop that outlives its caller), never a leak by itself."""
+    baseline = check.baseline
+    if baseline is None:
+        return []
+    records = []
+    for thread in probes.live_threads():
+        if id(thread) in baseline.threads:
+            continue
+        frame = sys._current_frames().get(thread.ident or -1)
+        stack = sites.stack_of(frame) if frame is not None else ()
+        where = sites.innermost_user(stack)
+        if where is not None:
+            records.append(LeakRecord(Kind.THREAD, repr(thread.name), where, stack,
+                                      f"running at {where} when main() returned", "LK102"))
+    return records
+
+
 def _watchdog(outcome: Outcome, check: Check, deadline: float, done: threading.Event) -> None:
     if done.wait(max(0.0, deadline - time.monotonic())):
         return
@@ -158,10 +177,11 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
             traceback.format_exception_only(type(exc), exc)).strip()
     finally:
         exits.uninstall()
+    running = _running_at_return(check)
     # A thread/timer/task/executor alive and unreferenced when its creating function returned
     # proves "never joined/cancelled/shut down on that path" even when it ends a moment later;
     # only what survives the settle time is called a leak.
-    outcome.evidence = list(exits.evidence)
+    outcome.evidence = list(exits.evidence) + running
     found = [r for r in check.finish() if r.kind not in _GROWTH_ONLY]
     TRACKER.install()  # keep the hooks for the growth calls and the evidence below
     if growth_run is not None and outcome.status == "ok":

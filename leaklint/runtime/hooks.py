@@ -121,6 +121,7 @@ class Registry:
         default_factory=weakref.WeakKeyDictionary
     )
     fds: dict[int, Created] = field(default_factory=dict)
+    fd_targets: dict[int, str] = field(default_factory=dict)
     paths: dict[str, Created] = field(default_factory=dict)
     pids: dict[int, Created] = field(default_factory=dict)
     by_id: dict[int, tuple[str, Created]] = field(default_factory=dict)
@@ -233,6 +234,10 @@ class Tracker:
     def remember_fd(self, fd: int, record: Created) -> None:
         if isinstance(fd, int) and fd >= 0:
             self.registry.fds[fd] = record
+            try:  # what it pointed at: a later reuse of the number by untracked code differs
+                self.registry.fd_targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                self.registry.fd_targets.pop(fd, None)
 
     def site_for(self, obj: Any) -> Optional[Created]:
         try:

@@ -196,7 +196,11 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         created = registry.fds.get(fd)
         if created is not None and not _new(created, baseline):
             created = None
-        by_path = registry.paths.get(target)
+        opened_as = registry.fd_targets.get(fd)
+        if created is not None and opened_as is not None and opened_as != target:
+            created = None  # the number was reused by code we do not see (a C library)
+        by_path = registry.paths.get(target.removesuffix(" (deleted)") if hasattr(
+            target, "removesuffix") else target.replace(" (deleted)", ""))
         if created is None and by_path is not None and _new(by_path, baseline):
             created = by_path
         if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
