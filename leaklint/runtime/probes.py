@@ -197,10 +197,10 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         if created is not None and not _new(created, baseline):
             created = None
         opened_as = registry.fd_targets.get(fd)
-        if created is not None and opened_as is not None and opened_as != target:
+        path = _undeleted(target)
+        if created is not None and opened_as is not None and _undeleted(opened_as) != path:
             created = None  # the number was reused by code we do not see (a C library)
-        by_path = registry.paths.get(target.removesuffix(" (deleted)") if hasattr(
-            target, "removesuffix") else target.replace(" (deleted)", ""))
+        by_path = registry.paths.get(path)
         if created is None and by_path is not None and _new(by_path, baseline):
             created = by_path
         if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
@@ -222,6 +222,12 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
                        extra_sites=_owner_sites(created))
         )
     return records
+
+
+def _undeleted(target: str) -> str:
+    """The path an fd points at, without the mark Linux adds once the file is unlinked."""
+    suffix = " (deleted)"
+    return target[: -len(suffix)] if target.endswith(suffix) else target
 
 
 def _owner_sites(created: Optional[Created]) -> tuple[Site, ...]:
