@@ -367,4 +367,4 @@ def test_early_return_message_names_the_line() -> None:
     )
     context = FileContext("snippet.py", source, cst.parse_module(source))
     (resource,) = context.analysis(Ownership).resources
-    assert "early return at line 8" in leak_message(resource, context)
+    assert "return at line 8" in leak_message(resource, context)

@@ -238,7 +238,7 @@ def leak_message(resource: Resource, context: FileContext) -> str:
     if escape is Escape.NEVER_RELEASED:
         return f"{subject} is never {verb}"
     if escape is Escape.EARLY_RETURN:
-        return f"{subject} is not {verb} on the early return at line {line}"
+        return f"{subject} is not {verb} on the return at line {line}"
     if escape is Escape.RAISE:
         return f"{subject} is not {verb} when the `raise` at line {line} exits"
     if escape is Escape.REBOUND:

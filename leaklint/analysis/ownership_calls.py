@@ -37,7 +37,7 @@ _ANY_RELEASE_FUNCTION = frozenset(
     for entry in table
     for spec in entry
     for function in spec.release_functions
-)
+) - {"json.load", "pickle.load", "shutil.copyfileobj"}  # readers that finish a response
 
 
 # Methods of a container that put an element into it (``files.append(f)``).
@@ -121,6 +121,13 @@ def summarize_helper(node: cst.FunctionDef, is_method: bool, names: ImportNames)
             # A closure over a parameter keeps it.
             summary.keeps.update(index[n] for n in _names_in(current) if n in index)
             continue
+        if isinstance(current, cst.WithItem):
+            # `with contextlib.closing(p):` / `with p:` in the helper closes the parameter.
+            item = current.item
+            if isinstance(item, cst.Call) and item.args:
+                item = item.args[0].value
+            if isinstance(item, cst.Name) and item.value in index:
+                summary.releases.add(index[item.value])
         if isinstance(current, cst.Call):
             func = current.func
             if (
@@ -188,8 +195,10 @@ def is_library_function(qualified: Optional[str], func: cst.BaseExpression,
 
 
 def is_constructor_like(qualified: Optional[str], func: cst.BaseExpression) -> bool:
-    """``Wrapper(f)``, ``threading.Thread(target=serve, args=(conn,))``: a class call keeps
-    what it is given."""
+    """``Wrapper(f)``, ``threading.Thread(target=serve, args=(conn,))``,
+    ``super().__init__(path)``: a class call keeps what it is given."""
+    if isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+        return True
     name = qualified or dotted_name(func) or ""
     return name.rsplit(".", 1)[-1][:1].isupper()
 
@@ -229,9 +238,10 @@ _CLEANUP_METHODS = frozenset({"close", "shutdown", "unlink", "rmdir", "cancel", 
 
 
 def passes_a_value(spec: specs.ResourceSpec, argument: cst.CSTNode) -> bool:
-    """``work(tmpdir)``, ``use(tmp.name)``: a path (or fd number) is a value the callee reads;
-    passing it on does not hand over the duty to remove (close) it, returning or storing does."""
-    if spec.handle is not specs.Handle.OBJECT:
+    """``work(tmpdir)``, ``use(tmp.name)``: a path is a value the callee reads; passing it on
+    does not hand over the duty to remove it, returning or storing does. (A descriptor number
+    given to an unknown callee may be adopted by it, so it is not a value here.)"""
+    if spec.handle is specs.Handle.PATH:
         return True
     return spec.path_attribute is not None and isinstance(argument, cst.Attribute) and (
         argument.attr.value == spec.path_attribute

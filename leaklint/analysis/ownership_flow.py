@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import libcst as cst
 
@@ -252,13 +252,17 @@ class FlowWalk:
             when_false = _replace(state, _LIVE, Status.UNBORN)
         elif polarity is False:
             when_true = _replace(state, _LIVE, Status.UNBORN)
+        exits_before = len(self.exits)
         body = self._suite(node.body, when_true)
+        body_exits = self.exits[exits_before:]
+        exits_before = len(self.exits)
         if isinstance(node.orelse, cst.If):
             other = self.if_(node.orelse, when_false)
         elif isinstance(node.orelse, cst.Else):
             other = self._suite(node.orelse.body, when_false)
         else:
             other = when_false
+        other_exits = self.exits[exits_before:]
         if (
             self.placement.conditional
             or self._reads_alias(node.test)
@@ -267,12 +271,21 @@ class FlowWalk:
         ):
             # `if f is not sys.stdout: f.close()`, `if owned: f.close()` on a conditionally
             # created file: the branch that does not release holds no resource of ours.
-            body, other = self._guarded(body, other), self._guarded(other, body)
+            body, other = (
+                self._guarded(body, other, other_exits), self._guarded(other, body, body_exits)
+            )
         return body | other
 
     @staticmethod
-    def _guarded(branch: State, other: State) -> State:
-        settled = other and Status.OPEN not in other and other & {
+    def _guarded(branch: State, other: State,
+                 other_exits: list[tuple[State, Optional[cst.CSTNode]]]) -> State:
+        """``branch`` with the object taken as not ours, when the other branch settles it
+        (releases it, or hands it off, also by returning it: `if isinstance(fd, int): return
+        fd`)."""
+        ends = set(other)
+        for state, _ in other_exits:
+            ends |= state
+        settled = ends and not ends & _LIVE and ends & {
             Status.CLOSED, Status.ESCAPED, Status.MANAGED}
         return _replace(branch, _LIVE, Status.UNBORN) if settled else branch
 
@@ -511,7 +524,8 @@ class FlowWalk:
             return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
-            if method in spec.release_methods:
+            if method in spec.release_methods or is_remover(spec, func):
+                # `temporary.unlink()`, `tmp_path.replace(target)` on a Path of the file.
                 return self._release(state)
             if method in spec.activation_methods:
                 self.events.add(Status.OPEN)
@@ -527,6 +541,11 @@ class FlowWalk:
             ):
                 return self._release(state)
         positions = [arg for arg in node.args if self._passes(arg.value)]
+        bound = [arg for arg in node.args if _bound_member(arg.value, self._is_alias)]
+        if not positions and bound and self._effect_on(node, bound[0]) is Effect.TAKES:
+            # `tracer.setwriter(err.write)`: a bound method keeps its object alive in the
+            # callee, which now decides when it goes.
+            return self._escape(state)
         if not positions:
             # For OS handles a call that does not touch the object is not where a release
             # gets skipped in practice (`style(name)`): only operations on it count. Work done
@@ -622,7 +641,9 @@ class FlowWalk:
             return state
         if isinstance(target, cst.StarredElement):
             return self._unbind(target.value, state, statement)
-        holds = self.yields(value)
+        # A name takes the object only on paths where it is live (`dot = outputfile` in the
+        # branch that did not create it binds nothing of ours).
+        holds = self.yields(value) and bool(state & _LIVE)
         if isinstance(target, cst.Name) and self.taker is not None and (
             value is self.taker
             or (isinstance(value, cst.Await) and value.expression is self.taker)
@@ -789,13 +810,21 @@ class FlowWalk:
         return any(self._reads(child, names) for child in children(node))
 
     def _creation_conditions(self) -> set[str]:
+        """Names tested to decide whether to create the object, and names set next to its
+        creation in the same block (`target = "png"` beside `mkstemp()`): a later test of
+        them tells which branch created it."""
         found: set[str] = set()
         parents = self.resolver.index.parents
         node: Optional[cst.CSTNode] = self.creation.call
+        block_seen = False
         while node is not None and node is not self.scope.node:
             parent = parents.get(node)
             if isinstance(parent, cst.If) and node is not parent.test:
                 found.update(n.value for n in _name_nodes(parent.test))
+            if isinstance(parent, cst.IndentedBlock) and not block_seen:
+                block_seen = True
+                if isinstance(parents.get(parent), (cst.If, cst.Else)):
+                    found.update(_assigned_names(parent.body))
             node = parent
         return found
 
@@ -840,6 +869,21 @@ class FlowWalk:
             if isinstance(test.operator, cst.Or) and False in sides:
                 return False
         return None
+
+
+def _assigned_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        found |= _names(target.target)
+    return found
+
+
+def _bound_member(node: cst.CSTNode, is_alias: Callable[[cst.CSTNode], bool]) -> bool:
+    return isinstance(node, cst.Attribute) and is_alias(node.value)
 
 
 def _exits_process(node: cst.Raise) -> bool:

@@ -62,7 +62,7 @@ class Scope:
 
     @property
     def bool_flags(self) -> set[str]:
-        return self.flag_assignments - self.other_assignments - self.params
+        return self.flag_assignments - self.other_assignments
 
     @property
     def is_function(self) -> bool:

@@ -110,17 +110,19 @@ _MAIL_CONNECTION = ResourceSpec(
 _IMAP_CONNECTION = ResourceSpec(
     Kind.CONNECTION, "LK303", "connection", frozenset({"logout", "shutdown", "close"})
 )
-_SESSION = ResourceSpec(
-    Kind.RESPONSE, "LK304", "session", frozenset({"close", "aclose"}),
-    exception_before_handoff=True,
-)
+# A session is configured (mount, auth, headers) before it is handed off; those steps do not
+# fail in practice, so no exception path is reported before a hand-off.
+_SESSION = ResourceSpec(Kind.RESPONSE, "LK304", "session", frozenset({"close", "aclose"}))
 _STREAM_RESPONSE = ResourceSpec(
     Kind.RESPONSE, "LK304", "streamed response", frozenset({"close", "release", "aclose"}),
     release_attributes=frozenset({"content", "text", "json"}),
     condition=KeywordCondition("stream", "True"),
 )
+# Reading a urlopen() response to the end closes its connection: read(), json.load(resp),
+# shutil.copyfileobj(resp, out) all do.
 _URLOPEN_RESPONSE = ResourceSpec(
     Kind.RESPONSE, "LK304", "response", frozenset({"close", "read", "readlines"}),
+    release_functions=frozenset({"json.load", "shutil.copyfileobj", "pickle.load"}),
 )
 _AIOHTTP_RESPONSE = ResourceSpec(
     Kind.RESPONSE, "LK304", "response",
@@ -324,7 +326,7 @@ TRANSPARENT_WRAPPERS = frozenset(
 # file to remove (``path = os.path.realpath(tempfile.mkdtemp())``).
 PATH_TRANSFORMS = frozenset(
     {"os.path.realpath", "os.path.abspath", "os.path.normpath", "os.fsencode", "os.fsdecode",
-     "os.fspath", "pathlib.Path", "builtins.str", "os.path.join"}
+     "os.fspath", "pathlib.Path", "builtins.str", "os.path.join", "os.path.dirname"}
 )
 # Calls that end the process: nothing leaks past them.
 PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
