@@ -667,7 +667,9 @@ class Tracker:
         for task in asyncio.all_tasks(loop):
             if task.done():
                 continue
-            record = self.site_for(task) or Created(None, "task")
+            record = self.site_for(task)
+            if record is None:  # made by the Task constructor: where its coroutine was made
+                record = Created(self.coroutine_site(task.get_coro()), "task")
             stack = tuple(sites.site_of(f) for f in task.get_stack())
             self.registry.cancelled_tasks.append((weakref.ref(task), record, stack))
 
