@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -20,6 +21,8 @@ from leaklint.runtime import confirm as confirming
 def confirm(paths: tuple[str, ...], output_format: str, timeout: float, jobs: int) -> None:
     """Run each fixture's main() in a fresh subprocess and confirm or refute the static
     findings of the same files (PATHS: files, or folders holding fixtures/*/*.py)."""
+    if not paths and not os.path.isdir("fixtures"):
+        raise click.UsageError("no PATHS given and no fixtures/ folder here")
     verdicts = confirming.confirm(paths or ("fixtures",), timeout, jobs)
     if output_format == "json":
         click.echo(json.dumps(confirming.to_json(verdicts), indent=2))
