@@ -181,6 +181,30 @@ CASES = [
     ("risky_call_before_close",
      "def f(p):\n    fh = open(p)\n    data = json.load(fh)\n    fh.close()\n    return data\n",
      Fate.RELEASED_ON_NORMAL_PATH_ONLY),
+    ("try_else_close",
+     "def f(p):\n    fh = open(p)\n    try:\n        data = fh.read()\n    except OSError:\n"
+     "        fh.close()\n        raise\n    else:\n        fh.close()\n    return data\n",
+     Fate.RELEASED),
+    ("elif_chain_closes",
+     "def f(p, k):\n    fh = open(p, 'w')\n    if k == 1:\n        fh.close()\n"
+     "    elif k == 2:\n        fh.close()\n    else:\n        fh.close()\n", Fate.RELEASED),
+    ("elif_chain_misses_one",
+     "def f(p, k):\n    fh = open(p, 'w')\n    if k == 1:\n        fh.close()\n"
+     "    elif k == 2:\n        return\n    else:\n        fh.close()\n", Fate.LEAKED),
+    ("async_with_session",
+     "import aiohttp\nasync def f(u):\n    async with aiohttp.ClientSession() as s:\n"
+     "        async with s.get(u) as r:\n            return await r.text()\n", Fate.MANAGED),
+    ("awaited_close",
+     "import aiohttp\nasync def f(u):\n    s = aiohttp.ClientSession()\n    try:\n"
+     "        return await s.get(u)\n    finally:\n        await s.close()\n", Fate.RELEASED),
+    ("aiohttp_response_not_released",
+     "import aiohttp\nasync def f(s: aiohttp.ClientSession, u):\n    r = await s.get(u)\n"
+     "    return r.status\n", Fate.LEAKED),
+    ("walrus_binding", "def f(p):\n    if (fh := open(p)):\n        return fh.read()\n",
+     Fate.LEAKED),
+    ("dict_holder_closed_in_values_loop",
+     "def f(ps):\n    files = {}\n    for p in ps:\n        files[p] = open(p)\n"
+     "    for fh in files.values():\n        fh.close()\n", Fate.RELEASED),
     # --- guards that tie a release to the path that owns the object ---
     ("bool_flag_guard",
      "def f(src):\n    close_source = False\n    if not hasattr(src, 'read'):\n"

@@ -8,7 +8,7 @@ How a rule uses it::
         def finish(self) -> None:
             ownership = self.analysis(Ownership)
             for resource in ownership.leaks("LK301"):
-                self.report(resource.call, leak_message(resource))
+                self.report(resource.call, leak_message(resource, self.context))
 
 - ``Ownership.resources`` is every :class:`Resource` of the file (a frozen record: the creating
   ``call`` node, its ``spec`` from ``specs.py`` with the ``kind`` and rule ``code``, the ``api``
@@ -29,6 +29,14 @@ How it works (modules ``ownership_*``): ``ownership_sites`` indexes the scopes o
 around each call (dropped inline, managed, handed off, or bound to names);
 ``ownership_flow`` walks the scope's paths for a bound object; ``ownership_calls`` holds the
 named predicates deciding whether a call releases, takes or borrows what it is given.
+
+Decisions that keep it quiet on correct code (each has a unit test in tests/test_ownership.py):
+a name only binds the object on paths where it is live; an ``if`` whose test reads the object,
+a boolean ownership flag, a name that decided its creation or a platform constant guards the
+release in it; exception paths count only through operations on the object (any call for
+threads and other work-running kinds: ``spec.any_call_can_raise``), not inside ``finally``,
+and before a hand-off only for network resources (``spec.exception_before_handoff``); code in
+``if __name__ == "__main__":`` and after ``sys.exit()``/``raise SystemExit`` leaks nothing.
 """
 
 from __future__ import annotations
@@ -214,6 +222,12 @@ def _is_generator(node: cst.FunctionDef) -> bool:
     from leaklint.walker import iter_nodes
 
     return any(isinstance(inner, cst.Yield) for inner in iter_nodes(node.body))
+
+
+# Public names for analyses built on this one (the concurrency analysis re-runs the walk with
+# its own candidates and factories).
+helper_summaries = _helper_summaries
+analyse_scopes = _analyse
 
 
 # --- messages ------------------------------------------------------------------------------

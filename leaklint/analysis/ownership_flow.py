@@ -795,6 +795,10 @@ class FlowWalk:
             return node.value in self.holders
         if isinstance(node, (cst.Tuple, cst.List)):
             return any(self._is_alias(element.value) for element in node.elements)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and (
+            node.func.attr.value in ("values", "items", "copy") and not node.args
+        ):
+            return self._iterates_holder(node.func.value)  # files.values()
         if isinstance(node, cst.Call) and node.args:
             # reversed(files), list(files), enumerate(files) and friends.
             return self._iterates_holder(node.args[0].value)
