@@ -37,6 +37,7 @@ REQUESTS_FUNCTIONS = frozenset(
 SESSION_TYPES = frozenset({"requests.Session", "requests.sessions.Session"})
 SESSION_FACTORIES = SESSION_TYPES | {"requests.session", "requests.sessions.session"}
 SESSION_METHODS = frozenset(HTTP_VERBS)
+ADAPTER_TYPES = frozenset({"requests.adapters.HTTPAdapter", "requests.HTTPAdapter"})
 # Session.request(method, url, params, data, headers, cookies, files, auth, timeout, ...)
 SESSION_REQUEST_TIMEOUT_INDEX = 8
 
@@ -101,6 +102,7 @@ class TimeoutCalls(Analysis):
         super().__init__(context)
         self.names = context.analysis(ImportNames)
         self._session_classes = self._local_session_classes(context.module)
+        self._adapted = self._sessions_with_timeout_adapter(context.module)
         self._scope_sessions: dict[cst.CSTNode, frozenset[str]] = {}
         self._class_sessions: dict[cst.CSTNode, frozenset[str]] = {}
         self._module_sessions = self._bound_sessions(
@@ -132,6 +134,7 @@ class TimeoutCalls(Analysis):
             isinstance(func, cst.Attribute)
             and func.attr.value in SESSION_METHODS
             and self.is_session(func.value, ancestors)
+            and _last_identifier(func.value) not in self._adapted
         ):
             api = f"session.{func.attr.value}"
             return self._requests_call(call, api, keyword_only=func.attr.value != "request")
@@ -290,6 +293,39 @@ class TimeoutCalls(Analysis):
             self._class_sessions[owner] = found
         return found
 
+    def _sessions_with_timeout_adapter(self, module: cst.Module) -> frozenset[str]:
+        """Sessions (by name) that mount an adapter class of this module overriding ``send``:
+        the usual way to give every request of a session a default timeout."""
+        adapters: set[str] = set()
+        for statement in module.body:
+            if not isinstance(statement, cst.ClassDef):
+                continue
+            bases = [_canonical(self.names.qualified_name(b.value)) for b in statement.bases]
+            if any(base in ADAPTER_TYPES or base in adapters for base in bases) and any(
+                isinstance(member, cst.FunctionDef) and member.name.value == "send"
+                for member in statement.body.body
+            ):
+                adapters.add(statement.name.value)
+        if not adapters:
+            return frozenset()
+        mounted: set[str] = set()
+        for node in iter_nodes(module):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "mount"
+                and any(
+                    isinstance(arg.value, cst.Call)
+                    and isinstance(arg.value.func, cst.Name)
+                    and arg.value.func.value in adapters
+                    for arg in node.args
+                )
+            ):
+                name = _last_identifier(node.func.value)
+                if name:
+                    mounted.add(name)
+        return frozenset(mounted)
+
     def _local_session_classes(self, module: cst.Module) -> frozenset[str]:
         """Session subclasses defined here that do not override ``request``: their instances
         send requests without a timeout just like ``requests.Session``. A subclass that
@@ -330,6 +366,14 @@ def _decided_by_timeout_branch(ancestors: Sequence[cst.CSTNode]) -> bool:
         isinstance(node, (cst.If, cst.IfExp)) and _mentions_timeout(node.test)
         for node in iter_nodes(function.body)
     )
+
+
+def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
 
 
 def _is_definition(statement: cst.CSTNode) -> bool:
