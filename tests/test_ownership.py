@@ -392,3 +392,12 @@ def test_early_return_message_names_the_line() -> None:
     context = FileContext("snippet.py", source, cst.parse_module(source))
     (resource,) = context.analysis(Ownership).resources
     assert "return at line 8" in leak_message(resource, context)
+
+
+def test_wrap_socket_on_any_context() -> None:
+    snippet = (
+        "def f(self, a):\n    raw = socket.create_connection(a)\n"
+        "    tls = self._ctx.wrap_socket(raw, server_hostname='x')\n    return tls.recv(1)\n"
+    )
+    by_label = {r.label: r.fate for r in resources(snippet)}
+    assert by_label == {"raw": Fate.HANDED_OFF, "tls": Fate.LEAKED}

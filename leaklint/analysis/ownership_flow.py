@@ -510,7 +510,7 @@ class FlowWalk:
         if self.resolver.qualified(func, self.scope) in specs.PROCESS_EXITS:
             return _NOTHING
         callee = self.resolver.callee(node, self.scope)
-        if callee is not None and never_returns(callee):
+        if callee is not None and self._surely_raises(callee):
             # `capture_forever()` of this module ends only by raising: the path goes on
             # through the exception handlers, never past the call.
             self.raise_from(state, node)
@@ -580,6 +580,14 @@ class FlowWalk:
             return self._escape(state)
         self._risky(node, state)
         return state
+
+    def _surely_raises(self, callee: cst.FunctionDef) -> bool:
+        """A module function that never returns; not a method (a subclass may override it:
+        `def _make_transport(self, sock): raise NotImplementedError`) and not a stub."""
+        helper = self.resolver.helpers.get(callee)
+        if helper is None or helper.is_method or helper.is_stub:
+            return False
+        return never_returns(callee)
 
     def _effect_on(self, node: cst.Call, arg: cst.Arg) -> Effect:
         """What the call does to the resource passed as ``arg`` (see ownership_calls)."""

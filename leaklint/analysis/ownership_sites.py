@@ -300,6 +300,8 @@ class Resolver:
                 found = specs.METHOD_FACTORIES.get((receiver_type, call.func.attr.value), ())
                 if found:
                     api = f"{receiver_type.rsplit('.', 1)[-1]}.{call.func.attr.value}"
+            if not found:
+                found = specs.DISTINCTIVE_METHODS.get(call.func.attr.value, ())
         if not found:
             helper = self.callee(call, scope)
             creation = self.factories.get(helper) if helper is not None else None

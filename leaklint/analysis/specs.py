@@ -315,6 +315,12 @@ METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
     **{("aiohttp.ClientSession", verb): (_AIOHTTP_RESPONSE,) for verb in _HTTP_VERBS},
 }
 
+# Methods whose name alone identifies the factory, whatever the receiver: only SSL contexts
+# have `wrap_socket` (`self._ssl_context.wrap_socket(sock)` needs no type inference).
+DISTINCTIVE_METHODS: dict[str, tuple[ResourceSpec, ...]] = {
+    "wrap_socket": (_SOCKET,),
+}
+
 # Calls through which a created object keeps living as the call's result: the wrapper closes
 # what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
 TRANSPARENT_WRAPPERS = frozenset(
