@@ -1,0 +1,6 @@
+﻿import threading
+
+
+def start(work):
+    worker = threading.Thread(target=work)
+    worker.start()

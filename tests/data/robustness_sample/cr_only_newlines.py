@@ -1,0 +1,1 @@
+import asyncioasync def spawn(job):    asyncio.create_task(job())

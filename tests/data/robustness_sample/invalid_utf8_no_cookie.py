@@ -1,0 +1,1 @@
+greeting = "ÿþ not utf-8"

@@ -1,0 +1,3 @@
+import os
+
+def size(path):    return os.path.getsize(path)

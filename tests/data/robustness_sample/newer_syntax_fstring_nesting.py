@@ -1,0 +1,2 @@
+names = ['a', 'b']
+text = f"{'\n'.join(f'{n!r:>{len(n) + 2}}' for n in names)}"

@@ -1,0 +1,2 @@
+def open_it(path):
+    return open(path)

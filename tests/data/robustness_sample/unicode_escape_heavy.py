@@ -1,0 +1,2 @@
+s = '\N{SNOWMAN} ☃ 😀'
+b = b'\x00\xff'
