@@ -92,6 +92,9 @@ class BackgroundWorkers(Analysis):
         self._module_functions = {
             s.name.value: s for s in context.module.body if isinstance(s, cst.FunctionDef)
         }
+        self._classes = {
+            s.name.value: s for s in context.module.body if isinstance(s, cst.ClassDef)
+        }
         self._thread_classes = self._local_subclasses(context.module, THREAD_TYPES)
         self._timer_classes = self._local_subclasses(context.module, TIMER_TYPES)
         self._executor_names: set[str] = set()
@@ -241,7 +244,27 @@ class BackgroundWorkers(Analysis):
         ):
             owner = next((s for s in reversed(scopes) if isinstance(s, cst.ClassDef)), None)
             if owner is not None:
-                return _method(owner, target.attr.value)
+                return self._inherited_method(owner, target.attr.value)
+        return None
+
+    def _inherited_method(self, owner: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+        """``name`` on ``owner`` or on its base classes defined in this module (in MRO-ish
+        order: depth first, left to right, each class once)."""
+        seen: set[str] = set()
+        pending = [owner]
+        while pending:
+            cls = pending.pop(0)
+            if cls.name.value in seen:
+                continue
+            seen.add(cls.name.value)
+            found = _method(cls, name)
+            if found is not None:
+                return found
+            pending.extend(
+                self._classes[base.value.value]
+                for base in cls.bases
+                if isinstance(base.value, cst.Name) and base.value.value in self._classes
+            )
         return None
 
     def _add(self, worker: Worker) -> None:
