@@ -95,6 +95,12 @@ LOADER_FUNCTIONS = frozenset({"json.load", "json.loads", "pickle.load", "pickle.
 LOADER_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text", "readall"})
 
 
+# Node types each scan reads (see FunctionScope.nodes_of).
+_BINDINGS = frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del})
+_ASSIGNMENTS = frozenset({cst.Assign})
+_SINKS = frozenset({cst.Return, cst.Yield, cst.Assign, cst.Call})
+
+
 class Closures(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -199,7 +205,7 @@ class Closures(Analysis):
         """Locals bound once, to a large allocation (a name rebound to anything else is not)."""
         found: dict[str, LargeValue] = {}
         other: set[str] = set()
-        for node in scope.own_nodes:
+        for node in scope.nodes_of(_BINDINGS):
             if (
                 isinstance(node, cst.Assign)
                 and len(node.targets) == 1
@@ -227,7 +233,7 @@ class Closures(Analysis):
             if isinstance(nested.node, cst.FunctionDef):
                 by_name[nested.name] = nested
         lambdas = {nested.node: nested for nested in scope.nested if nested.name == "<lambda>"}
-        for node in scope.own_nodes:
+        for node in scope.nodes_of(_ASSIGNMENTS):
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target = node.targets[0].target
                 if isinstance(target, cst.Name) and node.value in lambdas:
@@ -246,7 +252,7 @@ class Closures(Analysis):
 
     def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
         """Expressions whose value outlives the frame, and how."""
-        for node in scope.own_nodes:
+        for node in scope.nodes_of(_SINKS):
             if isinstance(node, cst.Return) and node.value is not None:
                 yield node.value, "returned"
             elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):

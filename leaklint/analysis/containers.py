@@ -100,6 +100,26 @@ CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__", "__class_
 METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
 
 
+# The node types each scan looks at, so the scans skip the rest of the tree cheaply.
+_ASSIGNS = frozenset({cst.Assign, cst.AnnAssign})
+_EFFECTS = frozenset(
+    {
+        cst.Call,
+        cst.Assign,
+        cst.AnnAssign,
+        cst.AugAssign,
+        cst.Attribute,
+        cst.Del,
+        cst.Comparison,
+        cst.Subscript,
+    }
+)
+_ESCAPES = frozenset({cst.Assign, cst.Return, cst.FunctionDef})
+_REFERENCES = frozenset({cst.Name, cst.Attribute})
+_TESTS = frozenset({cst.If, cst.While, cst.IfExp, cst.Comparison})
+_RETURNS = frozenset({cst.Return})
+
+
 @dataclass(frozen=True)
 class Container:
     """A long-lived container: ``CACHE`` in the module, or ``Registry.items`` in a class."""
@@ -174,6 +194,7 @@ class Containers(Analysis):
         super().__init__(context)
         self.names = context.analysis(ImportNames)
         self.scopes = context.analysis(Scopes)
+        self._module_by_types: dict[frozenset[type], list[cst.CSTNode]] = {}
         self.module_containers: dict[str, Container] = {}
         self.class_containers: dict[tuple[str, str], Container] = {}
         self.classes_by_name: dict[str, cst.ClassDef] = {}
@@ -184,7 +205,7 @@ class Containers(Analysis):
         # Attributes assigned on instances (``self.x = ...``) shadow class attributes.
         self.instance_attrs: set[str] = set()
         for scope in self.scopes.functions:
-            for node in scope.own_nodes:
+            for node in scope.nodes_of(_ASSIGNS):
                 for target in _assign_targets(node):
                     if isinstance(target, cst.Attribute) and _is_name(target.value, "self"):
                         self.instance_attrs.add(target.attr.value)
@@ -199,6 +220,13 @@ class Containers(Analysis):
         # Who refers to each function: None for the module body, else the calling function.
         self.references: dict[FunctionScope, list[Optional[FunctionScope]]] = {}
         self.import_time = self._import_time_functions()
+
+    def _module_nodes(self, types: frozenset[type]) -> list[cst.CSTNode]:
+        found = self._module_by_types.get(types)
+        if found is None:
+            found = [node for node in self.scopes.module_nodes if type(node) in types]
+            self._module_by_types[types] = found
+        return found
 
     # --- containers ------------------------------------------------------------------------
     def _collect_containers(self, module: cst.Module) -> None:
@@ -278,7 +306,7 @@ class Containers(Analysis):
         while changed:
             changed = False
             for scope in self.scopes.functions:
-                for node in scope.own_nodes:
+                for node in scope.nodes_of(_EFFECTS):
                     for index in self._param_effects(scope, node, grow=True):
                         if index not in self.param_growth[scope]:
                             self.param_growth[scope].add(index)
@@ -371,12 +399,12 @@ class Containers(Analysis):
 
     # --- scanning the module ---------------------------------------------------------------
     def _scan_uses(self) -> None:
-        self._scan(None, self.scopes.module_nodes)
+        self._scan(None, self._module_nodes(_EFFECTS))
         for scope in self.scopes.functions:
-            self._scan(scope, scope.own_nodes)
-        self._scan_escapes(None, self.scopes.module_nodes)
+            self._scan(scope, scope.nodes_of(_EFFECTS))
+        self._scan_escapes(None, self._module_nodes(_ESCAPES))
         for scope in self.scopes.functions:
-            self._scan_escapes(scope, scope.own_nodes)
+            self._scan_escapes(scope, scope.nodes_of(_ESCAPES))
 
     def _scan_escapes(self, scope: Optional[FunctionScope], nodes: list[cst.CSTNode]) -> None:
         """A container handed to another object (``self.table = _table``, a parameter default,
@@ -483,11 +511,11 @@ class Containers(Analysis):
     def _import_time_functions(self) -> set[FunctionScope]:
         """Functions that only ever run while the module (and its classes) are imported."""
         references = self.references
-        for node in self.scopes.module_nodes:
+        for node in self._module_nodes(_REFERENCES):
             for callee in self._referenced_functions(node, None):
                 references.setdefault(callee, []).append(None)
         for scope in self.scopes.functions:
-            for node in scope.own_nodes:
+            for node in scope.nodes_of(_REFERENCES):
                 for callee in self._referenced_functions(node, scope):
                     if callee is not scope:
                         references.setdefault(callee, []).append(scope)
@@ -574,7 +602,7 @@ class Containers(Analysis):
         ``if not c:``, ``if c[2] != ...``): then it grows once per distinct value or state,
         not once per call."""
         aliases = self.aliases_of.get(scope, {})
-        for node in scope.own_nodes:
+        for node in scope.nodes_of(_TESTS):
             if isinstance(node, (cst.If, cst.While, cst.IfExp)):
                 tests: cst.CSTNode = node.test
             elif isinstance(node, cst.Comparison):
@@ -656,7 +684,7 @@ def _is_registration(scope: FunctionScope) -> bool:
     name = scope.name.lstrip("_")
     if any(word in name.lower() for word in REGISTRATION_WORDS) or _ADD_NAME.match(name):
         return True
-    for part in scope.own_nodes:
+    for part in scope.nodes_of(_RETURNS):
         if isinstance(part, cst.Return) and isinstance(part.value, cst.Name):
             returned = part.value.value
             if returned in scope.params:
@@ -671,7 +699,7 @@ def _returns_param(scope: FunctionScope) -> bool:
         isinstance(part, cst.Return)
         and isinstance(part.value, cst.Name)
         and part.value.value in scope.params
-        for part in scope.own_nodes
+        for part in scope.nodes_of(_RETURNS)
     )
 
 
@@ -737,7 +765,7 @@ def _stores_elsewhere(node: cst.CSTNode) -> bool:
 def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
     """The value of ``name = value`` when that is the only binding of ``name`` in the frame."""
     found: list[cst.BaseExpression] = []
-    for node in scope.own_nodes:
+    for node in scope.nodes_of(_ASSIGNS):
         for bound, value in _simple_bindings(node):
             if bound == name:
                 found.append(value)

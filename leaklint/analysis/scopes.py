@@ -37,6 +37,15 @@ class FunctionScope:
     # defaults included: they run here).
     own_nodes: list[cst.CSTNode] = field(default_factory=list)
     nested: list[FunctionScope] = field(default_factory=list)
+    _by_types: dict[frozenset[type], list[cst.CSTNode]] = field(default_factory=dict, repr=False)
+
+    def nodes_of(self, types: frozenset[type]) -> list[cst.CSTNode]:
+        """The own nodes of the given exact types (cached per type set)."""
+        found = self._by_types.get(types)
+        if found is None:
+            found = [node for node in self.own_nodes if type(node) in types]
+            self._by_types[types] = found
+        return found
 
     @property
     def is_method(self) -> bool:
@@ -136,11 +145,14 @@ class Scopes(Analysis):
         body = node.body
         self._fill(body, scope, None, scope.own_nodes)
         for own in scope.own_nodes:
+            kind = type(own)
+            if kind not in _BINDING_TYPES:
+                continue
             scope.locals.update(_bound_names(own))
-            if isinstance(own, cst.Global):
-                scope.globals.update(n.name.value for n in own.names)
-            elif isinstance(own, cst.Nonlocal):
-                scope.nonlocals.update(n.name.value for n in own.names)
+            if kind is cst.Global:
+                scope.globals.update(n.name.value for n in own.names)  # type: ignore[attr-defined]
+            elif kind is cst.Nonlocal:
+                scope.nonlocals.update(n.name.value for n in own.names)  # type: ignore[attr-defined]
         return scope
 
     def _fill(
@@ -155,7 +167,11 @@ class Scopes(Analysis):
         while stack:
             node, current_owner = stack.pop()
             out.append(node)
-            if isinstance(node, cst.FunctionDef):
+            # `type(...) is` rather than isinstance: libcst's classes are ABCs, and abc's
+            # isinstance is the main cost of walking every node of a file.
+            kind = type(node)
+            if kind is cst.FunctionDef:
+                assert isinstance(node, cst.FunctionDef)
                 for decorator in node.decorators:
                     stack.append((decorator, None))
                 stack.extend((default, None) for default in _defaults(node.params))
@@ -163,11 +179,13 @@ class Scopes(Analysis):
                     stack.append((node.returns, None))
                 self._new_scope(node, scope, current_owner)
                 continue
-            if isinstance(node, cst.Lambda):
+            if kind is cst.Lambda:
+                assert isinstance(node, cst.Lambda)
                 stack.extend((default, None) for default in _defaults(node.params))
                 self._new_scope(node, scope, None)
                 continue
-            if isinstance(node, cst.ClassDef):
+            if kind is cst.ClassDef:
+                assert isinstance(node, cst.ClassDef)
                 self.classes.append(node)
                 for decorator in node.decorators:
                     stack.append((decorator, None))
@@ -177,19 +195,39 @@ class Scopes(Analysis):
                 for statement in reversed(list(children(node.body))):
                     stack.append((statement, node))
                 continue
-            child_owner = current_owner if isinstance(node, _CLASS_BODY_BLOCKS) else None
+            child_owner = current_owner if kind in _CLASS_BODY_BLOCKS else None
             stack.extend((child, child_owner) for child in reversed(list(children(node))))
 
 
 # Blocks through which a def is still a method of the class (``if TYPE_CHECKING:`` in a body).
-_CLASS_BODY_BLOCKS = (
-    cst.IndentedBlock,
-    cst.SimpleStatementSuite,
-    cst.If,
-    cst.Else,
-    cst.Try,
-    cst.ExceptHandler,
-    cst.Finally,
+_CLASS_BODY_BLOCKS = frozenset(
+    {
+        cst.IndentedBlock,
+        cst.SimpleStatementSuite,
+        cst.If,
+        cst.Else,
+        cst.Try,
+        cst.ExceptHandler,
+        cst.Finally,
+    }
+)
+# Nodes that bind names in the frame they run in.
+_BINDING_TYPES = frozenset(
+    {
+        cst.Assign,
+        cst.AnnAssign,
+        cst.AugAssign,
+        cst.For,
+        cst.CompFor,
+        cst.AsName,
+        cst.NamedExpr,
+        cst.ImportAlias,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.Del,
+        cst.Global,
+        cst.Nonlocal,
+    }
 )
 
 

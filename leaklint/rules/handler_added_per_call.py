@@ -42,6 +42,10 @@ CONFIG_CLASS = re.compile(r"config", re.IGNORECASE)
 GUARD_ATTRIBUTES = frozenset({"handlers", "hasHandlers", "filters"})
 
 
+_TESTS = frozenset({cst.If, cst.While})
+_ASSIGNS = frozenset({cst.Assign})
+
+
 class HandlerAddedPerCall(Rule):
     """
     ## What it does
@@ -172,9 +176,8 @@ class HandlerAddedPerCall(Rule):
         logger's handlers (``if h not in log.handlers``) or a module-level flag that some
         function sets."""
         flags = self._flags()
-        for part in scope.own_nodes:
-            if not isinstance(part, (cst.If, cst.While)):
-                continue
+        for part in scope.nodes_of(_TESTS):
+            assert isinstance(part, (cst.If, cst.While))
             for piece in iter_nodes(part.test):
                 if isinstance(piece, cst.Attribute) and piece.attr.value in GUARD_ATTRIBUTES:
                     return True
@@ -192,7 +195,7 @@ class HandlerAddedPerCall(Rule):
         flags: set[str] = set()
         for scope in self.analysis(Scopes).functions:
             flags.update(scope.globals & scope.locals)
-            for node in scope.own_nodes:
+            for node in scope.nodes_of(_ASSIGNS):
                 if isinstance(node, cst.Assign) and _is_bool(node.value):
                     for target in node.targets:
                         if isinstance(target.target, cst.Attribute):
