@@ -138,13 +138,15 @@ def markers(text: str) -> dict[int, dict[str, str]]:
 def run_fixture(path: str, findings: Sequence[StaticFinding], timeout: float) -> dict[str, Any]:
     """Run the harness on one file in a fresh process group; always returns a result dict."""
     targets = [f"{f.code}:{f.line}" for f in findings if f.code in GROWTH_CODES]
+    loops = [f"{f.code}:{f.line}" for f in findings if f.code == "LK102"]
     folder = _FOLDER_CODE.match(os.path.basename(os.path.dirname(os.path.abspath(path))))
     generic = bool(folder and folder.group(1) in GROWTH_CODES and not targets)
     handle, result_path = tempfile.mkstemp(prefix="leaklint-confirm-", suffix=".json")
     os.close(handle)
     os.unlink(result_path)
     command = [sys.executable, "-m", "leaklint.runtime.harness", os.path.abspath(path),
-               result_path, str(timeout), *targets, *(["--generic-growth"] if generic else [])]
+               result_path, str(timeout), *targets, *loops,
+               *(["--generic-growth"] if generic else [])]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONFAULTHANDLER="1")
     workdir = tempfile.mkdtemp(prefix="leaklint-confirm-")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

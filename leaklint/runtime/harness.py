@@ -161,13 +161,16 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     deadline = time.monotonic() + timeout
     threading.Thread(target=_watchdog, args=(outcome, check, deadline, done),
                      name="leaklint-watchdog", daemon=True).start()
+    loops = [t.line for t in targets if t.code == "LK102"]
+    targets = [t for t in targets if t.code in growth.GROWTH_CODES]
     run_growth = bool(targets) or generic_growth
     growth_run = growth.GrowthRun(module, path, source, TRACKER, targets) if (
         run_growth and source) else None
     check.start()
     if growth_run:
         growth_run.sample()
-    exits = ExitWatch(TRACKER, focus=path)
+    spans = [source.loop_span(line) for line in loops] if source else []
+    exits = ExitWatch(TRACKER, focus=path, loops=spans)
     exits.install()
     try:
         call()

@@ -12,12 +12,14 @@ suspension, so for them the question is asked from the loop once the coroutine h
 from __future__ import annotations
 
 import asyncio
+import dis
 import gc
 import inspect
 import sys
 import threading
 import types
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -25,6 +27,7 @@ from leaklint.runtime import sites
 from leaklint.runtime.hooks import Created, Tracker
 from leaklint.runtime.records import Kind, LeakRecord, Site
 
+Span = tuple[int, int]
 _WATCHED_KINDS = {"thread": Kind.THREAD, "timer": Kind.TIMER, "task": Kind.TASK}
 
 
@@ -61,10 +64,41 @@ def _contains(value: Any, obj: Any, depth: int = 2) -> bool:
     return False
 
 
+class _LoopExit:
+    """Line tracer for a function holding a flagged loop: notes an exception that leaves the
+    function from inside the loop - the loop had no exit of its own in this run."""
+
+    def __init__(self, watch: ExitWatch, span: Span) -> None:
+        self.watch = watch
+        self.span = span
+        self.pending: Optional[tuple[str, int]] = None
+
+    def trace(self, frame: types.FrameType, event: str, arg: Any) -> Callable[..., Any]:
+        if event == "exception":
+            line = frame.f_lineno
+            if self.span[0] <= line <= self.span[1]:
+                self.pending = (getattr(arg[0], "__name__", "exception"), line)
+        elif event == "line":
+            self.pending = None  # handled: the loop goes on
+        elif event == "return":
+            if self.pending is not None and arg is None:
+                name, line = self.pending
+                path = frame.f_code.co_filename
+                self.watch.evidence.append(LeakRecord(
+                    Kind.THREAD, frame.f_code.co_name, Site(path, self.span[0]),
+                    (Site(path, line, frame.f_code.co_name),),
+                    f"the loop at line {self.span[0]} never stopped on its own: it ended only "
+                    f"when {name} was raised at line {line}", "LK102"))
+            self.pending = None
+        return self.trace
+
+
 class ExitWatch:
-    def __init__(self, tracker: Tracker, focus: str = "") -> None:
+    def __init__(self, tracker: Tracker, focus: str = "", loops: Sequence[Span] = ()) -> None:
         self.tracker = tracker
         self.focus = focus
+        self.loops = list(loops)  # flagged `while` loops (LK102): how do they end?
+        self._loop_codes: dict[types.CodeType, Optional[Span]] = {}
         self._closures_seen: set[Site] = set()
         self.evidence: list[LeakRecord] = []
         self._watches: dict[int, _Watch] = {}
@@ -74,19 +108,41 @@ class ExitWatch:
     def install(self) -> None:
         self._previous = sys.gettrace()
         sys.settrace(self._global if self.focus else _no_line_events)
+        if self.loops:
+            threading.settrace(self._global)  # loops often run on worker threads
         self.tracker.on_created = self.created
 
     def _global(self, frame: types.FrameType, event: str, arg: Any) -> Optional[Callable[..., Any]]:
         """Frames of the focus file that make closures get a look when they return (LK401)."""
         code = frame.f_code
-        if code.co_filename == self.focus and code.co_cellvars:
+        if code.co_filename != self.focus:
+            return None
+        span = self._loop_in(code)
+        if span is not None:
+            return _LoopExit(self, span).trace
+        if code.co_cellvars and threading.current_thread() is threading.main_thread():
             frame.f_trace_lines = False
             return self._local
         return None
 
+    def _loop_in(self, code: types.CodeType) -> Optional[Span]:
+        if not self.loops:
+            return None
+        if code not in self._loop_codes:
+            lines = {line for _, line in dis.findlinestarts(code) if line is not None}
+            # Any line of the loop: 3.9 emits no code for a `while True:` header itself.
+            self._loop_codes[code] = next(
+                (span for span in self.loops
+                 if code.co_firstlineno <= span[0]  # not a function nested in the loop
+                 and any(span[0] <= n <= span[1] for n in lines)),
+                None)
+        return self._loop_codes[code]
+
     def uninstall(self) -> None:
         self.tracker.on_created = None
         sys.settrace(self._previous)
+        if self.loops:
+            threading.settrace(None)  # type: ignore[arg-type,unused-ignore]
 
     # --- watching -------------------------------------------------------------------------
     def created(self, obj: Any, record: Created, frame: types.FrameType) -> None:
