@@ -15,16 +15,18 @@ How each rule is confirmed:
 * LK101 a non-daemon thread created there was still running, and nothing but the threading
   module referred to it, when the function that created it returned; or it is still alive after
   ``main()`` and the settle time.
-* LK102 a thread, timer, executor worker or task still running after ``main()`` returned whose
-  stack is inside the flagged ``while`` loop, or ``main()`` itself blocked inside it (timeout);
-  a daemon thread dropped by its creator (as for LK101) is evidence too.
+* LK102 a thread, timer, executor worker or task still running inside the flagged ``while`` loop
+  when ``main()`` returned (or after the settle time), ``main()`` itself blocked inside it
+  (timeout), or the loop ended only because an exception escaped it (the functions holding
+  flagged loops are line-traced on every thread): in this run it had no exit of its own.
 * LK103 the executor made there was never shut down when its creator returned (alive and
   unreferenced, or garbage collected without ``shutdown()``/``close()``), or its workers are
   still alive after ``main()``.
 * LK104 a child process started there is still running or a zombie (never waited for), its pipes
   are still open, or a ``Popen`` was finalized by the garbage collector while still running.
 * LK105/LK106 a task created there was pending and referred to by nothing but the event loop
-  when its creator returned, or still pending when ``main()`` returned.
+  when its creator returned, or still pending when ``main()`` returned (a task built with the
+  ``asyncio.Task`` constructor is named by the line that made its coroutine).
 * LK107 a ``threading.Timer`` created there was armed and unreferenced when its creator returned,
   or is still armed after ``main()``.
 * LK201 the container assigned there grew in every repeated call of ``main()`` (or holds what the
