@@ -401,3 +401,8 @@ def test_wrap_socket_on_any_context() -> None:
     )
     by_label = {r.label: r.fate for r in resources(snippet)}
     assert by_label == {"raw": Fate.HANDED_OFF, "tls": Fate.LEAKED}
+
+
+def test_part_attribute_keeps_the_resource() -> None:
+    assert fate("HOLDER = tempfile.NamedTemporaryFile('w').file\n") is Fate.HANDED_OFF
+    assert fate("def f(p):\n    return open(p).name\n") is Fate.DROPPED

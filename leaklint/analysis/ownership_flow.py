@@ -746,7 +746,10 @@ class FlowWalk:
                 return any(self._is_alias(arg.value) for arg in node.args)
             if qualified in specs.PATH_TRANSFORMS and passes_a_value(self.spec, node.args[0].value):
                 return self._is_alias(node.args[0].value)
-        if isinstance(node, cst.Attribute) and self.spec.path_attribute == node.attr.value:
+        if isinstance(node, cst.Attribute) and (
+            self.spec.path_attribute == node.attr.value
+            or node.attr.value in specs.RESOURCE_PART_ATTRIBUTES
+        ):
             return self._is_alias(node.value)
         return False
 

@@ -634,7 +634,7 @@ class Placer:
             return Placement(Fate.DROPPED, Escape.INLINE, grand)
         if name in spec.release_attributes:
             return Placement(Fate.RELEASED)
-        if spec.path_attribute == name:
+        if spec.path_attribute == name or name in specs.RESOURCE_PART_ATTRIBUTES:
             climb.expr = attribute
             return None
         if spec.activation_methods:

@@ -321,6 +321,10 @@ DISTINCTIVE_METHODS: dict[str, tuple[ResourceSpec, ...]] = {
     "wrap_socket": (_SOCKET,),
 }
 
+# Attributes that are the resource itself, or the part of it that holds the OS handle:
+# `NamedTemporaryFile().file`, `TextIOWrapper(...).buffer`, `response.fp`. Keeping one keeps it.
+RESOURCE_PART_ATTRIBUTES = frozenset({"file", "buffer", "raw", "fp", "sock", "socket", "stream"})
+
 # Calls through which a created object keeps living as the call's result: the wrapper closes
 # what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
 TRANSPARENT_WRAPPERS = frozenset(
