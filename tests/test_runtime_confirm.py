@@ -175,3 +175,22 @@ def test_handed_off_thread_is_not_evidence(tmp_path: Path) -> None:
     """)
     data = _harness(path, tmp_path)
     assert data["records"] == [] and data["evidence"] == []
+
+
+def test_loop_that_only_ends_by_an_exception_is_lk102_evidence(tmp_path: Path) -> None:
+    path = _fixture(tmp_path, "leak_loop.py", """
+        import threading
+
+        def worker(items):
+            while True:
+                items.pop()
+
+        def main():
+            t = threading.Thread(target=worker, args=([1, 2],), daemon=True)
+            t.start()
+            t.join(5)
+    """)
+    data = _harness(path, tmp_path, "LK102:5")
+    [evidence] = [e for e in data["evidence"] if e["code"] == "LK102"]
+    assert evidence["site"]["line"] == 5
+    assert "IndexError" in evidence["detail"]
