@@ -637,6 +637,17 @@ _ENTITY_NAMES = frozenset(
         "uuid",
         "ident",
         "id",
+        # Data that arrives from outside: every message brings a new value.
+        "url",
+        "uri",
+        "query",
+        "payload",
+        "body",
+        "email",
+        "ip",
+        "remote_addr",
+        "client_addr",
+        "client_ip",
     }
 )
 _FRESH_CALLS = (
