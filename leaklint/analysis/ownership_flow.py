@@ -62,7 +62,8 @@ _CHEAP_METHODS = frozenset(
      "cursor", "is_alive", "done", "cancelled", "readable", "writable", "seekable", "isatty",
      "add_done_callback", "setDaemon", "set_debuglevel", "getsockname", "getpeername",
      "set_inheritable", "get_inheritable", "getsockopt", "tell", "info", "geturl", "getcode",
-     "getheader", "getheaders", "flush"}
+     "getheader", "getheaders", "flush", "version", "cipher", "getpeercert",
+     "selected_alpn_protocol", "pending", "family", "type"}
 )
 
 
