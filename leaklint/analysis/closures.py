@@ -87,6 +87,8 @@ ESCAPE_METHODS = frozenset(
         "bind",
     }
 )
+# Decorator methods that keep the decorated function (`@app.route(...)`, `@signal.connect`).
+REGISTERING_DECORATORS = ESCAPE_METHODS | {"route", "get", "post", "listens_for", "receiver"}
 # Methods that store their argument in the receiver.
 STORING_METHODS = frozenset({"append", "add", "setdefault", "insert", "extend", "update"})
 BYTE_ALLOCATORS = frozenset({"builtins.bytearray", "builtins.bytes"})
@@ -239,6 +241,11 @@ class Closures(Analysis):
                 if isinstance(target, cst.Name) and node.value in lambdas:
                     by_name[target.value] = lambdas[node.value]  # type: ignore[index]
         reported: set[FunctionScope] = set()
+        for nested in scope.nested:
+            keeper = self._registering_decorator(nested)
+            if keeper is not None:
+                reported.add(nested)
+                yield nested, f"registered by `@{keeper}`"
         for expr, how in self._sinks(scope):
             for value in _escaping_values(expr):
                 closure: Optional[FunctionScope] = None
@@ -249,6 +256,22 @@ class Closures(Analysis):
                 if closure is not None and closure not in reported:
                     reported.add(closure)
                     yield closure, how
+
+    def _registering_decorator(self, nested: FunctionScope) -> Optional[str]:
+        """``@atexit.register``, ``@app.route(...)``, ``@signal.connect``: the decorator keeps
+        the function."""
+        if not isinstance(nested.node, cst.FunctionDef):
+            return None
+        for decorator in nested.node.decorators:
+            expr = decorator.decorator
+            func = expr.func if isinstance(expr, cst.Call) else expr
+            called = self.names.qualified_name(func) or ""
+            last = called.rsplit(".", 1)[-1]
+            if called in ESCAPE_FUNCTIONS or (
+                isinstance(func, cst.Attribute) and last in REGISTERING_DECORATORS
+            ):
+                return _code(func)
+        return None
 
     def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
         """Expressions whose value outlives the frame, and how."""

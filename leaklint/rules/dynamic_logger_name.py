@@ -16,6 +16,9 @@ CODE_NAME_ATTRIBUTES = frozenset({"__name__", "__qualname__", "__module__", "__p
 WRAPPER_WORDS = ("logger", "log")
 
 
+_ASSIGNS = frozenset({cst.Assign})
+
+
 class DynamicLoggerName(Rule):
     """
     ## What it does
@@ -58,7 +61,14 @@ class DynamicLoggerName(Rule):
         scope = self._function_of()
         if scope is None or _is_wrapper(scope):
             return
-        data = self._runtime_part(node.args[0].value, scope)
+        name = node.args[0].value
+        if isinstance(name, cst.Name):
+            # `name = f"jobs.{job_id}"` then `getLogger(name)`: look through one local binding.
+            bound = _single_binding(scope, name.value)
+            if bound is None:
+                return
+            name = bound
+        data = self._runtime_part(name, scope)
         if data is not None:
             self.report(node, data=data)
 
@@ -134,6 +144,19 @@ class DynamicLoggerName(Rule):
                 for part in iter_nodes(expr)
             )
         return False
+
+
+def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
+    """The value of the only ``name = value`` in the frame (None for parameters, rebinding)."""
+    if name in scope.params:
+        return None
+    values = [
+        node.value
+        for node in scope.nodes_of(_ASSIGNS)
+        if isinstance(node, cst.Assign)
+        and any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets)
+    ]
+    return values[0] if len(values) == 1 else None
 
 
 def _is_wrapper(scope: FunctionScope) -> bool:
