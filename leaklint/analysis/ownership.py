@@ -67,7 +67,10 @@ __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource", "leak_message"]
 
 _FACTORY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in specs.FACTORIES) | frozenset(
     method for _, method in specs.METHOD_FACTORIES
-)
+) | frozenset(specs.DISTINCTIVE_METHODS)
+_TEXT_TRIGGERS = frozenset(
+    name.rsplit(".", 1)[-1] for name in (*specs.FACTORIES, *specs.TYPE_CONSTRUCTORS)
+) | frozenset(specs.DISTINCTIVE_METHODS)
 _LEAKING_ESCAPES = frozenset(
     {Escape.NEVER_RELEASED, Escape.EARLY_RETURN, Escape.RAISE, Escape.REBOUND, Escape.LOOP,
      Escape.SOME_PATHS, Escape.WITH_DOES_NOT_RELEASE}
@@ -89,14 +92,15 @@ class Ownership(Analysis):
         super().__init__(context)
         self.resources: tuple[Resource, ...] = ()
         self._by_call: dict[cst.Call, list[Resource]] = {}
+        # Cheap text prefilter: some factory or typed receiver must be named in the file.
+        if not any(name in context.source for name in _TEXT_TRIGGERS):
+            return
         names = context.analysis(ImportNames)
         # Local names of imported factories: `from socket import socket as S`.
         candidates = _FACTORY_NAMES | frozenset(
             local for local, full in names.aliases.items()
             if full in specs.FACTORIES or full in specs.TYPE_CONSTRUCTORS
         )
-        if not any(name + "(" in context.source for name in candidates):
-            return
         index = ScopeIndex(context.module)
         helpers = _helper_summaries(index, names)
         resolver = Resolver(names, index, helpers, {})
@@ -120,13 +124,40 @@ class Ownership(Analysis):
         return (r for r in self.resources if r.spec.code == code and r.fate.leaks)
 
 
+class _LazySummaries(dict):  # type: ignore[type-arg]
+    """Helper summaries computed on first use: most functions of a file are never called with
+    a resource, and summarising each one walks its whole body."""
+
+    def __init__(self, index: ScopeIndex, names: ImportNames) -> None:
+        super().__init__()
+        self.names = names
+        self.is_method = {node: False for node in index.functions.values()}
+        for methods in index.methods.values():
+            self.is_method.update({node: True for node in methods.values()})
+
+    def get(self, node: object, default: object = None) -> object:
+        if node in self:
+            return super().__getitem__(node)
+        if node not in self.is_method:
+            return default
+        assert isinstance(node, cst.FunctionDef)
+        summary = summarize_helper(node, self.is_method[node], self.names)
+        self[node] = summary
+        return summary
+
+    def __missing__(self, node: object) -> object:
+        found = self.get(node)
+        if found is None:
+            raise KeyError(node)
+        return found
+
+    def __contains__(self, node: object) -> bool:
+        return dict.__contains__(self, node)
+
+
 def _helper_summaries(index: ScopeIndex, names: ImportNames) -> dict[cst.FunctionDef,
                                                                       HelperSummary]:
-    summaries = {node: summarize_helper(node, False, names) for node in index.functions.values()}
-    for methods in index.methods.values():
-        for node in methods.values():
-            summaries[node] = summarize_helper(node, True, names)
-    return summaries
+    return _LazySummaries(index, names)
 
 
 def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:

@@ -29,7 +29,7 @@ from leaklint.analysis.ownership_calls import (
 )
 from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
 from leaklint.analysis.specs import ResourceSpec
-from leaklint.walker import children
+from leaklint.walker import child_list, children
 
 _CONTAINER_CALLS = frozenset(
     {"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
@@ -105,6 +105,13 @@ def _bound_names(target: cst.CSTNode) -> Iterator[str]:
         yield from _bound_names(target.value)
 
 
+_SCOPE_TYPES = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+_BINDING_TYPES = frozenset(
+    {cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
+     cst.AsName, cst.NamedExpr, cst.Import, cst.ImportFrom}
+)
+
+
 class ScopeIndex:
     """Every scope of a module with its own nodes, and a parent map of all nodes."""
 
@@ -125,14 +132,18 @@ class ScopeIndex:
         for node in start:
             parent_of[node] = scope.node
         stack = list(start)
+        own = scope.own_nodes
         while stack:
             node = stack.pop()
-            nested = self._nested_scope(scope, node)
-            if nested is not None:
+            node_type = type(node)
+            # Dispatch on the exact type: isinstance against libcst's abstract bases is slow.
+            if node_type in _SCOPE_TYPES:
+                self._nested_scope(scope, node)
                 continue
-            scope.own_nodes.append(node)
-            self._note_binding(scope, node)
-            for child in children(node):
+            own.append(node)
+            if node_type in _BINDING_TYPES:
+                self._note_binding(scope, node)
+            for child in child_list(node):
                 parent_of[child] = node
                 stack.append(child)
 
