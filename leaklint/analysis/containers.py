@@ -660,6 +660,12 @@ _FRESH_CALLS = (
 )
 
 
+def is_entity_name(name: str) -> bool:
+    """Whether a variable's name says it holds per-request data (``user_id``, ``request``)."""
+    word = name.lower().strip("_")
+    return word in _ENTITY_NAMES or word.endswith("_id")
+
+
 def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[str]:
     """Why a key is new on (nearly) every call, or None when it may repeat."""
     for part, parent in _with_parent(key):
@@ -672,8 +678,7 @@ def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[st
         elif isinstance(part, cst.Name):
             if part.value == "self" and not isinstance(parent, cst.Attribute):
                 return "keyed by instance, pinning every one"
-            word = part.value.lower().strip("_")
-            if word in _ENTITY_NAMES or word.endswith("_id"):
+            if is_entity_name(part.value):
                 return f"keyed by per-request data `{part.value}`"
         elif isinstance(part, cst.Attribute) and part.attr.value == "id":
             return "keyed by per-request data `.id`"

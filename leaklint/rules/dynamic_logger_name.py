@@ -4,6 +4,7 @@ from typing import Optional
 
 import libcst as cst
 
+from leaklint.analysis.containers import is_entity_name
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.rule import Rule
@@ -62,6 +63,10 @@ class DynamicLoggerName(Rule):
         if scope is None or _is_wrapper(scope):
             return
         name = node.args[0].value
+        entity = _entity_parameter(name, scope)
+        if entity is not None:
+            self.report(node, data=entity)
+            return
         if isinstance(name, cst.Name):
             # `name = f"jobs.{job_id}"` then `getLogger(name)`: look through one local binding.
             bound = _single_binding(scope, name.value)
@@ -144,6 +149,22 @@ class DynamicLoggerName(Rule):
                 for part in iter_nodes(expr)
             )
         return False
+
+
+def _entity_parameter(name: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
+    """``getLogger(job_id)`` or ``getLogger(request.path)`` with a parameter whose name says it
+    is per-request data: the plain name is run-time data too."""
+    parts: list[str] = []
+    root = name
+    while isinstance(root, cst.Attribute):
+        parts.append(root.attr.value)
+        root = root.value
+    if not isinstance(root, cst.Name) or root.value not in scope.params:
+        return None
+    parts.append(root.value)
+    if any(is_entity_name(part) for part in parts):
+        return cst.Module([]).code_for_node(name)
+    return None
 
 
 def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
