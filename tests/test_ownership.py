@@ -406,3 +406,29 @@ def test_wrap_socket_on_any_context() -> None:
 def test_part_attribute_keeps_the_resource() -> None:
     assert fate("HOLDER = tempfile.NamedTemporaryFile('w').file\n") is Fate.HANDED_OFF
     assert fate("def f(p):\n    return open(p).name\n") is Fate.DROPPED
+
+
+def test_sqlite_with_then_close_leaks_only_on_error() -> None:
+    snippet = (
+        "def f(p):\n    with sqlite3.connect(p) as db:\n        db.execute('x')\n"
+        "    db.close()\n"
+    )
+    assert only(snippet).risky_call == "db.execute('x')"
+
+
+def test_sqlite_with_message_says_it_only_commits() -> None:
+    source = HEADER + "def f(p):\n    with sqlite3.connect(p) as db:\n        db.execute('x')\n"
+    context = FileContext("snippet.py", source, cst.parse_module(source))
+    (resource,) = context.analysis(Ownership).resources
+    assert resource.escape is Escape.WITH_DOES_NOT_RELEASE
+    assert "only commits" in leak_message(resource, context)
+
+
+def test_streamed_response_checked_before_read() -> None:
+    snippet = (
+        "def f(u):\n    r = requests.get(u, stream=True, timeout=5)\n"
+        "    r.raise_for_status()\n    return r.json()\n"
+    )
+    resource = only(snippet)
+    assert resource.fate is Fate.RELEASED_ON_NORMAL_PATH_ONLY
+    assert resource.risky_call == "r.raise_for_status()"

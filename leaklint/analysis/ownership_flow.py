@@ -525,7 +525,9 @@ class FlowWalk:
             return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
-            if method in spec.release_methods or is_remover(spec, func):
+            if method in spec.release_methods or method in spec.release_attributes or (
+                is_remover(spec, func)
+            ):
                 # `temporary.unlink()`, `tmp_path.replace(target)` on a Path of the file.
                 return self._release(state)
             if method in spec.activation_methods:
