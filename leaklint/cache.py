@@ -5,6 +5,9 @@ starts several) never see half an entry; an entry that cannot be read, parsed or
 ignored and the file is checked again. A cache folder that cannot be created or written only
 costs speed. The key also covers the size and modification time of leaklint's own modules, so
 an editable install that changes a rule never serves results of the old code.
+
+Each combination of version, code and settings writes to its own subfolder (a namespace);
+only the most recently used few are kept, so upgrades and edits do not grow the cache forever.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 from typing import Any, Optional
 
@@ -19,7 +24,10 @@ from leaklint import __version__
 from leaklint.model import FileResult, Finding
 
 CACHE_FOLDER = ".leaklint_cache"
-_FORMAT = 2
+_FORMAT = 3
+# Namespaces kept: enough for a few selections used side by side (pre-commit hooks, CI, editor).
+KEEP_NAMESPACES = 8
+_NAMESPACE = re.compile(r"^[0-9a-f]{16}$")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _FINDING_FIELDS = {
     "path": str,
@@ -53,9 +61,10 @@ def code_fingerprint(package: str = _PACKAGE) -> str:
 
 class ResultCache:
     def __init__(self, folder: str, settings_fingerprint: str, code: Optional[str] = None) -> None:
-        self.folder = folder
+        self.root = folder
         code = code_fingerprint() if code is None else code
         self.salt = f"{_FORMAT}\0{__version__}\0{code}\0{settings_fingerprint}\0".encode()
+        self.folder = os.path.join(folder, hashlib.sha256(self.salt).hexdigest()[:16])
 
     def key(self, path: str, data: bytes) -> str:
         digest = hashlib.sha256(self.salt)
@@ -99,10 +108,27 @@ class ResultCache:
             pass  # a read-only or full disk only costs speed
 
     def _write_marker(self) -> None:
-        marker = os.path.join(self.folder, ".gitignore")
+        marker = os.path.join(self.root, ".gitignore")
         if not os.path.exists(marker):
             with open(marker, "w", encoding="utf-8") as handle:
                 handle.write("# created by leaklint\n*\n")
+
+    def prune(self, keep: int = KEEP_NAMESPACES) -> None:
+        """Mark this namespace as used now and remove all but the ``keep`` most recently used.
+        A run still writing into a removed namespace only loses those entries."""
+        try:
+            if os.path.isdir(self.folder):
+                os.utime(self.folder)
+            namespaces = []
+            for entry in os.scandir(self.root):
+                if _NAMESPACE.match(entry.name) and entry.is_dir(follow_symlinks=False):
+                    namespaces.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+        except OSError:
+            return
+        namespaces.sort(reverse=True)
+        for _, path in namespaces[keep:]:
+            if os.path.abspath(path) != os.path.abspath(self.folder):
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _result_from_json(data: Any, path: Optional[str]) -> Optional[FileResult]:

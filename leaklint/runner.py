@@ -97,6 +97,8 @@ def check_targets(
     checked = _check_all([targets[index] for index in pending], job, jobs)
     for index, result in zip(pending, checked):
         results[index] = result
+    if cache is not None:
+        cache.prune()
     selected = {rule.CODE for rule in settings.rules()}
     return [_apply_settings(result, settings, selected) for result in results if result]
 

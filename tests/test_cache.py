@@ -39,7 +39,7 @@ def project(tmp_path: Path) -> tuple[list[Target], Settings]:
 
 def _entries(settings: Settings) -> list[Path]:
     assert settings.cache_dir
-    return sorted(Path(settings.cache_dir).glob("*/*.json"))
+    return sorted(Path(settings.cache_dir).glob("*/*/*.json"))
 
 
 def _cache_for(settings: Settings) -> ResultCache:
@@ -212,7 +212,7 @@ def test_concurrent_writers_never_expose_a_torn_entry(tmp_path: Path) -> None:
     for writer in writers:
         writer.join(timeout=60)
     assert outcomes == ["ok"] * len(writers)
-    assert not list(Path(folder).glob("*/*.tmp")), "temporary files left behind"
+    assert not list(Path(folder).glob("*/*/*.tmp")), "temporary files left behind"
 
 
 def test_concurrent_runs_agree(project: tuple[list[Target], Settings]) -> None:
@@ -224,3 +224,19 @@ def test_concurrent_runs_agree(project: tuple[list[Target], Settings]) -> None:
         outcomes = pool.starmap(check_targets, [(many, settings)] * 3)
     assert all(outcome == expected for outcome in outcomes)
     assert check_targets(many, settings) == expected
+
+
+def test_only_recent_namespaces_are_kept(project: tuple[list[Target], Settings]) -> None:
+    targets, settings = project
+    assert settings.cache_dir
+    root = Path(settings.cache_dir)
+    for number in range(cache_module.KEEP_NAMESPACES + 3):
+        check_targets(targets, replace(settings, rule_options={"LK105": {"n": number}}))
+    namespaces = [p for p in root.iterdir() if p.is_dir()]
+    assert len(namespaces) == cache_module.KEEP_NAMESPACES
+    assert (root / ".gitignore").exists()
+    # The namespace in use survives, and its entries are served.
+    _poison(settings, targets[1])
+    for number in range(cache_module.KEEP_NAMESPACES + 3):
+        check_targets(targets, replace(settings, rule_options={"LK105": {"m": number}}))
+        assert check_targets(targets, settings)[1].findings[0].message == "from the cache"
