@@ -86,13 +86,16 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
 
 
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
+    # The tree parsed by the first attempt is kept for the retry: libcst's parser is native
+    # and its nodes are immutable, so only the rules and analyses need to start again.
+    parsed: list[cst.Module] = []
     try:
         try:
-            return _check(source.text, path, ruleset)
+            return _check(source.text, path, ruleset, parsed)
         except RecursionError:
             pass
         try:
-            return _on_deep_stack(lambda: _check(source.text, path, ruleset))
+            return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
         except RecursionError:
             return _unreadable(ruleset, path, "nested too deeply to analyse")
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
@@ -160,12 +163,16 @@ def _parse(text: str, path: str) -> cst.Module:
         raise UnreadableSource(f"parser failed: {exc}") from None
 
 
-def _check(text: str, path: str, ruleset: RuleSet) -> FileResult:
+def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:
     applicable = [rule for rule in ruleset.rules if rule.applies_to(text)]
-    try:
-        module = _parse(text, path)
-    except UnreadableSource as exc:
-        return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
+    if parsed:
+        module = parsed[0]
+    else:
+        try:
+            module = _parse(text, path)
+        except UnreadableSource as exc:
+            return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
+        parsed.append(module)
     if not applicable:
         return FileResult(path)
     context = FileContext(path, text, module)
