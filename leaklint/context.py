@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Optional, TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
+
+from leaklint.positions import Positions, resolve_positions
 
 AnalysisT = TypeVar("AnalysisT", bound="Analysis")
 
@@ -29,7 +31,8 @@ class FileContext:
         # The path from the module to the node being visited, maintained by the walker.
         self.ancestors: list[cst.CSTNode] = []
         self._analyses: dict[type, Any] = {}
-        self._positions: Optional[Any] = None
+        self._positions: Optional[Positions] = None
+        self._all_positions = False
 
     def analysis(self, kind: type[AnalysisT]) -> AnalysisT:
         found = self._analyses.get(kind)
@@ -43,19 +46,23 @@ class FileContext:
         return self.ancestors[-1] if self.ancestors else None
 
     def position(self, node: cst.CSTNode) -> CodeRange:
-        """The source range of ``node``. The first call pays for one code generation pass, so
-        positions are only asked for when a file has something to report."""
-        if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        """The source range of ``node``. Positions cost a code generation pass, so they are
+        only asked for when a file has something to report: the first pass stops at the node
+        asked for, a second one (for a node further on) covers the whole file."""
+        positions = self._positions
+        if positions is None or (node not in positions and not self._all_positions):
+            first = positions is None
             try:
-                self._positions = wrapper.resolve(PositionProvider)
+                positions = resolve_positions(self.module, node if first else None)
             except Exception as exc:
                 # libcst's position pass turns a RecursionError deep in code generation into
                 # a KeyError; surface it as what it is so the engine retries on a deep stack.
                 if _caused_by_recursion(exc):
                     raise RecursionError("position computation nested too deeply") from None
                 raise
-        return self._positions[node]  # type: ignore[no-any-return]
+            self._positions = positions
+            self._all_positions = not first or node not in positions
+        return positions[node]
 
     def code_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
