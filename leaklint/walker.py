@@ -112,6 +112,42 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
             extend(found)
 
 
+# Nodes that hold statements or are statements: what a statement-level walk descends into.
+_STATEMENT_LEVEL = (
+    cst.Module,
+    cst.BaseStatement,
+    cst.BaseSmallStatement,
+    cst.BaseSuite,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+_IS_STATEMENT_LEVEL: dict[type, bool] = {}
+
+
+def iter_statements(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every statement below ``root`` (compound and small: ``Import``, ``Assign``, ``If``,
+    ...) and the blocks holding them, in pre-order, without entering any expression. Several
+    times cheaper than ``iter_nodes`` for facts that only statements carry (imports, ``global``
+    declarations, definitions)."""
+    known = _IS_STATEMENT_LEVEL
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        found = []
+        for child in child_list(node):
+            wanted = known.get(type(child))
+            if wanted is None:
+                wanted = known[type(child)] = isinstance(child, _STATEMENT_LEVEL)
+            if wanted:
+                found.append(child)
+        found.reverse()
+        stack.extend(found)
+
+
 Callback = Callable[[cst.CSTNode], None]
 
 

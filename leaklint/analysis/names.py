@@ -15,7 +15,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import iter_nodes
+from leaklint.walker import iter_statements
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -43,10 +43,11 @@ class ImportNames(Analysis):
         super().__init__(context)
         self.aliases: dict[str, str] = {}
         self.module_bindings: set[str] = set()
-        for node in iter_nodes(context.module):
-            if isinstance(node, cst.Import):
+        # Imports are statements: no need to look inside expressions.
+        for node in iter_statements(context.module):
+            if type(node) is cst.Import:
                 self._add_import(node)
-            elif isinstance(node, cst.ImportFrom):
+            elif type(node) is cst.ImportFrom:
                 self._add_import_from(node)
         self._collect_module_bindings(context.module)
 
