@@ -240,3 +240,23 @@ def test_only_recent_namespaces_are_kept(project: tuple[list[Target], Settings])
     for number in range(cache_module.KEEP_NAMESPACES + 3):
         check_targets(targets, replace(settings, rule_options={"LK105": {"m": number}}))
         assert check_targets(targets, settings)[1].findings[0].message == "from the cache"
+
+
+def test_a_dying_worker_becomes_internal_errors_not_a_crash(
+    project: tuple[list[Target], Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patched checker reaches the workers only when they are forked")
+    targets, settings = project
+    real = runner.check_bytes
+
+    def die_on_clean(data: bytes, path: str, ruleset: object) -> FileResult:
+        if path.endswith("clean.py"):
+            os._exit(3)  # what a native crash or the OOM killer looks like to the pool
+        return real(data, path, ruleset)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "check_bytes", die_on_clean)
+    results = check_targets(targets * 8, settings, jobs=2, use_cache=False)
+    assert len(results) == 16
+    assert all(r.errors[0].rule == "worker" for r in results if r.path.endswith("clean.py"))
+    assert all(r.findings or r.errors for r in results if r.path.endswith("leaky.py"))
