@@ -182,6 +182,27 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> 
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 
+_HOOKS: dict[type, tuple[tuple[str, type, bool], ...]] = {}
+
+
+def _hooks(rule_type: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
+    """(method name, node type, is a visit) for each ``visit_<Node>``/``leave_<Node>`` of a
+    rule class; read once per class, not once per file (``dir`` is not cheap)."""
+    found = _HOOKS.get(rule_type)
+    if found is None:
+        hooks = []
+        for attribute in dir(rule_type):
+            prefix, _, node_name = attribute.partition("_")
+            if prefix not in ("visit", "leave") or not node_name:
+                continue
+            node_type = getattr(cst, node_name, None)
+            if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
+                continue
+            hooks.append((attribute, node_type, prefix == "visit"))
+        found = _HOOKS[rule_type] = tuple(hooks)
+    return found
+
+
 def _finisher(rule: Rule) -> Callable[[Any], None]:
     return lambda _node: rule.finish()
 
@@ -219,14 +240,8 @@ class _RuleRunner:
         visitors: dict[type, list[Any]] = {}
         leavers: dict[type, list[Any]] = {}
         for rule in self.rules:
-            for attribute in dir(type(rule)):
-                prefix, _, node_name = attribute.partition("_")
-                if prefix not in ("visit", "leave") or not node_name:
-                    continue
-                node_type = getattr(cst, node_name, None)
-                if not isinstance(node_type, type) or not issubclass(node_type, cst.CSTNode):
-                    continue
-                table = visitors if prefix == "visit" else leavers
+            for attribute, node_type, on_visit in _hooks(type(rule)):
+                table = visitors if on_visit else leavers
                 table.setdefault(node_type, []).append(
                     self._guarded(rule, getattr(rule, attribute))
                 )
