@@ -19,7 +19,7 @@ from typing import Optional
 
 import psutil
 
-_SAMPLE_SECONDS = 0.02
+_SAMPLE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
