@@ -127,12 +127,12 @@ def test_threshold_option() -> None:
             return lambda: data[0]
         """
     assert _lines(source) == []
-    assert _lines(source, {"max-bytes": 4096}) == [4]
+    assert _lines(source, {"min-bytes": 4096}) == [4]
 
 
 def test_threshold_from_pyproject_table() -> None:
-    settings = settings_from_table({"LK401": {"max-bytes": 10, "max-elements": 5}}, ".", "x")
-    assert settings.rule_options["LK401"] == {"max-bytes": 10, "max-elements": 5}
+    settings = settings_from_table({"LK401": {"min-bytes": 10, "min-elements": 5}}, ".", "x")
+    assert settings.rule_options["LK401"] == {"min-bytes": 10, "min-elements": 5}
     with pytest.raises(ConfigError):
         settings_from_table({"LK401": {"max-size": 10}}, ".", "x")
 

@@ -22,8 +22,8 @@ class LargeCaptureClosure(Rule):
     The threshold is set per project:
     ```toml
     [tool.leaklint.LK401]
-    max-bytes = 1048576     # allocations of this many bytes or more are large
-    max-elements = 100000   # lists and arrays of this many elements or more are large
+    min-bytes = 1048576     # allocations of this many bytes or more are large
+    min-elements = 100000   # lists and arrays of this many elements or more are large
     ```
 
     ## Why is this bad?
@@ -55,8 +55,8 @@ class LargeCaptureClosure(Rule):
     )
     TRIGGERS = ("lambda", "def ")
     OPTIONS = (
-        RuleOption("max-bytes", MIB, "allocations of at least this many bytes are large"),
-        RuleOption("max-elements", 100_000, "lists/arrays of at least this many items are large"),
+        RuleOption("min-bytes", MIB, "allocations of at least this many bytes are large"),
+        RuleOption("min-elements", 100_000, "lists/arrays of at least this many items are large"),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -83,5 +83,5 @@ class LargeCaptureClosure(Rule):
         if value.size is None:
             return True  # loaded data, or an array whose shape is not a constant
         if value.unit is Unit.BYTES:
-            return bool(value.size >= self.options["max-bytes"])
-        return bool(value.size >= self.options["max-elements"])
+            return bool(value.size >= self.options["min-bytes"])
+        return bool(value.size >= self.options["min-elements"])
