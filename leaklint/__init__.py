@@ -1,3 +1,3 @@
-"""leaklint: find code that leaks threads, tasks, executors, memory, files, sockets and connections."""
+"""leaklint: find code that leaks threads, tasks, executors, memory, files, sockets, connections."""
 
 __version__ = "0.1.0"
