@@ -12,6 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from leaklint.cli import main
+from leaklint.runtime import confirm as confirming
+from leaklint.runtime.records import Kind, LeakRecord, Site
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ROOT / "fixtures" / "LK105-dangling-task"
@@ -194,3 +196,44 @@ def test_loop_that_only_ends_by_an_exception_is_lk102_evidence(tmp_path: Path) -
     [evidence] = [e for e in data["evidence"] if e["code"] == "LK102"]
     assert evidence["site"]["line"] == 5
     assert "IndexError" in evidence["detail"]
+
+
+def _verdict(findings: list[dict[str, object]], runtime_only: list[dict[str, object]],
+             status: str = "ok") -> confirming.FileVerdict:
+    return confirming.FileVerdict("f.py", status, findings=findings, runtime_only=runtime_only)
+
+
+def test_exit_status_accepts_the_gaps_a_fixture_records_and_nothing_else() -> None:
+    confirmed = {"code": "LK301", "status": "confirmed", "marker": "expect"}
+    known_fp = {"code": "LK301", "status": "unconfirmed", "marker": "fp"}
+    known_miss = {"code": "LK304", "marker": "miss:LK304"}
+    assert confirming.exit_status([_verdict([confirmed, known_fp], [known_miss])]) == 0
+    # An expected leak without evidence, or a leak nothing explains, fails the run.
+    unconfirmed = {"code": "LK301", "status": "unconfirmed", "marker": "expect"}
+    assert confirming.exit_status([_verdict([unconfirmed], [])]) == 1
+    assert confirming.exit_status([_verdict([], [{"code": "LK302"}])]) == 1
+    # A miss recorded for another rule does not excuse this one.
+    assert confirming.exit_status([_verdict([], [{"code": "LK302", "marker": "miss:LK304"}])]) == 1
+    # A "false positive" the runtime sees leaking is a wrong marker.
+    wrong_fp = {"code": "LK301", "status": "confirmed", "marker": "fp"}
+    assert confirming.exit_status([_verdict([wrong_fp], [])]) == 1
+    assert confirming.exit_status([_verdict([], [], status="timeout")]) == 1
+
+
+def test_a_socket_made_inside_a_flagged_client_is_that_clients_leak(tmp_path: Path) -> None:
+    path = tmp_path / "leak_client.py"
+    path.write_text("import http.client\n\n\ndef main():\n"
+                    "    conn = http.client.HTTPConnection('h')\n"
+                    "    conn.request('GET', '/')\n", encoding="utf-8")
+    real = str(path.resolve())
+    connection = Site(real, 5, "main")
+    socket_record = LeakRecord(Kind.SOCKET, "socket", Site(real, 6, "main"), (),
+                               "never closed", "LK302", extra_sites=(connection,))
+    stray = LeakRecord(Kind.SOCKET, "socket", Site(real, 6, "main"), (), "never closed",
+                       "LK302")
+    finding = confirming.StaticFinding(5, "LK303", "connection not closed")
+    owned = confirming.judge(str(path), [finding], {"records": [socket_record.to_json()]})
+    assert owned.runtime_only == []
+    # Without the owner link the same socket is a leak of its own that no finding explains.
+    alone = confirming.judge(str(path), [finding], {"records": [stray.to_json()]})
+    assert [r["code"] for r in alone.runtime_only] == ["LK302"]

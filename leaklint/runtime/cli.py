@@ -20,7 +20,11 @@ from leaklint.runtime import confirm as confirming
               help="Fixtures run at the same time.")
 def confirm(paths: tuple[str, ...], output_format: str, timeout: float, jobs: int) -> None:
     """Run each fixture's main() in a fresh subprocess and confirm or refute the static
-    findings of the same files (PATHS: files, or folders holding fixtures/*/*.py)."""
+    findings of the same files (PATHS: files, or folders holding fixtures/*/*.py).
+
+    Exit status 0 when every finding is confirmed, no leak is seen that no finding explains,
+    and every fixture ran to completion; a fixture's recorded gaps (`# fp:` left unconfirmed,
+    `# miss:` seen only at run time) are expected. Otherwise 1."""
     if not paths and not os.path.isdir("fixtures"):
         raise click.UsageError("no PATHS given and no fixtures/ folder here")
     verdicts = confirming.confirm(paths or ("fixtures",), timeout, jobs)
