@@ -133,6 +133,8 @@ class Closures(Analysis):
 
     def large_value(self, name: str, value: cst.BaseExpression) -> Optional[LargeValue]:
         """What ``name = value`` allocates or loads, if it is an allocation at all."""
+        if not may_be_large(value, self.names):
+            return None
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply):
             for item, count in ((value.left, value.right), (value.right, value.left)):
                 found = self._repeated(name, item, count)
@@ -379,6 +381,28 @@ def _with_parents(root: cst.CSTNode) -> Iterator[Parented]:
             stack.extend((child, parent, grandparent) for child in children(node))
         else:
             stack.extend((child, node, parent) for child in children(node))
+
+
+def may_be_large(value: cst.BaseExpression, names: ImportNames) -> bool:
+    """Whether ``value`` has the shape of an allocation or a load ``Closures.large_value``
+    judges: a repetition of a literal, or a call of an allocator or a loader. Cheap (no
+    folding, no scopes), so a file without one never pays for the closure analysis."""
+    if isinstance(value, cst.BinaryOperation):
+        return isinstance(value.operator, cst.Multiply) and any(
+            isinstance(side, (cst.SimpleString, cst.List)) for side in (value.left, value.right)
+        )
+    if not isinstance(value, cst.Call):
+        return False
+    if isinstance(value.func, cst.Attribute) and value.func.attr.value in LOADER_METHODS:
+        return True
+    called = names.call_name(value) or ""
+    return (
+        called in BYTE_ALLOCATORS
+        or called == "builtins.list"
+        or called in NUMPY_ALLOCATORS
+        or called in LOADER_FUNCTIONS
+        or called.startswith("pandas.read_")
+    )
 
 
 def _module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:

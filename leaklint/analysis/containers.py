@@ -189,16 +189,72 @@ def _assignments(statements: Sequence[cst.CSTNode]) -> Iterator[Binding]:
             yield from _assignments(list(children(statement.body)))
 
 
+def _param_index(scope: FunctionScope, expr: cst.BaseExpression) -> Optional[int]:
+    """The position of the parameter ``expr`` names, if it still holds the caller's object."""
+    if type(expr) is cst.Name and expr.value in scope.params:
+        if expr.value in scope.locals:
+            return None  # rebound somewhere: not the caller's object for sure
+        return scope.params.index(expr.value)
+    return None
+
+
+def _add_param(found: set[int], scope: FunctionScope, expr: cst.BaseExpression) -> None:
+    index = _param_index(scope, expr)
+    if index is not None:
+        found.add(index)
+
+
+class ContainerDefinitions(Analysis):
+    """The containers a module and its classes define: a read of the top-level statements,
+    without scopes, so a file can be dismissed before the full analysis is paid for."""
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.module_containers: dict[str, Container] = {}
+        self.class_containers: dict[tuple[str, str], Container] = {}
+        self.classes_by_name: dict[str, cst.ClassDef] = {}
+        self._collect(context.module)
+
+    def _collect(self, module: cst.Module) -> None:
+        for name, node, value in _assignments(list(module.body)):
+            kind = container_type(value, self.names)
+            if kind is not None and name not in self.module_containers:
+                self.module_containers[name] = Container(name, name, None, kind, node)
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                self.classes_by_name[statement.name.value] = statement
+                for name, node, value in _assignments(list(children(statement.body))):
+                    kind = container_type(value, self.names)
+                    key = (statement.name.value, name)
+                    if kind is not None and key not in self.class_containers:
+                        label = f"{statement.name.value}.{name}"
+                        self.class_containers[key] = Container(label, name, statement, kind, node)
+
+    def any_used_again(self) -> bool:
+        """Whether the source spells the name of some container more than once. Anything
+        that grows a container (by name, alias, ``self.x``, ``Class.x``) spells its name;
+        a file whose containers are all named once (``__all__ = [...]``) cannot grow them."""
+        source = self.context.source
+        names = {c.attr for c in (*self.module_containers.values(),
+                                   *self.class_containers.values())}
+        for name in names:
+            spelled = re.finditer(rf"\b{re.escape(name)}\b", source)
+            if next(spelled, None) and next(spelled, None):
+                return True
+        return False
+
+
 class Containers(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.names = context.analysis(ImportNames)
         self.scopes = context.analysis(Scopes)
         self._module_by_types: dict[frozenset[type], list[cst.CSTNode]] = {}
-        self.module_containers: dict[str, Container] = {}
-        self.class_containers: dict[tuple[str, str], Container] = {}
-        self.classes_by_name: dict[str, cst.ClassDef] = {}
-        self._collect_containers(context.module)
+        definitions = context.analysis(ContainerDefinitions)
+        self.module_containers = definitions.module_containers
+        self.class_containers = definitions.class_containers
+        self.classes_by_name = definitions.classes_by_name
         self.functions_by_name: dict[str, list[FunctionScope]] = {}
         for scope in self.scopes.functions:
             self.functions_by_name.setdefault(scope.name, []).append(scope)
@@ -227,22 +283,6 @@ class Containers(Analysis):
             found = [node for node in self.scopes.module_nodes if type(node) in types]
             self._module_by_types[types] = found
         return found
-
-    # --- containers ------------------------------------------------------------------------
-    def _collect_containers(self, module: cst.Module) -> None:
-        for name, node, value in _assignments(list(module.body)):
-            kind = container_type(value, self.names)
-            if kind is not None and name not in self.module_containers:
-                self.module_containers[name] = Container(name, name, None, kind, node)
-        for statement in module.body:
-            if isinstance(statement, cst.ClassDef):
-                self.classes_by_name[statement.name.value] = statement
-                for name, node, value in _assignments(list(children(statement.body))):
-                    kind = container_type(value, self.names)
-                    key = (statement.name.value, name)
-                    if kind is not None and key not in self.class_containers:
-                        label = f"{statement.name.value}.{name}"
-                        self.class_containers[key] = Container(label, name, statement, kind, node)
 
     # --- resolving an expression to a container --------------------------------------------
     def resolve(
@@ -299,41 +339,38 @@ class Containers(Analysis):
 
     # --- parameters grown by helpers -------------------------------------------------------
     def _param_fixed_point(self) -> None:
+        """Which parameters each function grows or evicts: directly, then through the helpers
+        it hands them to, until nothing changes. The direct effects and the hand-offs are read
+        once; only the hand-offs are iterated."""
+        handoffs: list[tuple[FunctionScope, list[tuple[FunctionScope, int, int]]]] = []
         for scope in self.scopes.functions:
-            self.param_growth[scope] = set()
-            self.param_eviction[scope] = set()
+            grown: set[int] = set()
+            evicted: set[int] = set()
+            passed: list[tuple[FunctionScope, int, int]] = []
+            for node in scope.nodes_of(_EFFECTS):
+                for target in self.grown_targets(node):
+                    _add_param(grown, scope, target)
+                for target in self.evicted_targets(node):
+                    _add_param(evicted, scope, target)
+                if type(node) is cst.Call:
+                    for callee, position, arg in self.helper_args(node, scope):
+                        index = _param_index(scope, arg)
+                        if index is not None:
+                            passed.append((callee, position, index))
+            self.param_growth[scope] = grown
+            self.param_eviction[scope] = evicted
+            if passed:
+                handoffs.append((scope, passed))
         changed = True
         while changed:
             changed = False
-            for scope in self.scopes.functions:
-                for node in scope.nodes_of(_EFFECTS):
-                    for index in self._param_effects(scope, node, grow=True):
-                        if index not in self.param_growth[scope]:
-                            self.param_growth[scope].add(index)
+            for scope, passed in handoffs:
+                for effects in (self.param_growth, self.param_eviction):
+                    mine = effects[scope]
+                    for callee, position, index in passed:
+                        if index not in mine and position in effects[callee]:
+                            mine.add(index)
                             changed = True
-                    for index in self._param_effects(scope, node, grow=False):
-                        if index not in self.param_eviction[scope]:
-                            self.param_eviction[scope].add(index)
-                            changed = True
-
-    def _param_effects(self, scope: FunctionScope, node: cst.CSTNode, grow: bool) -> Iterator[int]:
-        def param_index(expr: cst.BaseExpression) -> Optional[int]:
-            if isinstance(expr, cst.Name) and expr.value in scope.params:
-                if expr.value in scope.locals:
-                    return None  # rebound somewhere: not the caller's object for sure
-                return scope.params.index(expr.value)
-            return None
-
-        for target in self.grown_targets(node) if grow else self.evicted_targets(node):
-            index = param_index(target)
-            if index is not None:
-                yield index
-        if isinstance(node, cst.Call):
-            for callee, position, arg in self.helper_args(node, scope):
-                effects = self.param_growth if grow else self.param_eviction
-                index = param_index(arg)
-                if index is not None and position in effects.get(callee, ()):
-                    yield index
 
     def helper_args(
         self, call: cst.Call, scope: Optional[FunctionScope]
@@ -363,23 +400,32 @@ class Containers(Analysis):
     # --- growth and eviction shapes --------------------------------------------------------
     def grown_targets(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
         """Expressions that ``node`` grows (before knowing what they refer to)."""
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            if node.func.attr.value in GROW_METHODS:
-                yield node.func.value
-        elif isinstance(node, cst.Assign):
-            for target in node.targets:
-                if isinstance(target.target, cst.Subscript) and not _is_slice(target.target):
+        # Exact types, not isinstance: libcst's node classes are ABCs, whose isinstance is
+        # slow, and these run for every candidate node of every function.
+        kind = type(node)
+        if kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is cst.Attribute and func.attr.value in GROW_METHODS:
+                yield func.value
+        elif kind is cst.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                if type(target.target) is cst.Subscript and not _is_slice(target.target):
                     yield target.target.value
-        elif isinstance(node, cst.AugAssign):
+        elif kind is cst.AugAssign:
+            assert isinstance(node, cst.AugAssign)
             if isinstance(node.target, cst.Subscript):
                 yield node.target.value
             elif isinstance(node.operator, (cst.AddAssign, cst.BitOrAssign)):
                 yield node.target
 
     def evicted_targets(self, node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-        if isinstance(node, cst.Attribute) and node.attr.value in EVICT_METHODS:
+        kind = type(node)
+        if kind is cst.Attribute:
             # Called or handed out as a callback (``finalize(obj, CACHE.pop, key)``).
-            yield node.value
+            if node.attr.value in EVICT_METHODS:  # type: ignore[attr-defined]
+                yield node.value  # type: ignore[attr-defined]
+        elif kind is cst.Call or kind is cst.AugAssign:
+            return
         elif isinstance(node, cst.Del):
             for target in _del_targets(node.target):
                 if isinstance(target, cst.Subscript):

@@ -15,7 +15,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import children
+from leaklint.walker import child_list
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 
@@ -192,11 +192,15 @@ class Scopes(Analysis):
                 for base in (*node.bases, *node.keywords):
                     stack.append((base, None))
                 # A class body runs in the enclosing frame; its defs are methods of it.
-                for statement in reversed(list(children(node.body))):
-                    stack.append((statement, node))
+                statements = child_list(node.body)
+                statements.reverse()
+                stack.extend([(statement, node) for statement in statements])
                 continue
-            child_owner = current_owner if kind in _CLASS_BODY_BLOCKS else None
-            stack.extend((child, child_owner) for child in reversed(list(children(node))))
+            found = child_list(node)
+            if found:
+                found.reverse()
+                child_owner = current_owner if kind in _CLASS_BODY_BLOCKS else None
+                stack.extend([(child, child_owner) for child in found])
 
 
 # Blocks through which a def is still a method of the class (``if TYPE_CHECKING:`` in a body).

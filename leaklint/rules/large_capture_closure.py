@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import libcst as cst
 
-from leaklint.analysis.closures import Capture, Closures, Unit
+from leaklint.analysis.closures import Capture, Closures, Unit, may_be_large
+from leaklint.analysis.names import ImportNames
 from leaklint.rule import Rule, RuleOption
 
 MIB = 1024 * 1024
@@ -59,7 +62,19 @@ class LargeCaptureClosure(Rule):
         RuleOption("min-elements", 100_000, "lists/arrays of at least this many items are large"),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._allocates = False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # The closure analysis needs every function's scope; only a file that binds something
+        # shaped like a large allocation or a load can have a finding, so only it pays.
+        if not self._allocates and len(node.targets) == 1:
+            self._allocates = may_be_large(node.value, self.analysis(ImportNames))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self._allocates:
+            return
         reported: set[int] = set()
         for capture in self.analysis(Closures).captures:
             # One finding per closure: the first large capture names the problem.

@@ -4,7 +4,7 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.containers import Containers, container_type
+from leaklint.analysis.containers import ContainerDefinitions, Containers, container_type
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.rule import Rule
@@ -78,8 +78,8 @@ class MutableDefaultAccumulator(Rule):
     def _mutable(self, default: cst.BaseExpression) -> bool:
         if isinstance(default, (cst.Dict, cst.List, cst.Set, cst.Call)):
             return container_type(default, self.analysis(ImportNames)) is not None
-        if isinstance(default, cst.Name) and default.value in self.analysis(Scopes).module_names:
-            return default.value in self.analysis(Containers).module_containers
+        if isinstance(default, cst.Name):  # `def f(x=None)` is common: no scopes needed here
+            return default.value in self.analysis(ContainerDefinitions).module_containers
         return False
 
     def _grown_before_rebound(self, scope: FunctionScope, name: str) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.containers import Containers
+from leaklint.analysis.containers import ContainerDefinitions, Containers
 from leaklint.rule import Rule
 
 
@@ -66,6 +66,8 @@ class UnboundedModuleCache(Rule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
+        if not self.analysis(ContainerDefinitions).any_used_again():
+            return
         analysis = self.analysis(Containers)
         containers = [*analysis.module_containers.values(), *analysis.class_containers.values()]
         for container in containers:
