@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, overload
 
 import libcst as cst
 
@@ -112,11 +112,34 @@ _BINDING_TYPES = frozenset(
 )
 
 
+class ParentMap:
+    """Each node's parent. Keyed by identity: libcst nodes hash through a Python method,
+    ``id()`` in C, and this map gets an entry for every node of the file."""
+
+    __slots__ = ("by_id",)
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, cst.CSTNode] = {}
+
+    @overload
+    def get(self, node: cst.CSTNode) -> Optional[cst.CSTNode]: ...
+
+    @overload
+    def get(self, node: cst.CSTNode, default: cst.CSTNode) -> cst.CSTNode: ...
+
+    def get(self, node: cst.CSTNode, default: Optional[cst.CSTNode] = None
+            ) -> Optional[cst.CSTNode]:
+        return self.by_id.get(id(node), default)
+
+    def __setitem__(self, node: cst.CSTNode, parent: cst.CSTNode) -> None:
+        self.by_id[id(node)] = parent
+
+
 class ScopeIndex:
     """Every scope of a module with its own nodes, and a parent map of all nodes."""
 
     def __init__(self, module: cst.Module) -> None:
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.parents = ParentMap()
         self.scopes: list[Scope] = []
         self.functions: dict[str, cst.FunctionDef] = {}
         self.methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}
@@ -128,9 +151,9 @@ class ScopeIndex:
                 self.functions[statement.name.value] = statement
 
     def _fill(self, scope: Scope, start: list[cst.CSTNode]) -> None:
-        parent_of = self.parents
+        parent_of = self.parents.by_id
         for node in start:
-            parent_of[node] = scope.node
+            parent_of[id(node)] = scope.node
         stack = list(start)
         own = scope.own_nodes
         while stack:
@@ -143,9 +166,10 @@ class ScopeIndex:
             own.append(node)
             if node_type in _BINDING_TYPES:
                 self._note_binding(scope, node)
-            for child in child_list(node):
-                parent_of[child] = node
-                stack.append(child)
+            found = child_list(node)
+            for child in found:
+                parent_of[id(child)] = node
+            stack.extend(found)
 
     def _nested_scope(self, scope: Scope, node: cst.CSTNode) -> Optional[Scope]:
         if isinstance(node, cst.FunctionDef):

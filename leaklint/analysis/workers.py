@@ -27,7 +27,7 @@ import libcst as cst
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import children
+from leaklint.walker import child_list
 
 THREAD_TYPES = frozenset(
     {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
@@ -81,6 +81,12 @@ def _argument(call: cst.Call, keyword: str, index: int) -> Optional[cst.BaseExpr
     return None
 
 
+# The node types `_visit` reads, and those that open a scope.
+_VISITED = frozenset({cst.Call, cst.Assign, cst.For, cst.ClassDef})
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef})
+_FRAMES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+
+
 class BackgroundWorkers(Analysis):
     """Every function of the file that some code runs in the background."""
 
@@ -111,9 +117,16 @@ class BackgroundWorkers(Analysis):
         stack: list[tuple[cst.CSTNode, list[Scope]]] = [(root, outer)]
         while stack:
             node, scopes = stack.pop()
-            self._visit(node, scopes)
-            inner = [*scopes, node] if isinstance(node, (cst.FunctionDef, cst.ClassDef)) else scopes
-            stack.extend((child, inner) for child in reversed(list(children(node))))
+            # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop
+            # sees every node of the file.
+            kind = type(node)
+            if kind in _VISITED:
+                self._visit(node, scopes)
+            found = child_list(node)
+            if found:
+                found.reverse()
+                inner: list[Scope] = [*scopes, node] if kind in _SCOPES else scopes  # type: ignore[list-item]
+                stack.extend([(child, inner) for child in found])
 
     def _visit(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
         if isinstance(node, cst.Call):
@@ -315,6 +328,6 @@ def _walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        if node is not root and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if node is not root and type(node) in _FRAMES:
             continue
-        stack.extend(children(node))
+        stack.extend(child_list(node))
