@@ -112,6 +112,10 @@ _BINDING_TYPES = frozenset(
 )
 
 
+# The bindings `_infer_name_type` reads.
+_TYPED_BINDINGS = frozenset({cst.Assign, cst.AnnAssign, cst.WithItem, cst.For, cst.CompFor})
+
+
 class ParentMap:
     """Each node's parent. Keyed by identity: libcst nodes hash through a Python method,
     ``id()`` in C, and this map gets an entry for every node of the file."""
@@ -425,6 +429,8 @@ class Resolver:
             return specs.TYPE_CONSTRUCTORS.get(self.qualified(annotation.annotation, scope) or "")
         seen: set[Optional[str]] = set()
         for node in scope.own_nodes:
+            if type(node) not in _TYPED_BINDINGS:  # exact types: an ABC's isinstance is slow
+                continue
             value: Optional[cst.BaseExpression] = None
             if isinstance(node, cst.Assign) and any(
                 isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets

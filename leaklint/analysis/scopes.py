@@ -131,7 +131,8 @@ class Scopes(Analysis):
         self.classes: list[cst.ClassDef] = []
         self._fill(context.module, None, None, self.module_nodes)
         for node in self.module_nodes:
-            self.module_names.update(_bound_names(node))
+            if type(node) in _BINDING_TYPES:
+                self.module_names.update(_bound_names(node))
 
     def _new_scope(
         self, node: FunctionNode, parent: Optional[FunctionScope], owner: Optional[cst.ClassDef]
