@@ -41,6 +41,8 @@ and before a hand-off only for network resources (``spec.exception_before_handof
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
 from typing import Optional
 
@@ -79,6 +81,14 @@ _NOT_FACTORY_DECORATORS = frozenset({"property", "contextmanager", "asynccontext
                                      "cached_property", "fixture"})
 
 
+@functools.lru_cache(maxsize=32)
+def _calls_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    """Text that may be a call of one of ``names``: the name, then blanks, line continuations
+    or comments, then ``(``. Broad on purpose (strings and comments match too)."""
+    alternatives = "|".join(sorted(map(re.escape, names)))
+    return re.compile(rf"\b(?:{alternatives})\b(?:\s|\\|#[^\n]*)*\(")
+
+
 def _last_name(func: cst.BaseExpression) -> Optional[str]:
     if isinstance(func, cst.Name):
         return func.value
@@ -101,6 +111,10 @@ class Ownership(Analysis):
             local for local, full in names.aliases.items()
             if full in specs.FACTORIES or full in specs.TYPE_CONSTRUCTORS
         )
+        # Every resource is made by a call of one of these names; a file that never calls one
+        # (most files: `open` or `get` named in a docstring) skips the scope index.
+        if not _calls_pattern(candidates).search(context.source):
+            return
         index = ScopeIndex(context.module)
         helpers = _helper_summaries(index, names)
         resolver = Resolver(names, index, helpers, {})
