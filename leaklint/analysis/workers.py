@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional, Union, cast
 
 import libcst as cst
 
@@ -125,7 +125,7 @@ class BackgroundWorkers(Analysis):
             found = child_list(node)
             if found:
                 found.reverse()
-                inner: list[Scope] = [*scopes, node] if kind in _SCOPES else scopes  # type: ignore[list-item]
+                inner = [*scopes, cast(Scope, node)] if kind in _SCOPES else scopes
                 stack.extend([(child, inner) for child in found])
 
     def _visit(self, node: cst.CSTNode, scopes: list[Scope]) -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
 from leaklint.analysis.closures import Capture, Closures, Unit, may_be_large
@@ -57,14 +55,12 @@ class LargeCaptureClosure(Rule):
         "`{use}`; copy that part out before making the closure"
     )
     TRIGGERS = ("lambda", "def ")
+    # Set on the instance once the file binds something shaped like a large allocation.
+    _allocates = False
     OPTIONS = (
         RuleOption("min-bytes", MIB, "allocations of at least this many bytes are large"),
         RuleOption("min-elements", 100_000, "lists/arrays of at least this many items are large"),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._allocates = False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # The closure analysis needs every function's scope; only a file that binds something
