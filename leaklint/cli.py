@@ -14,7 +14,7 @@ from leaklint.config import ConfigError, Settings, apply_command_line, load_sett
 from leaklint.discovery import discover
 from leaklint.engine import check_bytes
 from leaklint.fixes import apply_fixes
-from leaklint.model import FileResult, Finding
+from leaklint.model import Confidence, FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets
 
@@ -42,6 +42,12 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--confidence",
+    type=click.Choice([c.value for c in Confidence], case_sensitive=False),
+    default=None,
+    help="Least confidence reported: high (default) or medium (also the doubtful shapes).",
+)
 @click.option("--fix", is_flag=True, help="Apply safe autofixes to the files.")
 @click.option("--stdin-filename", default=None, help="The name of the file read from stdin (-).")
 def check(
@@ -55,6 +61,7 @@ def check(
     jobs: Optional[int],
     no_cache: bool,
     config_file: Optional[str],
+    confidence: Optional[str],
     fix: bool,
     stdin_filename: Optional[str],
 ) -> None:
@@ -64,7 +71,11 @@ def check(
     try:
         settings = load_settings(config_file, _config_search_start(start))
         settings = apply_command_line(
-            settings, _code_list(select), _code_list(ignore), _code_list(extend_select)
+            settings,
+            _code_list(select),
+            _code_list(ignore),
+            _code_list(extend_select),
+            confidence,
         )
     except ConfigError as exc:
         click.echo(f"leaklint: error: {exc}", err=True)
