@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, InternalError
 from leaklint.rule import Rule
@@ -261,6 +262,11 @@ class _RuleRunner:
         suppressions: Optional[Suppressions] = None
         for rule in self.rules:
             reports = [r for r in rule.reports if confidence.admits(r.confidence)]
+            if reports:
+                # Computed only for files with something to report; nothing in code that
+                # cannot run (a TYPE_CHECKING block, a branch for Python 2) is reported.
+                dead = self.context.analysis(DeadCode)
+                reports = [r for r in reports if not dead.holds(r.node)]
             if rule.CODE in self.failed or not reports:
                 continue
             if suppressions is None:

@@ -130,10 +130,13 @@ def match(
     for entry in ledger:
         entries[(entry.path, entry.code)].append(entry)
     candidates = sorted(
-        (abs(finding.line - entry.line), index, finding, entry)
-        for index, finding in enumerate(reported)
-        for entry in entries.get((finding.path, finding.code), ())
-        if abs(finding.line - entry.line) <= slack
+        (
+            (abs(finding.line - entry.line), index, finding, entry)
+            for index, finding in enumerate(reported)
+            for entry in entries.get((finding.path, finding.code), ())
+            if abs(finding.line - entry.line) <= slack
+        ),
+        key=lambda candidate: candidate[:2],
     )
     pairs: dict[Reported, Judged] = {}
     used: set[Judged] = set()
