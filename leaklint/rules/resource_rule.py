@@ -22,5 +22,5 @@ class ResourceRule(Rule):
             self.report(
                 resource.call,
                 leak_message(resource, self.context),
-                confidence=resource_confidence(resource, self.context.path),
+                confidence=resource_confidence(resource, self.context),
             )

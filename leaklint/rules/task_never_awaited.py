@@ -54,5 +54,5 @@ class TaskNeverAwaited(Rule):
                 self.report(
                 resource.call,
                 detail=describe(verdict, self.context),
-                confidence=resource_confidence(verdict.resource, self.context.path),
+                confidence=resource_confidence(verdict.resource, self.context),
             )

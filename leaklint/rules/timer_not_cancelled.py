@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.analysis.confidence import resource_confidence
+from leaklint.analysis.confidence import concurrency_confidence
 from leaklint.rule import Rule
 
 
@@ -49,5 +49,5 @@ class TimerNotCancelled(Rule):
             self.report(
                 verdict.resource.call,
                 detail=describe(verdict, self.context),
-                confidence=resource_confidence(verdict.resource, self.context.path),
+                confidence=concurrency_confidence(verdict.resource, self.context),
             )
