@@ -211,6 +211,10 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
     if isinstance(scope.node, cst.Module) and _in_main_block(creation.call, resolver):
         # `if __name__ == "__main__":` code runs once and the process ends right after.
         return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
+    if _expected_to_fail(creation.call, resolver):
+        # `with pytest.raises(OSError): socket.create_connection(dead)`: the constructor is
+        # the call expected to raise, so nothing is created.
+        return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
     if placement.fate is not None:
         return _resource(creation, scope.node, placement, placement.fate, label)
     if not scope.is_function:
@@ -250,6 +254,29 @@ def _in_main_block(call: cst.Call, resolver: Resolver) -> bool:
         if isinstance(node, cst.If) and "__main__" in code_of(node.test):
             return True
         node = parents.get(node)
+    return False
+
+
+_RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+
+
+def _expected_to_fail(call: cst.Call, resolver: Resolver) -> bool:
+    """Whether ``call`` is in the last statement of a ``with pytest.raises(...)`` (or
+    ``self.assertRaises(...)``) block: the statement the test expects to raise."""
+    parents = resolver.index.parents
+    node: cst.CSTNode = call
+    parent = parents.get(node)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(parent, cst.IndentedBlock) and isinstance(parents.get(parent), cst.With):
+            block_owner = parents.get(parent)
+            assert isinstance(block_owner, cst.With)
+            last = parent.body[-1] if parent.body else None
+            if node is last and any(
+                isinstance(item.item, cst.Call) and _last_name(item.item.func) in _RAISES_CONTEXTS
+                for item in block_owner.items
+            ):
+                return True
+        node, parent = parent, parents.get(parent)
     return False
 
 

@@ -134,6 +134,8 @@ class FlowWalk:
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
         # Bound to an ephemeral loopback port: accepting its own peer does not fail.
         self.loopback_listener = False
+        # Events a done-callback of the task sets: awaiting one waits for the task.
+        self.completion_events: set[str] = set()
 
     # --- driver ----------------------------------------------------------------------------
     def run(self) -> FlowResult:
@@ -152,13 +154,14 @@ class FlowWalk:
         escape, node = Escape.NONE, None
         open_exits = [(state, n) for state, n in self.exits if Status.OPEN in state]
         raise_exits = [(state, n) for state, n in self.raise_exits if Status.OPEN in state]
-        if self.rebinds:
-            node, escape = next(iter(self.rebinds.items()))
-        elif (open_exits or raise_exits) and not released_somewhere:
+        if (open_exits or raise_exits or self.rebinds) and not released_somewhere:
+            # No path releases it: "never closed", whatever path reaches the exit first.
             escape = Escape.WITH_DOES_NOT_RELEASE if self.placement.statement is not None and (
                 isinstance(self.placement.statement, cst.With)
             ) else Escape.NEVER_RELEASED
             node = self.placement.statement
+        elif self.rebinds:
+            node, escape = next(iter(self.rebinds.items()))
         elif any(n is not None for _, n in open_exits):
             escape = Escape.EARLY_RETURN
             node = next(n for _, n in open_exits if n is not None)
@@ -320,6 +323,8 @@ class FlowWalk:
                 done = done | state
             if isinstance(node, cst.While):
                 done = self.expr(node.test, done) if done else done
+                if done and self._polls_until_exit(node.test):
+                    done = self._release(done)
         orelse: Optional[cst.Else] = node.orelse
         if orelse is not None and done:
             done = self._suite(orelse.body, done)
@@ -458,7 +463,9 @@ class FlowWalk:
             return state
         if isinstance(node, cst.Await):
             state = self.expr(node.expression, state)
-            if self.spec.await_releases and self._is_alias(node.expression):
+            if self.spec.await_releases and (
+                self._is_alias(node.expression) or self._waits_for_completion(node.expression)
+            ):
                 return self._release(state)
             return state
         if isinstance(node, cst.NamedExpr):
@@ -501,7 +508,7 @@ class FlowWalk:
         return self._call_effect(node, state)
 
     def _create(self, state: State) -> State:
-        if Status.OPEN in state and not self.holders:
+        if Status.OPEN in state and not self.holders and not self._created_once():
             self.rebinds.setdefault(self.creation.call, Escape.LOOP)
         elif Status.FAILED in state and not self.holders:
             self._failed_exit()
@@ -527,8 +534,13 @@ class FlowWalk:
             and func.attr.value in spec.release_methods | {"close"}
         ):
             return self._release(state)
+        if spec.loop_runners and _runs_event_loop(func, spec.loop_runners):
+            # `loop.run_forever()`: the function blocks until the loop ends, with the task.
+            return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
+            if method == "add_done_callback" and node.args:
+                self.completion_events.update(_events_set_by(node.args[0].value))
             if method in spec.release_methods or method in spec.release_attributes or (
                 is_remover(spec, func)
             ):
@@ -587,6 +599,32 @@ class FlowWalk:
             return self._escape(state)
         self._risky(node, state)
         return state
+
+    def _waits_for_completion(self, node: cst.BaseExpression) -> bool:
+        """``await done.wait()`` on an event that the task's done-callback sets."""
+        return (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "wait"
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value in self.completion_events
+        )
+
+    def _polls_until_exit(self, test: cst.BaseExpression) -> bool:
+        """``p.poll() is None`` as a loop test: the loop ends only once ``poll()`` has reaped
+        the process."""
+        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+            return False
+        left, target = test.left, test.comparisons[0]
+        return (
+            isinstance(target.operator, (cst.Is, cst.Equal))
+            and isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+            and isinstance(left, cst.Call)
+            and isinstance(left.func, cst.Attribute)
+            and left.func.attr.value in self.spec.reaping_polls
+            and self._is_alias(left.func.value)
+        )
 
     def _loopback_setup(self, node: cst.Call, method: str) -> bool:
         """A socket pair made on this machine (``bind(("127.0.0.1", 0))``, ``listen()``,
@@ -868,6 +906,22 @@ class FlowWalk:
             node = parent
         return found
 
+    def _created_once(self) -> bool:
+        """Created under a test of a flag that the same branch then sets (``if not is_temp:
+        f = NamedTemporaryFile(); is_temp = True``): a loop cannot create it again, so it is
+        not replaced on the next iteration."""
+        parents = self.resolver.index.parents
+        node: Optional[cst.CSTNode] = self.creation.call
+        while node is not None and node is not self.scope.node:
+            parent = parents.get(node)
+            if isinstance(parent, cst.If) and node is parent.body:
+                tested = {n.value for n in _name_nodes(parent.test)}
+                body = parent.body.body if isinstance(parent.body, cst.IndentedBlock) else []
+                if tested & _assigned_names(body):
+                    return True
+            node = parent
+        return False
+
     def _reads_alias(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
             return node.value in self.aliases | self.holders | self.owners
@@ -909,6 +963,32 @@ class FlowWalk:
             if isinstance(test.operator, cst.Or) and False in sides:
                 return False
         return None
+
+
+def _runs_event_loop(func: cst.BaseExpression, runners: frozenset[str]) -> bool:
+    """``loop.run_forever()``, ``loop.run_until_complete(...)``, Twisted's ``reactor.run()``."""
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value in runners:
+        return True
+    receiver = dotted_name(func.value) or ""
+    return func.attr.value == "run" and receiver.rsplit(".", 1)[-1] == "reactor"
+
+
+def _events_set_by(callback: cst.BaseExpression) -> set[str]:
+    """The names whose ``.set()`` a done-callback calls: ``lambda _: done.set()``,
+    ``done.set`` passed as is (wrapped in ``lambda t: ...`` or not)."""
+    if isinstance(callback, cst.Lambda):
+        callback = callback.body
+    if isinstance(callback, cst.Call):
+        callback = callback.func
+    if (
+        isinstance(callback, cst.Attribute)
+        and callback.attr.value == "set"
+        and isinstance(callback.value, cst.Name)
+    ):
+        return {callback.value.value}
+    return set()
 
 
 def _assigned_names(statements: Sequence[cst.BaseStatement]) -> set[str]:

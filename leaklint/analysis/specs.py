@@ -87,6 +87,12 @@ class ResourceSpec:
     # on the object itself (a file's write, a socket's connect), or any call at all (the work
     # done while a thread runs, before it is joined).
     any_call_can_raise: bool = False
+    # Methods of an event loop that block until it stops (``loop.run_forever()``): the
+    # function does not end while the loop runs, so a task kept in a local lives as long.
+    loop_runners: frozenset[str] = frozenset()
+    # Methods of a process that reap it once it has exited (``poll()``): a loop that runs
+    # until it reports an exit code reaps it (``while p.poll() is None: ...``).
+    reaping_polls: frozenset[str] = frozenset()
 
 
 _CLOSE = frozenset({"close"})
@@ -189,10 +195,12 @@ _PROCESS = ResourceSpec(
 )
 _POPEN = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
-    released_verb="waited for",
+    released_verb="waited for", reaping_polls=frozenset({"poll"}),
 )
+# Reading a task's `result()` or `exception()` needs it done: that path has waited for it.
 _TASK = ResourceSpec(
-    Kind.TASK, "LK106", "task", frozenset({"cancel", "result"}), await_releases=True,
+    Kind.TASK, "LK106", "task", frozenset({"cancel", "result", "exception"}),
+    await_releases=True, loop_runners=frozenset({"run_forever", "run_until_complete"}),
     any_call_can_raise=True,
     release_functions=frozenset({"asyncio.gather", "asyncio.wait", "asyncio.wait_for",
                                  "asyncio.shield", "asyncio.as_completed"}),
