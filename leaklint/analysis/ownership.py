@@ -244,6 +244,7 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
         escape=flow.escape, scope=scope.node, escape_node=flow.escape_node, risky_call=risky,
         returned=flow.returned and fate is Fate.HANDED_OFF,
         attributes_set=flow.attributes_set,
+        kept_on_success=Status.ESCAPED in flow.final,
     )
 
 
@@ -323,7 +324,8 @@ analyse_scopes = _analyse
 
 # --- messages ------------------------------------------------------------------------------
 def leak_message(resource: Resource, context: FileContext) -> str:
-    """The standard message for a leaked resource: what was created, the path it escapes on."""
+    """The standard message for a leaked resource: what was created, the path it escapes on,
+    and the fix that fits that path."""
     spec = resource.spec
     verb = spec.released_verb
     created = f"`{resource.api}(...)`"
@@ -333,29 +335,67 @@ def leak_message(resource: Resource, context: FileContext) -> str:
     node = resource.escape_node
     line = context.position(node).start.line if node is not None else None
     escape = resource.escape
+    managed = "use `with`" if spec.with_releases else f"{_release_call(spec)} in `finally`"
     if resource.fate is Fate.DROPPED:
         if escape is Escape.PASSED and isinstance(node, cst.Call):
-            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb}"
-        return f"{subject} is used inline and never {verb}"
+            return (
+                f"{subject} is passed to `{_callee(node)}(...)` and never {verb} "
+                f"({managed} and pass the handle)"
+            )
+        return f"{subject} is used inline and never {verb} ({managed})"
     if escape is Escape.WITH_DOES_NOT_RELEASE:
         note = spec.with_note or "does not release it"
-        return f"{created} in `with` {note}; the {spec.noun} is never {verb}"
+        return (
+            f"{created} in `with` {note}; the {spec.noun} is never {verb} "
+            f"(wrap it in `contextlib.closing(...)` or {_release_call(spec)} after the block)"
+        )
     if escape is Escape.NEVER_RELEASED:
-        return f"{subject} is never {verb}"
+        when_done = f"{_release_call(spec)} when done"
+        return f"{subject} is never {verb} ({'use `with`, or ' if spec.with_releases else ''}"  \
+            f"{when_done})"
     if escape is Escape.EARLY_RETURN:
-        return f"{subject} is not {verb} on the return at line {line}"
+        return (
+            f"{subject} is not {verb} on the return at line {line} "
+            f"({_release_call(spec)} before returning, or {managed})"
+        )
     if escape is Escape.RAISE:
-        return f"{subject} is not {verb} when the `raise` at line {line} exits"
+        return (
+            f"{subject} is not {verb} when the `raise` at line {line} exits "
+            f"({_release_call(spec)} before raising, or {managed})"
+        )
     if escape is Escape.REBOUND:
-        return f"{subject} is still open when `{resource.label}` is rebound at line {line}"
+        return (
+            f"{subject} is still open when `{resource.label}` is rebound at line {line} "
+            f"({_release_call(spec)} before rebinding it)"
+        )
     if escape is Escape.LOOP:
-        return f"{subject} is replaced on the next loop iteration before it is {verb}"
+        return (
+            f"{subject} is replaced on the next loop iteration before it is {verb} "
+            f"({_release_call(spec)} at the end of each iteration, or {managed})"
+        )
     if escape is Escape.SOME_PATHS:
-        return f"{subject} is not {verb} on every path"
+        return f"{subject} is not {verb} on every path ({managed})"
     if escape is Escape.EXCEPTION:
-        fix = "release it in `finally`" + (" or use `with`" if spec.with_releases else "")
-        return f"{subject} is not {verb} if `{_short(resource.risky_call or '...')}` raises ({fix})"
-    return f"{subject} is never {verb}"
+        risky = _short(resource.risky_call or "...")
+        if resource.kept_on_success:
+            fix = f"{_release_call(spec)} in an `except` block and re-raise: it is kept on success"
+        else:
+            fix = f"{_release_call(spec)} in `finally`" + (
+                " or use `with`" if spec.with_releases else ""
+            )
+        return f"{subject} is not {verb} if `{risky}` raises ({fix})"
+    return f"{subject} is never {verb} ({managed})"
+
+
+def _release_call(spec: specs.ResourceSpec) -> str:
+    """``call `close()``` / ``call `os.remove(...)``` : how this kind is released."""
+    if spec.release_methods:
+        preferred = sorted(spec.release_methods, key=lambda m: (m != "close", m))[0]
+        return f"call `{preferred}()`"
+    if spec.release_functions:
+        preferred = sorted(spec.release_functions)[0]
+        return f"call `{preferred}(...)`"
+    return "release it"
 
 
 def _callee(call: cst.Call) -> str:

@@ -553,6 +553,10 @@ class FlowWalk:
                 return state
             self._risky(node, state)
             return state
+        if self._made_standard_stream(node):
+            # `os.dup2(fd, 0)`: daemonising code makes it the process's stdin/stdout/stderr,
+            # which lives as long as the process.
+            return self._escape(state)
         if isinstance(func, cst.Attribute) and func.attr.value in ("unlink", "rmdir"):
             receiver = func.value
             if isinstance(receiver, cst.Call) and any(
@@ -599,6 +603,24 @@ class FlowWalk:
             return self._escape(state)
         self._risky(node, state)
         return state
+
+    def _made_standard_stream(self, node: cst.Call) -> bool:
+        """``os.dup2(fd, 1)``, ``os.dup2(f.fileno(), sys.stdout.fileno())``."""
+        if len(node.args) < 2 or self.resolver.qualified(node.func, self.scope) != "os.dup2":
+            return False
+        source, target = node.args[0].value, node.args[1].value
+        if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and (
+            source.func.attr.value == "fileno"
+        ):
+            source = source.func.value
+        if not self._is_alias(source):
+            return False
+        if isinstance(target, cst.Integer):
+            return target.value in ("0", "1", "2")
+        if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute):
+            target = target.func.value  # sys.stdout.fileno()
+        return dotted_name(target) in ("sys.stdin", "sys.stdout", "sys.stderr",
+                                       "sys.__stdin__", "sys.__stdout__", "sys.__stderr__")
 
     def _waits_for_completion(self, node: cst.BaseExpression) -> bool:
         """``await done.wait()`` on an event that the task's done-callback sets."""
