@@ -31,6 +31,23 @@ from leaklint.runtime.source_map import SourceMap
 GROWTH_CODES = frozenset({"LK201", "LK202", "LK203", "LK204", "LK205", "LK206", "LK401"})
 LARGE_CLOSURE_BYTES = 64 * 1024
 MEMORY_BYTES_PER_CALL = 256
+_SINGULAR = {"bytes": "byte", "entries": "entry", "items": "item", "loggers": "logger",
+             "registrations": "registration", "instances": "instance"}
+
+
+def amount(value: float, unit: str = "") -> str:
+    """One way to write every figure in a report: whole numbers with thousands separators
+    (``4,194,360 bytes``, never ``4.19436e+06``), others with one decimal, and the unit in the
+    singular for exactly one."""
+    if value != value or value in (float("inf"), float("-inf")):
+        number = "unknown"
+    elif float(value).is_integer():
+        number = f"{int(value):,}"
+    else:
+        number = f"{value:,.1f}"
+    if not unit:
+        return number
+    return f"{number} {_SINGULAR.get(unit, unit) if value == 1 else unit}"
 
 
 @dataclass(frozen=True)
@@ -213,20 +230,22 @@ class GrowthRun:
         unit = probe.unit
         if grows:
             detail = (f"{probe.label} grew in every one of {len(repeats) - 1} calls: "
-                      f"+{per_call:g} {unit} per call ({repeats[0]:g} -> {repeats[-1]:g})")
+                      f"+{amount(per_call, unit)} per call ({amount(repeats[0])} -> "
+                      f"{amount(repeats[-1])})")
         elif code in ("LK202", "LK203", "LK201", "LK206", "LK401") and values and (
             values[-1] > values[0]
         ):
             # Retained rather than growing (the same input each call): still held after main().
-            detail = (f"{probe.label} holds {values[-1]:g} {unit} after main() returned "
-                      f"({values[0]:g} before the first call) and never lets them go")
+            detail = (f"{probe.label} holds {amount(values[-1], unit)} after main() returned "
+                      f"({amount(values[0])} before the first call) and never lets them go")
         else:
             return None
         if code == "LK202":
             pinned = self._pinned(probe)
             if pinned <= 0:
                 return None
-            detail += f"; cache_clear() released {pinned} instance(s): they were pinned by it"
+            detail += (f"; cache_clear() released {amount(pinned, 'instances')}: they were "
+                       "pinned by it")
         if code == "LK401" and values[-1] < LARGE_CLOSURE_BYTES:
             return None
         return LeakRecord(probe.kind, probe.label, site, (), detail, code)
@@ -296,7 +315,8 @@ class MemoryLines:
 def generic_records(path: str, memory: MemoryLines) -> list[LeakRecord]:
     return [
         LeakRecord(Kind.MEMORY, f"line {line}", Site(path, line), (),
-                   f"memory allocated here grew in every call: +{per_call:.0f} bytes per call",
+                   f"memory allocated here grew in every call: +{amount(round(per_call), 'bytes')} "
+                   "per call",
                    "LK201")
         for line, per_call in memory.growing()
     ]
@@ -340,6 +360,6 @@ def generic_registration_records(path: str, samples: list[dict[tuple[Kind, int],
             code = "LK205" if kind is Kind.LOGGER else "LK204"
             what = "loggers created" if kind is Kind.LOGGER else "handlers/registrations added"
             records.append(LeakRecord(kind, f"line {line}", Site(path, line), (),
-                                      f"{what} here grew in every call: +{per_call:g} per call",
+                                      f"{what} here grew in every call: +{amount(per_call)} per call",
                                       code))
     return records
