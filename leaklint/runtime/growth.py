@@ -359,7 +359,6 @@ def generic_registration_records(path: str, samples: list[dict[tuple[Kind, int],
             per_call = (values[-1] - values[0]) / (len(values) - 1)
             code = "LK205" if kind is Kind.LOGGER else "LK204"
             what = "loggers created" if kind is Kind.LOGGER else "handlers/registrations added"
-            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (),
-                                      f"{what} here grew in every call: +{amount(per_call)} per call",
-                                      code))
+            detail = f"{what} here grew in every call: +{amount(per_call)} per call"
+            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (), detail, code))
     return records
