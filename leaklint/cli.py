@@ -19,7 +19,7 @@ from leaklint.model import FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets, result_cache_folder
 from leaklint.settings_report import describe_settings
-from leaklint.source import UnreadableSource, read_source
+from leaklint.source import UnreadableSource, decode_source, read_source
 from leaklint.text_report import (
     Painter,
     colour_wanted,
@@ -192,7 +192,10 @@ def _check_stdin(settings: Settings, shown_path: str, texts: dict[str, str]) -> 
     from leaklint.runner import _apply_settings
 
     data = sys.stdin.buffer.read()
-    texts[shown_path] = data.decode("utf-8", "replace")  # for --show-source only
+    try:  # kept for --show-source, decoded as the check decodes it
+        texts[shown_path] = decode_source(data).text
+    except UnreadableSource:
+        texts[shown_path] = ""
     result = check_bytes(data, shown_path, settings.ruleset())
     return _apply_settings(result, settings)
 
