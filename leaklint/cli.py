@@ -14,6 +14,7 @@ from leaklint import __version__, registry
 from leaklint.config import ConfigError, Settings, apply_command_line, load_settings
 from leaklint.discovery import NamedPaths, discover, sort_named_paths
 from leaklint.engine import check_bytes
+from leaklint.figures import amount
 from leaklint.fixes import apply_fixes
 from leaklint.model import FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
@@ -240,11 +241,10 @@ def _write(text: str, output_file: Optional[str], colour: bool = False) -> None:
 
 
 def _summarise(findings: Sequence[Finding], checked: int) -> None:
-    files = len({f.path for f in findings})
-    checked_text = f"{checked} file{'s' if checked != 1 else ''} checked"
+    files = amount(len({f.path for f in findings}), "files")
+    checked_text = f"{amount(checked, 'files')} checked"
     if findings:
-        leaks = f"{len(findings)} leak{'s' if len(findings) != 1 else ''}"
-        click.echo(f"Found {leaks} in {files} file{'s' if files != 1 else ''} ({checked_text}).",
+        click.echo(f"Found {amount(len(findings), 'leaks')} in {files} ({checked_text}).",
                    err=True)
     else:
         click.echo(f"No leaks found ({checked_text}).", err=True)

@@ -223,3 +223,13 @@ def test_cache_dir_setting_is_relative_to_the_project_root(
     monkeypatch.chdir(project / "pkg")
     assert run_cli("check", "gen").exit_code == 1
     assert (project / ".cache" / "leaklint").is_dir()
+
+
+def test_figures_are_written_one_way() -> None:
+    from leaklint.figures import amount
+
+    assert amount(4194360.0, "bytes") == "4,194,360 bytes"
+    assert amount(1, "entries") == "1 entry" and amount(1.0, "files") == "1 file"
+    assert amount(0, "files") == "0 files" and amount(2.5, "items") == "2.5 items"
+    assert amount(float("nan"), "bytes") == "unknown bytes"
+    assert amount(1234) == "1,234"

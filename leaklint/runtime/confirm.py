@@ -68,6 +68,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.growth import GROWTH_CODES
 from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
@@ -339,12 +340,12 @@ def to_text(verdicts: Sequence[FileVerdict]) -> str:
             lines.append(f"{'':<13}   note: {note}")
     counts = summary(verdicts)
     lines.append("")
-    skipped = f"{counts['skipped']:,} skipped, " if counts["skipped"] else ""
+    skipped = f"{amount(counts['skipped'])} skipped, " if counts["skipped"] else ""
     lines.append(
-        f"{counts['confirmed']:,} confirmed, {counts['unconfirmed']:,} unconfirmed, "
-        f"{counts['runtime_only']:,} runtime-only, {counts['clean']:,} clean, {skipped}"
-        f"{counts['errors']:,} not run to completion ({counts['files']:,} "
-        f"file{'s' if counts['files'] != 1 else ''})."
+        f"{amount(counts['confirmed'])} confirmed, {amount(counts['unconfirmed'])} unconfirmed, "
+        f"{amount(counts['runtime_only'])} runtime-only, {amount(counts['clean'])} clean, "
+        f"{skipped}{amount(counts['errors'])} not run to completion "
+        f"({amount(counts['files'], 'files')})."
     )
     if counts["skipped"]:
         lines.append(f"Skipped fixtures need optional libraries: {INSTALL_HINT}")

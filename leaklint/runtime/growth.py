@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.hooks import Tracker
 from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
@@ -31,23 +32,6 @@ from leaklint.runtime.source_map import SourceMap
 GROWTH_CODES = frozenset({"LK201", "LK202", "LK203", "LK204", "LK205", "LK206", "LK401"})
 LARGE_CLOSURE_BYTES = 64 * 1024
 MEMORY_BYTES_PER_CALL = 256
-_SINGULAR = {"bytes": "byte", "entries": "entry", "items": "item", "loggers": "logger",
-             "registrations": "registration", "instances": "instance"}
-
-
-def amount(value: float, unit: str = "") -> str:
-    """One way to write every figure in a report: whole numbers with thousands separators
-    (``4,194,360 bytes``, never ``4.19436e+06``), others with one decimal, and the unit in the
-    singular for exactly one."""
-    if value != value or value in (float("inf"), float("-inf")):
-        number = "unknown"
-    elif float(value).is_integer():
-        number = f"{int(value):,}"
-    else:
-        number = f"{value:,.1f}"
-    if not unit:
-        return number
-    return f"{number} {_SINGULAR.get(unit, unit) if value == 1 else unit}"
 
 
 @dataclass(frozen=True)
