@@ -16,7 +16,7 @@ from leaklint.discovery import NamedPaths, discover, sort_named_paths
 from leaklint.engine import check_bytes
 from leaklint.figures import amount
 from leaklint.fixes import apply_fixes
-from leaklint.model import FileResult, Finding
+from leaklint.model import Confidence, FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets, result_cache_folder
 from leaklint.settings_report import describe_settings
@@ -92,6 +92,12 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--confidence",
+    type=click.Choice([c.value for c in Confidence], case_sensitive=False),
+    default=None,
+    help="Least confidence reported: high (default) or medium (also the doubtful shapes).",
+)
 @click.option("--fix", is_flag=True, help="Apply safe autofixes to the files.")
 @click.option("--stdin-filename", default=None, help="The name of the file read from stdin (-).")
 def check(
@@ -113,6 +119,7 @@ def check(
     jobs: Optional[int],
     no_cache: bool,
     config_file: Optional[str],
+    confidence: Optional[str],
     fix: bool,
     stdin_filename: Optional[str],
 ) -> None:
@@ -122,8 +129,13 @@ def check(
     try:
         settings = load_settings(config_file, _config_search_start(start))
         settings = apply_command_line(
-            settings, _code_list(select), _code_list(ignore), _code_list(extend_select),
-            _pattern_list(exclude), _pattern_list(extend_exclude),
+            settings,
+            _code_list(select),
+            _code_list(ignore),
+            _code_list(extend_select),
+            confidence,
+            exclude=_pattern_list(exclude),
+            extend_exclude=_pattern_list(extend_exclude),
         )
     except ConfigError as exc:
         click.echo(f"leaklint: error: {exc}", err=True)

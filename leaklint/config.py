@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from leaklint import registry
 from leaklint.engine import RuleSet
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 if sys.version_info >= (3, 11):
@@ -32,6 +33,7 @@ TOP_LEVEL_KEYS = {
     "extend-exclude",
     "per-file-ignores",
     "cache-dir",
+    "confidence",
 }
 
 
@@ -49,12 +51,13 @@ class Settings:
     root: str = "."
     config_file: Optional[str] = None
     cache_dir: Optional[str] = None
+    confidence: Confidence = Confidence.HIGH
 
     def rules(self) -> tuple[type[Rule], ...]:
         return registry.select_rules(self.select, self.ignore, self.extend_select)
 
     def ruleset(self, honor_noqa: bool = True) -> RuleSet:
-        return RuleSet(self.rules(), self.rule_options, honor_noqa)
+        return RuleSet(self.rules(), self.rule_options, honor_noqa, self.confidence)
 
     def ignored_for(self, path: str) -> tuple[str, ...]:
         relative = _relative_posix(path, self.root)
@@ -79,7 +82,7 @@ class Settings:
     def fingerprint(self) -> str:
         """What the cached results of a file depend on, besides its content."""
         options = sorted((code, sorted(opts.items())) for code, opts in self.rule_options.items())
-        return repr((sorted(rule.CODE for rule in self.rules()), options))
+        return repr((sorted(rule.CODE for rule in self.rules()), options, self.confidence.value))
 
 
 def _relative_posix(path: str, root: str) -> str:
@@ -199,6 +202,8 @@ def settings_from_table(table: Mapping[str, Any], root: str, source: str) -> Set
             if not isinstance(value, str):
                 raise ConfigError(f"{where} cache-dir: expected a string")
             settings = replace(settings, cache_dir=os.path.join(root, value))
+        elif key == "confidence":
+            settings = replace(settings, confidence=parse_confidence(value, f"{where} confidence"))
         elif key.upper().startswith(registry.PREFIX) or isinstance(value, dict):
             rule = _rule_by_key(key, where)
             options[rule.CODE] = _rule_options(rule.CODE, value, where)
@@ -206,6 +211,16 @@ def settings_from_table(table: Mapping[str, Any], root: str, source: str) -> Set
             known = ", ".join(sorted(TOP_LEVEL_KEYS))
             raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known}, or a rule code)")
     return replace(settings, rule_options=options)
+
+
+def parse_confidence(value: Any, where: str) -> Confidence:
+    """``high`` (the default: only findings a maintainer would fix) or ``medium`` (also the
+    shapes that leak in some code and are noise in most)."""
+    try:
+        return Confidence(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(repr(c.value) for c in Confidence)
+        raise ConfigError(f"{where}: {value!r} is not a confidence (one of {choices})") from None
 
 
 def _rule_by_key(key: str, where: str) -> type[Rule]:
@@ -246,13 +261,16 @@ def apply_command_line(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     extend_select: Sequence[str] = (),
+    confidence: Optional[str] = None,
     exclude: Sequence[str] = (),
     extend_exclude: Sequence[str] = (),
 ) -> Settings:
     """Command-line selection overrides the file's ``select``; ``--ignore`` and
-    ``--extend-select`` add to what the file says. In the same way ``--exclude`` replaces the
-    file's ``exclude`` and ``--extend-exclude`` adds to its ``extend-exclude``; their patterns
-    are relative to the current folder, as the user typed them."""
+    ``--extend-select`` add to what the file says; ``--confidence`` overrides the file's. In
+    the same way ``--exclude`` replaces the file's ``exclude`` and ``--extend-exclude`` adds to
+    its ``extend-exclude``; their patterns are relative to the current folder, as typed."""
+    if confidence is not None:
+        settings = replace(settings, confidence=parse_confidence(confidence, "--confidence"))
     if select:
         settings = replace(settings, select=_codes(list(select), "--select"))
     if ignore:

@@ -20,8 +20,9 @@ from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
-from leaklint.model import FileResult, Finding, InternalError
+from leaklint.model import Confidence, FileResult, Finding, InternalError
 from leaklint.rule import Rule
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
@@ -46,6 +47,8 @@ class RuleSet:
     rules: tuple[type[Rule], ...]
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     honor_noqa: bool = True
+    # The least confidence reported: ``high`` by default, ``medium`` reports both.
+    confidence: Confidence = Confidence.HIGH
 
 
 def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -200,7 +203,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> 
     context = FileContext(path, text, module)
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
-    findings = runner.findings(ruleset.honor_noqa)
+    findings = runner.findings(ruleset.honor_noqa, ruleset.confidence)
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 
@@ -276,15 +279,21 @@ class _RuleRunner:
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
 
-    def findings(self, honor_noqa: bool) -> list[Finding]:
+    def findings(self, honor_noqa: bool, confidence: Confidence) -> list[Finding]:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
         for rule in self.rules:
-            if rule.CODE in self.failed or not rule.reports:
+            reports = [r for r in rule.reports if confidence.admits(r.confidence)]
+            if reports:
+                # Computed only for files with something to report; nothing in code that
+                # cannot run (a TYPE_CHECKING block, a branch for Python 2) is reported.
+                dead = self.context.analysis(DeadCode)
+                reports = [r for r in reports if not dead.holds(r.node)]
+            if rule.CODE in self.failed or not reports:
                 continue
             if suppressions is None:
                 suppressions = Suppressions(self.context.source, honor_noqa)
-            for report in rule.reports:
+            for report in reports:
                 span = self.context.position(report.node)
                 line, column = span.start.line, span.start.column + 1
                 if suppressions.is_suppressed(line, rule.CODE):
@@ -299,6 +308,7 @@ class _RuleRunner:
                         end_column=span.end.column + 1,
                         name=rule.NAME,
                         message=report.message,
+                        confidence=report.confidence,
                     )
                 )
         return list(dict.fromkeys(found))

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
+
+
+class Confidence(str, Enum):
+    """How sure a finding is. ``high`` findings are reported by default; ``medium`` ones are
+    shapes that leak in some code and are noise in most (``--confidence medium`` shows them)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+
+    @property
+    def rank(self) -> int:
+        return 2 if self is Confidence.HIGH else 1
+
+    def admits(self, other: Confidence) -> bool:
+        """Whether a selection at this confidence reports a finding of ``other``."""
+        return other.rank >= self.rank
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class Finding:
     name: str = field(compare=False)
     message: str = field(compare=False)
     fix: Optional[Fix] = field(default=None, compare=False)
+    confidence: Confidence = field(default=Confidence.HIGH, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
@@ -69,6 +87,7 @@ class Finding:
             "code": self.code,
             "name": self.name,
             "message": self.message,
+            "confidence": self.confidence.value,
             "fix": self.fix.to_json() if self.fix else None,
         }
 
@@ -85,6 +104,7 @@ class Finding:
             name=data["name"],
             message=data["message"],
             fix=Fix.from_json(fix) if fix else None,
+            confidence=Confidence(data.get("confidence", Confidence.HIGH.value)),
         )
 
 

@@ -51,6 +51,7 @@ def render_sarif(findings: Sequence[Finding]) -> str:
             "ruleIndex": index[f.code],
             "level": "error" if f.code == "LK001" else "warning",
             "message": {"text": f.message},
+            "properties": {"confidence": f.confidence.value},
             "locations": [
                 {
                     "physicalLocation": {

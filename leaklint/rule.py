@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.model import Confidence
+
 if TYPE_CHECKING:
     from leaklint.context import Analysis, FileContext
 
@@ -37,6 +39,7 @@ class Report:
 
     node: cst.CSTNode
     message: str
+    confidence: Confidence = Confidence.HIGH
 
 
 class Rule:
@@ -62,9 +65,16 @@ class Rule:
         """The shared analysis of this file, computed once for all rules that ask."""
         return self.context.analysis(kind)
 
-    def report(self, node: cst.CSTNode, message: Optional[str] = None, **fields: Any) -> None:
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        confidence: Confidence = Confidence.HIGH,
+        **fields: Any,
+    ) -> None:
         text = message if message is not None else self.MESSAGE.format(**fields)
-        self.reports.append(Report(node, text))
+        self.reports.append(Report(node, text, confidence))
 
     def finish(self) -> None:
         """Called once after the traversal; rules that decide at module end override it."""

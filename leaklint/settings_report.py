@@ -28,6 +28,7 @@ def describe_settings(settings: Settings, cache_folder: str, use_cache: bool) ->
                     settings.per_file_ignores)
         + "}",
         f"rules = {_listing([rule.CODE for rule in rules])}  ({len(rules)} selected)",
+        f"confidence = {settings.confidence.value}",
     ]
     for rule in rules:
         chosen = settings.rule_options.get(rule.CODE, {})

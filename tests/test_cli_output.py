@@ -202,6 +202,7 @@ def test_show_settings_explains_the_configuration(project: Path) -> None:
     rules = next(line for line in lines if line.startswith("rules = "))
     assert '"LK203"' in rules and '"LK305"' not in rules
     assert "LK401.min-bytes = 1024" in lines
+    assert "confidence = high" in lines
     assert "LK401.min-elements = 100000  (default)" in lines
 
 

@@ -135,7 +135,25 @@ class Ownership(Analysis):
         return (resource for resource in self.resources if resource.spec.kind is kind)
 
     def leaks(self, code: str) -> Iterator[Resource]:
-        return (r for r in self.resources if r.spec.code == code and r.fate.leaks)
+        """The leaked resources of one rule, one per defect: the twins of an ``if``/``else``
+        that create the same name and leak at the same place (``if tls: s = ctx.wrap_socket(
+        ...) else: s = ctx.wrap_socket(...)``, then a call that can raise) are one gap."""
+        seen: set[tuple[object, ...]] = set()
+        for resource in self.resources:
+            if resource.spec.code != code or not resource.fate.leaks:
+                continue
+            defect = defect_of(resource)
+            if defect not in seen:
+                seen.add(defect)
+                yield resource
+
+
+def defect_of(resource: Resource) -> tuple[object, ...]:
+    """What makes two leaked resources one defect: the same creating call, or the same name
+    of the same scope leaking at the same node."""
+    if resource.label is not None and resource.escape_node is not None:
+        return (id(resource.scope), resource.label, id(resource.escape_node))
+    return (resource.call,)
 
 
 class _LazySummaries(dict):  # type: ignore[type-arg]

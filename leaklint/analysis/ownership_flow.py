@@ -26,10 +26,12 @@ from leaklint.analysis.ownership_calls import (
     Effect,
     is_cleanup_call,
     is_constructor_like,
+    is_ephemeral_local_address,
     is_library_function,
     is_managing_method,
     is_method_of_other_object,
     is_non_raising,
+    is_own_listener_address,
     is_remover,
     passes_a_value,
 )
@@ -130,6 +132,8 @@ class FlowWalk:
         # decide whether to create it (`if file != "-": fp.close()`).
         self.guard_names = scope.bool_flags | self._creation_conditions()
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
+        # Bound to an ephemeral loopback port: accepting its own peer does not fail.
+        self.loopback_listener = False
 
     # --- driver ----------------------------------------------------------------------------
     def run(self) -> FlowResult:
@@ -533,7 +537,7 @@ class FlowWalk:
             if method in spec.activation_methods:
                 self.events.add(Status.OPEN)
                 return _replace(state, {Status.INERT}, Status.OPEN)
-            if method in _CHEAP_METHODS:
+            if method in _CHEAP_METHODS or self._loopback_setup(node, method):
                 return state
             self._risky(node, state)
             return state
@@ -583,6 +587,24 @@ class FlowWalk:
             return self._escape(state)
         self._risky(node, state)
         return state
+
+    def _loopback_setup(self, node: cst.Call, method: str) -> bool:
+        """A socket pair made on this machine (``bind(("127.0.0.1", 0))``, ``listen()``,
+        ``connect(listener.getsockname())``, then ``accept()`` on that listener): binding an
+        ephemeral loopback port and connecting to one's own listener do not fail in practice,
+        so they open no exception path worth reporting."""
+        if self.spec.kind is not specs.Kind.SOCKET:
+            return False
+        if method == "bind" and node.args and is_ephemeral_local_address(node.args[0].value):
+            self.loopback_listener = True
+            return True
+        if method == "listen":
+            return True
+        if method == "accept":
+            return self.loopback_listener
+        if method == "connect" and node.args:
+            return is_own_listener_address(node.args[0].value, self.scope.listener_addresses)
+        return False
 
     def _surely_raises(self, callee: cst.FunctionDef) -> bool:
         """A module function that never returns; not a method (a subclass may override it:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.timeouts import TimeoutCalls
+from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 
@@ -43,4 +45,15 @@ class CallWithoutTimeout(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
         if missing is not None:
-            self.report(node, api=missing.api, how=missing.how)
+            confidence = _confidence(missing, self.context.path)
+            self.report(node, api=missing.api, how=missing.how, confidence=confidence)
+
+
+def _confidence(missing: MissingTimeout, path: str) -> Confidence:
+    """Medium where a hang matters little or the timeout is someone else's to choose: test
+    code (it talks to its own servers and only hangs when already failing), and a library
+    facility that passes through an address it is given and defers to the program's
+    `socket.setdefaulttimeout()`."""
+    if is_test_path(path) or missing.defers_to_default:
+        return Confidence.MEDIUM
+    return Confidence.HIGH

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.analysis.confidence import concurrency_confidence
 from leaklint.rule import Rule
 
 
@@ -40,4 +41,8 @@ class ExecutorNotShutdown(Rule):
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(verdict.resource.call, detail=describe(verdict, self.context))
+            self.report(
+                verdict.resource.call,
+                detail=describe(verdict, self.context),
+                confidence=concurrency_confidence(verdict.resource, self.context),
+            )

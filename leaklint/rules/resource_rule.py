@@ -3,6 +3,7 @@ rule's code from the ownership analysis, with the standard message."""
 
 from __future__ import annotations
 
+from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership import Ownership, leak_message
 from leaklint.rule import Rule
 
@@ -18,4 +19,8 @@ class ResourceRule(Rule):
             if resource.call in reported:
                 continue
             reported.add(resource.call)
-            self.report(resource.call, leak_message(resource, self.context))
+            self.report(
+                resource.call,
+                leak_message(resource, self.context),
+                confidence=resource_confidence(resource, self.context),
+            )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership_model import Fate
 from leaklint.rule import Rule
 
@@ -50,4 +51,8 @@ class TaskNeverAwaited(Rule):
             # Dropped handles are LK105's; a raise before the await does not make the task
             # "never awaited".
             if resource.label is not None and resource.fate is Fate.LEAKED:
-                self.report(resource.call, detail=describe(verdict, self.context))
+                self.report(
+                resource.call,
+                detail=describe(verdict, self.context),
+                confidence=resource_confidence(verdict.resource, self.context),
+            )

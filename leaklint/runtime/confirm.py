@@ -74,7 +74,7 @@ from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
-_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}[,\s]*)+)")
+_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}(?:\[\w+\])?[,\s]*)+)")
 _FOLDER_CODE = re.compile(r"^(LK\d{3})-")
 HARD_MARGIN = 5.0
 
@@ -118,9 +118,12 @@ def static_findings(paths: Sequence[str]) -> dict[str, list[StaticFinding]]:
     """Every rule, off-by-default ones included, on the same files (``noqa`` honoured)."""
     from leaklint import registry
     from leaklint.engine import RuleSet, check_path
+    from leaklint.model import Confidence
 
     everything = [r.CODE for r in registry.ALL_RULES if not r.DEFAULT_ENABLED]
-    ruleset = RuleSet(registry.select_rules(["LK"], (), everything))
+    ruleset = RuleSet(
+        registry.select_rules(["LK"], (), everything), confidence=Confidence.MEDIUM
+    )
     out: dict[str, list[StaticFinding]] = {}
     for path in paths:
         result = check_path(path, ruleset)
