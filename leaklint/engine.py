@@ -8,10 +8,12 @@ and every other rule and file is still checked.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TypeVar
@@ -155,8 +157,11 @@ def _parse(text: str, path: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        # libcst prefixes its messages with "parser error: error at L:C: "; the position is
-        # reported separately, so keep only what went wrong.
+        python_says = _python_syntax_error(text, path)
+        if python_says is not None:
+            raise python_says from None
+        # Python accepts what libcst rejects (syntax newer than this libcst): libcst's words.
+        # It prefixes them with "parser error: error at L:C: "; the position is kept apart.
         message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", exc.message)
         line, column = exc.raw_line, exc.raw_column + 1
         raise UnreadableSource(f"syntax error: {message}", line, column) from None
@@ -164,6 +169,23 @@ def _parse(text: str, path: str) -> cst.Module:
         raise
     except Exception as exc:  # libcst's native parser reports some failures as other types
         raise UnreadableSource(f"parser failed: {exc}") from None
+
+
+def _python_syntax_error(text: str, path: str) -> Optional[UnreadableSource]:
+    """The interpreter's own message and position (``'(' was never closed`` at 1:5) for a file
+    libcst rejects, which read better than libcst's list of expected tokens; None when this
+    Python compiles the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings (bad escapes) are not our report
+            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        return UnreadableSource(f"syntax error: {exc.msg}", line, max(column, 1))
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
 
 
 def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:

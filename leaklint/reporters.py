@@ -9,13 +9,14 @@ from typing import Any, Callable
 
 from leaklint import __version__, registry
 from leaklint.model import Finding
+from leaklint.text_report import Painter, render_concise
 
 FORMATS = ("text", "json", "sarif", "github")
 HOMEPAGE = "https://github.com/leaklint/leaklint"
 
 
 def render_text(findings: Sequence[Finding]) -> str:
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+    return render_concise(findings, Painter(colour=False))
 
 
 def render_json(findings: Sequence[Finding]) -> str:

@@ -73,15 +73,18 @@ def _check_chunk(job: _Job, targets: Sequence[Target]) -> list[FileResult]:
     return [_check_target(job, target) for target in targets]
 
 
+def result_cache_folder(settings: Settings) -> str:
+    """``cache-dir`` from the configuration, else ``.leaklint_cache`` at the project root."""
+    return settings.cache_dir or os.path.join(settings.root, CACHE_FOLDER)
+
+
 def check_targets(
     targets: Sequence[Target],
     settings: Settings,
     jobs: int = 1,
     use_cache: bool = True,
 ) -> list[FileResult]:
-    cache_folder = None
-    if use_cache:
-        cache_folder = settings.cache_dir or os.path.join(settings.root, CACHE_FOLDER)
+    cache_folder = result_cache_folder(settings) if use_cache else None
     code = code_fingerprint() if cache_folder else ""
     job = _Job(settings.ruleset(), cache_folder, settings.fingerprint(), code)
     cache = job.cache()

@@ -68,7 +68,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.growth import GROWTH_CODES
+from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
@@ -87,7 +89,7 @@ class StaticFinding:
 @dataclass
 class FileVerdict:
     path: str  # as the user named it
-    status: str = "ok"  # ok | timeout | import-error | error | crashed
+    status: str = "ok"  # ok | skipped | timeout | import-error | error | crashed
     reason: str = ""
     findings: list[dict[str, Any]] = field(default_factory=list)
     runtime_only: list[dict[str, Any]] = field(default_factory=list)
@@ -244,6 +246,8 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
     at_return = [LeakRecord.from_json(r) for r in result.get("evidence", [])]
     verdict = FileVerdict(path, result.get("status", "crashed"), result.get("reason", ""),
                           notes=list(result.get("notes", [])))
+    if verdict.status == "skipped":  # an optional library is missing: nothing to judge
+        return verdict
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -300,8 +304,10 @@ def to_json(verdicts: Iterable[FileVerdict]) -> dict[str, Any]:
         "findings": [f for v in verdicts for f in v.findings],
         "runtime_only": [r for v in verdicts for r in v.runtime_only],
         "clean": [v.path for v in verdicts if v.clean],
+        "skipped": [{"path": v.path, "reason": v.reason} for v in verdicts
+                    if v.status == "skipped"],
         "errors": [{"path": v.path, "status": v.status, "reason": v.reason}
-                   for v in verdicts if v.status != "ok"],
+                   for v in verdicts if v.status not in ("ok", "skipped")],
     }
 
 
@@ -313,7 +319,8 @@ def summary(verdicts: Sequence[FileVerdict]) -> dict[str, int]:
         "unconfirmed": sum(f["status"] == "unconfirmed" for f in findings),
         "runtime_only": sum(len(v.runtime_only) for v in verdicts),
         "clean": sum(v.clean for v in verdicts),
-        "errors": sum(v.status != "ok" for v in verdicts),
+        "skipped": sum(v.status == "skipped" for v in verdicts),
+        "errors": sum(v.status not in ("ok", "skipped") for v in verdicts),
     }
 
 
@@ -336,11 +343,15 @@ def to_text(verdicts: Sequence[FileVerdict]) -> str:
             lines.append(f"{'':<13}   note: {note}")
     counts = summary(verdicts)
     lines.append("")
+    skipped = f"{amount(counts['skipped'])} skipped, " if counts["skipped"] else ""
     lines.append(
-        f"{counts['confirmed']} confirmed, {counts['unconfirmed']} unconfirmed, "
-        f"{counts['runtime_only']} runtime-only, {counts['clean']} clean, "
-        f"{counts['errors']} not run to completion ({counts['files']} files)."
+        f"{amount(counts['confirmed'])} confirmed, {amount(counts['unconfirmed'])} unconfirmed, "
+        f"{amount(counts['runtime_only'])} runtime-only, {amount(counts['clean'])} clean, "
+        f"{skipped}{amount(counts['errors'])} not run to completion "
+        f"({amount(counts['files'], 'files')})."
     )
+    if counts["skipped"]:
+        lines.append(f"Skipped fixtures need optional libraries: {INSTALL_HINT}")
     return "\n".join(lines) + "\n"
 
 
@@ -360,6 +371,8 @@ def exit_status(verdicts: Sequence[FileVerdict]) -> int:
     """0 when every finding is confirmed, nothing leaked unseen and every file ran; the known
     gaps a fixture records (``# fp:``, ``# miss:``) are what the runtime is expected to show."""
     for verdict in verdicts:
+        if verdict.status == "skipped":
+            continue
         if verdict.status != "ok":
             return 1
         if not all(_as_marked(f) for f in verdict.findings):

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.hooks import Tracker
 from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
@@ -213,20 +214,22 @@ class GrowthRun:
         unit = probe.unit
         if grows:
             detail = (f"{probe.label} grew in every one of {len(repeats) - 1} calls: "
-                      f"+{per_call:g} {unit} per call ({repeats[0]:g} -> {repeats[-1]:g})")
+                      f"+{amount(per_call, unit)} per call ({amount(repeats[0])} -> "
+                      f"{amount(repeats[-1])})")
         elif code in ("LK202", "LK203", "LK201", "LK206", "LK401") and values and (
             values[-1] > values[0]
         ):
             # Retained rather than growing (the same input each call): still held after main().
-            detail = (f"{probe.label} holds {values[-1]:g} {unit} after main() returned "
-                      f"({values[0]:g} before the first call) and never lets them go")
+            detail = (f"{probe.label} holds {amount(values[-1], unit)} after main() returned "
+                      f"({amount(values[0])} before the first call) and never lets them go")
         else:
             return None
         if code == "LK202":
             pinned = self._pinned(probe)
             if pinned <= 0:
                 return None
-            detail += f"; cache_clear() released {pinned} instance(s): they were pinned by it"
+            detail += (f"; cache_clear() released {amount(pinned, 'instances')}: they were "
+                       "pinned by it")
         if code == "LK401" and values[-1] < LARGE_CLOSURE_BYTES:
             return None
         return LeakRecord(probe.kind, probe.label, site, (), detail, code)
@@ -296,7 +299,8 @@ class MemoryLines:
 def generic_records(path: str, memory: MemoryLines) -> list[LeakRecord]:
     return [
         LeakRecord(Kind.MEMORY, f"line {line}", Site(path, line), (),
-                   f"memory allocated here grew in every call: +{per_call:.0f} bytes per call",
+                   f"memory allocated here grew in every call: +{amount(round(per_call), 'bytes')} "
+                   "per call",
                    "LK201")
         for line, per_call in memory.growing()
     ]
@@ -339,7 +343,6 @@ def generic_registration_records(path: str, samples: list[dict[tuple[Kind, int],
             per_call = (values[-1] - values[0]) / (len(values) - 1)
             code = "LK205" if kind is Kind.LOGGER else "LK204"
             what = "loggers created" if kind is Kind.LOGGER else "handlers/registrations added"
-            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (),
-                                      f"{what} here grew in every call: +{per_call:g} per call",
-                                      code))
+            detail = f"{what} here grew in every call: +{amount(per_call)} per call"
+            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (), detail, code))
     return records
