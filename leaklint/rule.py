@@ -92,5 +92,14 @@ class Rule:
         return " ".join(lines.split())
 
     @classmethod
+    def section(cls, heading: str) -> str:
+        """The text under ``## <heading>`` of the docs, up to the next heading ("" if none)."""
+        doc = cls.documentation()
+        marker = f"## {heading}\n"
+        if marker not in doc:
+            return ""
+        return doc.split(marker, 1)[1].split("\n## ", 1)[0].strip()
+
+    @classmethod
     def applies_to(cls, source: str) -> bool:
         return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)

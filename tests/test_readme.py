@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from markers import ROOT
 
-from leaklint.docs import TABLE_END, TABLE_START, rules_table
+from leaklint.docs import TABLE_END, TABLE_START, rules_section
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_rule_table_matches_registry() -> None:
     table = README.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
-    assert table == rules_table(), "run `python scripts/update_readme.py`"
+    assert table == rules_section(), "run `python scripts/update_readme.py`"
 
 
 def test_first_screen_has_the_two_commands() -> None:

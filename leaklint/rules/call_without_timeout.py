@@ -35,6 +35,17 @@ class CallWithoutTimeout(Rule):
     ```
     Calls that forward `**kwargs` are left to their callers, and a `Session` subclass that
     overrides `request` to inject a default timeout is trusted.
+
+    ## Not flagged
+    Calls that forward `**kwargs` (their callers decide); a `Session` subclass that injects
+    a default timeout; a call inside a branch that checks for a timeout.
+
+    ## Confidence
+    Medium: calls in test code (it talks to its own servers, and hangs only when already
+    failing), and `urlopen`/`create_connection` without a timeout for an address the
+    function only passes through (a parameter, an attribute): they fall back to
+    `socket.getdefaulttimeout()`, which the program sets once. High when the code builds the
+    address of an endpoint it knows (an f-string, a `(host, port)` tuple).
     """
 
     CODE = "LK305"

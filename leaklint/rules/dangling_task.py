@@ -41,6 +41,15 @@ class DanglingTask(Rule):
         task.add_done_callback(background_tasks.discard)
     ```
     or await it, or create it in an `asyncio.TaskGroup`.
+
+    ## Not flagged
+    `await create_task(...)`; a task stored in a long-lived set and discarded by a done-
+    callback; `TaskGroup.create_task`; a task handed off; `ensure_future(x)` of something
+    that may already be a future; a project's own `.create_task` wrappers on objects that
+    are not event loops.
+
+    ## Confidence
+    Always high: a dropped task can vanish mid-run wherever it is.
     """
 
     CODE = "LK105"

@@ -32,6 +32,16 @@ class ExecutorNotShutdown(Rule):
             return list(pool.map(resize, sizes))
     ```
     or keep one long-lived executor at module level or on an object that shuts it down.
+
+    ## Not flagged
+    Module-level or `self`-owned long-lived executors; `with` blocks; shut down on every
+    path (`shutdown()`, `close()` and `join()`, `terminate()`); handed off.
+
+    ## Confidence
+    Medium: objects left behind by test code (files and folders named as pytest and unittest
+    discover them, `conftest.py`: they live as long as the test run, which `pytest
+    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
+    the `__main__` block calls).
     """
 
     CODE = "LK103"

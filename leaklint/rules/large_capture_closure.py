@@ -46,6 +46,13 @@ class LargeCaptureClosure(Rule):
             magic = f.read(4)          # keep only what the closure needs
         return lambda: magic == b"\\x89PNG"
     ```
+
+    ## Not flagged
+    Closures that do not escape their frame; closures that use the whole captured object;
+    allocations below the `min-bytes`/`min-elements` thresholds.
+
+    ## Confidence
+    Always high.
     """
 
     CODE = "LK401"

@@ -34,6 +34,18 @@ class ProcessNotJoined(Rule):
             child.kill()
     ```
     or use `subprocess.run(...)`, which waits for the child.
+
+    ## Not flagged
+    `subprocess.run`/`call`/`check_output`; processes waited for, communicated with, joined
+    or handed off on every path; `with Popen(...)`; a process reaped by a loop that polls
+    until it exits (`while p.poll() is None:`).
+
+    ## Confidence
+    Medium: objects left behind by test code (files and folders named as pytest and unittest
+    discover them, `conftest.py`: they live as long as the test run, which `pytest
+    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
+    the `__main__` block calls). Also a process launched detached on purpose
+    (`start_new_session=True`, `preexec_fn=os.setsid`): it is meant to outlive the call.
     """
 
     CODE = "LK104"

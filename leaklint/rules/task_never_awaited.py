@@ -38,6 +38,18 @@ class TaskNeverAwaited(Rule):
         return "placed"
     ```
     or await it before returning.
+
+    ## Not flagged
+    Tasks awaited, gathered, waited, cancelled, returned or stored on every path; a task
+    whose `result()` or `exception()` is read (it is done on that path); a task kept in a
+    local while the same function runs the loop until it ends (`run_forever()`,
+    `run_until_complete(...)`, `reactor.run()`); a task whose done-callback sets an event
+    the function awaits; a task awaited on the normal path but not when an earlier call
+    raises.
+
+    ## Confidence
+    Medium: a task held by a program's entry point (`main()`, what the `__main__` block
+    calls).
     """
 
     CODE = "LK106"

@@ -36,6 +36,18 @@ class ThreadNotJoined(Rule):
     ```
     or hand the thread to an owner that joins it (return it, store it on `self`), or submit
     the work to a long-lived executor. Daemon threads are left to LK102.
+
+    ## Not flagged
+    Daemon threads (LK102 covers their loops); threads joined on every path, in `finally`,
+    or collected in a list joined in a later loop; threads handed off (returned, stored on
+    `self`, passed to an owner); threads stopped by a method of their own class that joins
+    them.
+
+    ## Confidence
+    Medium: objects left behind by test code (files and folders named as pytest and unittest
+    discover them, `conftest.py`: they live as long as the test run, which `pytest
+    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
+    the `__main__` block calls).
     """
 
     CODE = "LK101"

@@ -37,6 +37,16 @@ class TimerNotCancelled(Rule):
         finally:
             watchdog.cancel()
     ```
+
+    ## Not flagged
+    Timers cancelled or joined on every path (in `finally`); timers handed off (`self._timer
+    = ...`).
+
+    ## Confidence
+    Medium: objects left behind by test code (files and folders named as pytest and unittest
+    discover them, `conftest.py`: they live as long as the test run, which `pytest
+    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
+    the `__main__` block calls).
     """
 
     CODE = "LK107"

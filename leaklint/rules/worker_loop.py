@@ -41,6 +41,15 @@ class WorkerLoopWithoutExit(Rule):
                 break
             handle(job)
     ```
+
+    ## Not flagged
+    Loops that can end: a reachable `break`, `return` or `raise`; a stop signal read in the
+    loop (`Event.is_set()`/`.wait()`, a flag attribute, a sentinel taken from a queue);
+    `await` loops in tasks that someone cancels; functions that nothing runs in the
+    background.
+
+    ## Confidence
+    Always high.
     """
 
     CODE = "LK102"
