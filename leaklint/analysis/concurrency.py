@@ -195,6 +195,11 @@ def _releasing_methods(owner: cst.ClassDef, spec: ResourceSpec) -> frozenset[str
     (``def stop(self): self._stopped.set(); self.join()``), to a fixed point."""
     releases = set(spec.release_methods)
     methods = [m for m in owner.body.body if isinstance(m, cst.FunctionDef)]
+    # The class's own way to end it (`def kill(self): self.killed = True`, read by its run
+    # loop): how its author stops it, so calling it is the release.
+    releases.update(
+        m.name.value for m in methods if m.name.value in _STOP_METHOD_NAMES and _sets_self(m)
+    )
     changed = True
     while changed:
         changed = False
@@ -212,6 +217,27 @@ def _releasing_methods(owner: cst.ClassDef, spec: ResourceSpec) -> frozenset[str
                 releases.add(method.name.value)
                 changed = True
     return frozenset(releases)
+
+
+_STOP_METHOD_NAMES = frozenset({"stop", "kill", "shutdown", "terminate", "cancel", "close"})
+
+
+def _sets_self(method: cst.FunctionDef) -> bool:
+    """The method changes the object's state (``self.x = ...`` or ``self.event.set()``)."""
+    for node in iter_nodes(method.body):
+        if isinstance(node, cst.Assign) and any(
+            isinstance(t.target, cst.Attribute) and dotted_name(t.target.value) == "self"
+            for t in node.targets
+        ):
+            return True
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "set"
+            and (dotted_name(node.func.value) or "").startswith("self.")
+        ):
+            return True
+    return False
 
 
 class _ExtraResolver(Resolver):
@@ -434,10 +460,13 @@ def describe(verdict: Verdict, context: FileContext) -> str:
         spec = resource.spec
         return (
             f"{spec.noun} from `{resource.api}(...)` is started and its handle dropped; "
-            f"it can never be {spec.released_verb}"
+            f"it can never be {spec.released_verb} (keep the handle and "
+            f"{_imperative(spec.released_verb)} it, or hand it to an owner that does)"
         )
     return ownership_module.leak_message(resource, context)
 
 
-def label_of(resource: Resource) -> Optional[str]:
-    return resource.label
+def _imperative(released_verb: str) -> str:
+    """"joined" -> "join", "cancelled" -> "cancel", "shut down" -> "shut down"."""
+    return {"joined": "join", "cancelled": "cancel", "waited for": "wait for",
+            "awaited": "await", "closed": "close"}.get(released_verb, released_verb)

@@ -12,6 +12,7 @@ import os
 import libcst as cst
 
 from leaklint.analysis.ownership_model import Fate, Resource
+from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
 from leaklint.model import Confidence
 
@@ -105,8 +106,11 @@ def launched_detached(call: cst.Call) -> bool:
 def concurrency_confidence(resource: Resource, context: FileContext) -> Confidence:
     """Threads, timers, processes and executors left behind by test code live as long as the
     test run, whatever the path: ``medium`` there (``pytest --leaklint`` is the tool that
-    checks what a test leaves behind); so is a process launched detached on purpose;
-    otherwise as :func:`resource_confidence`."""
+    checks what a test leaves behind); so is a process launched detached on purpose, and one
+    started only on Windows, where an unwaited child leaves no zombie; otherwise as
+    :func:`resource_confidence`."""
     if is_test_path(context.path) or launched_detached(resource.call):
         return Confidence.MEDIUM
+    if resource.spec.kind is Kind.PROCESS and resource.windows_only:
+        return Confidence.MEDIUM  # an unwaited child is a zombie on POSIX, not on Windows
     return resource_confidence(resource, context)

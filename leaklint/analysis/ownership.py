@@ -245,6 +245,7 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
         returned=flow.returned and fate is Fate.HANDED_OFF,
         attributes_set=flow.attributes_set,
         kept_on_success=Status.ESCAPED in flow.final,
+        windows_only=_windows_only(creation.call, resolver),
     )
 
 
@@ -256,6 +257,28 @@ def _in_main_block(call: cst.Call, resolver: Resolver) -> bool:
             return True
         node = parents.get(node)
     return False
+
+
+def _windows_only(call: cst.Call, resolver: Resolver) -> bool:
+    """Whether ``call`` runs only on Windows: in the body of ``if sys.platform == "win32":``,
+    ``if sys.platform.startswith("win")``, ``if sys.platform[:3] == "win"`` or
+    ``if os.name == "nt":``."""
+    parents = resolver.index.parents
+    node: cst.CSTNode = call
+    parent = parents.get(node)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(parent, cst.If) and node is parent.body and _tests_for_windows(parent.test):
+            return True
+        node, parent = parent, parents.get(parent)
+    return False
+
+
+def _tests_for_windows(test: cst.BaseExpression) -> bool:
+    text = code_of(test).replace("'", '"').replace(" ", "")
+    return text in (
+        'sys.platform=="win32"', 'sys.platform.startswith("win")', 'sys.platform[:3]=="win"',
+        'os.name=="nt"', 'platform.system()=="Windows"',
+    )
 
 
 _RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
@@ -387,10 +410,19 @@ def leak_message(resource: Resource, context: FileContext) -> str:
     return f"{subject} is never {verb} ({managed})"
 
 
+# The release a message suggests when a kind has several.
+_PREFERRED_RELEASES = ("close", "wait", "join", "shutdown", "cancel", "quit", "logout")
+
+
 def _release_call(spec: specs.ResourceSpec) -> str:
     """``call `close()``` / ``call `os.remove(...)``` : how this kind is released."""
+    if spec.await_releases:
+        return "await it or call `cancel()`"
     if spec.release_methods:
-        preferred = sorted(spec.release_methods, key=lambda m: (m != "close", m))[0]
+        preferred = sorted(spec.release_methods, key=lambda m: (
+            _PREFERRED_RELEASES.index(m) if m in _PREFERRED_RELEASES else len(_PREFERRED_RELEASES),
+            m,
+        ))[0]
         return f"call `{preferred}()`"
     if spec.release_functions:
         preferred = sorted(spec.release_functions)[0]

@@ -56,7 +56,8 @@ class DanglingTask(Rule):
     NAME = "dangling-task"
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
-        "mid-run and its exception is lost"
+        "mid-run and its exception is lost (keep it in a set and discard it in a done-callback, "
+        "or await it)"
     )
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 

@@ -45,7 +45,9 @@ class ProcessNotJoined(Rule):
     discover them, `conftest.py`: they live as long as the test run, which `pytest
     --leaklint` checks), and what a program's entry point holds (`main()` and the functions
     the `__main__` block calls). Also a process launched detached on purpose
-    (`start_new_session=True`, `preexec_fn=os.setsid`): it is meant to outlive the call.
+    (`start_new_session=True`, `preexec_fn=os.setsid`): it is meant to outlive the call; and a
+    process started only on Windows (`if sys.platform == "win32":`), where an unwaited child
+    leaves no zombie.
     """
 
     CODE = "LK104"
