@@ -298,6 +298,11 @@ class _RuleRunner:
                 line, column = span.start.line, span.start.column + 1
                 if suppressions.is_suppressed(line, rule.CODE):
                     continue
+                found_confidence = report.confidence
+                if suppressions.marks_deliberate(line, rule.SIMILAR_CHECKS):
+                    found_confidence = Confidence.MEDIUM
+                    if not confidence.admits(found_confidence):
+                        continue
                 found.append(
                     Finding(
                         path=self.context.path,
@@ -308,7 +313,7 @@ class _RuleRunner:
                         end_column=span.end.column + 1,
                         name=rule.NAME,
                         message=report.message,
-                        confidence=report.confidence,
+                        confidence=found_confidence,
                     )
                 )
         return list(dict.fromkeys(found))

@@ -52,6 +52,9 @@ class Rule:
     # Empty means "always run". Keep them cheap and broad: a miss here is a missed leak.
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
     OPTIONS: ClassVar[tuple[RuleOption, ...]] = ()
+    # Other linters' checks of the same defect (ruff/flake8 codes, pylint names): a line that
+    # silences one of them was judged deliberate by its maintainers; reported at `medium`.
+    SIMILAR_CHECKS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: FileContext, options: Optional[Mapping[str, Any]] = None) -> None:
         self.context = context

@@ -48,6 +48,27 @@ class Suppressions:
         return _leaklint_ignore_silences(text, code)
 
 
+    def marks_deliberate(self, line: int, checks: tuple[str, ...]) -> bool:
+        """Whether the line silences another linter's check of the same defect (``# noqa:
+        RUF006``, ``# pylint: disable=consider-using-with``): its maintainers have looked at
+        it and decided it is fine."""
+        if not self.lines or not checks:
+            return False
+        text = self._text_of(line)
+        if "#" not in text:
+            return False
+        listed: list[str] = []
+        match = _NOQA.search(text)
+        if match is not None and match.group("codes"):
+            listed += re.split(r"[,\s]+", match.group("codes"))
+        for disable in _PYLINT_DISABLE.finditer(text):
+            listed += re.split(r"[,\s]+", disable.group("checks"))
+        return any(item.strip() in checks for item in listed)
+
+
+_PYLINT_DISABLE = re.compile(r"#\s*pylint:\s*disable\s*=\s*(?P<checks>[\w\-]+(?:\s*,\s*[\w\-]+)*)")
+
+
 def _noqa_silences(text: str, code: str) -> bool:
     """flake8's decision (``Violation.is_inline_ignored``): the first ``# noqa`` on the line
     counts; without codes it silences everything, with codes those codes and their prefixes."""

@@ -44,3 +44,29 @@ def test_noqa_is_searched_in_the_line_text_as_flake8_does() -> None:
     # flake8 matches its pattern against the physical line, strings included; so do we.
     assert Suppressions('x = "# noqa"\n').is_suppressed(1, "LK105")
     assert Suppressions('x = "# leaklint: ignore"\n').is_suppressed(1, "LK105")
+
+
+def test_a_line_that_silences_a_similar_check_is_marked_deliberate() -> None:
+    source = (
+        "task = loop.create_task(run())  # noqa: F841 - keep a hard reference\n"
+        "f = open(p)  # pylint: disable=consider-using-with, R1732\n"
+        "g = open(p)  # noqa: E501\n"
+        "h = open(p)\n"
+    )
+    suppressions = Suppressions(source)
+    assert suppressions.marks_deliberate(1, ("RUF006", "F841"))
+    assert suppressions.marks_deliberate(2, ("SIM115", "consider-using-with"))
+    assert not suppressions.marks_deliberate(3, ("SIM115", "consider-using-with"))
+    assert not suppressions.marks_deliberate(4, ("SIM115",))
+
+
+def test_a_deliberate_line_is_reported_only_at_medium() -> None:
+    from leaklint import registry
+    from leaklint.engine import RuleSet, check_bytes
+    from leaklint.model import Confidence
+
+    source = b"def f(p):\n    return open(p).read()  # noqa: SIM115\n"
+    rules = registry.select_rules(["LK301"])
+    assert check_bytes(source, "m.py", RuleSet(rules)).findings == ()
+    [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
+    assert finding.confidence is Confidence.MEDIUM

@@ -28,7 +28,7 @@ from leaklint.analysis import ownership as ownership_module
 from leaklint.analysis import specs
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.analysis.ownership import Ownership, defect_of
+from leaklint.analysis.ownership import Ownership, first_of_each_defect
 from leaklint.analysis.ownership_calls import HelperSummary
 from leaklint.analysis.ownership_model import Escape, Fate, Resource
 from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
@@ -88,14 +88,8 @@ class ConcurrencyFates(Analysis):
 
     def leaks(self, code: str) -> Iterator[Verdict]:
         """The leaked objects of one rule, one per defect (see ``ownership.defect_of``)."""
-        seen: set[tuple[object, ...]] = set()
-        for verdict in self.verdicts:
-            if verdict.resource.spec.code != code or not verdict.leaks:
-                continue
-            defect = defect_of(verdict.resource)
-            if defect not in seen:
-                seen.add(defect)
-                yield verdict
+        leaked = [v for v in self.verdicts if v.resource.spec.code == code and v.leaks]
+        yield from first_of_each_defect(leaked, self.context, lambda v: v.resource)
 
     # --- extra creations --------------------------------------------------------------------
     def _extra_resources(self) -> list[Resource]:

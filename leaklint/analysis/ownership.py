@@ -44,7 +44,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 import libcst as cst
 
@@ -138,14 +138,31 @@ class Ownership(Analysis):
         """The leaked resources of one rule, one per defect: the twins of an ``if``/``else``
         that create the same name and leak at the same place (``if tls: s = ctx.wrap_socket(
         ...) else: s = ctx.wrap_socket(...)``, then a call that can raise) are one gap."""
-        seen: set[tuple[object, ...]] = set()
-        for resource in self.resources:
-            if resource.spec.code != code or not resource.fate.leaks:
-                continue
-            defect = defect_of(resource)
-            if defect not in seen:
-                seen.add(defect)
-                yield resource
+        leaked = [r for r in self.resources if r.spec.code == code and r.fate.leaks]
+        yield from first_of_each_defect(leaked, self.context, lambda r: r)
+
+
+T = TypeVar("T")
+
+
+def first_of_each_defect(
+    items: list[T], context: FileContext, resource_of: Callable[[T], Resource]
+) -> Iterator[T]:
+    """The item of each defect whose resource is created first in the file (the first of an
+    ``if``/``else`` pair is where a reader looks), in the order of ``items``."""
+    first: dict[tuple[object, ...], T] = {}
+    for item in items:
+        defect = defect_of(resource_of(item))
+        known = first.get(defect)
+        if known is None or _starts_before(resource_of(item), resource_of(known), context):
+            first[defect] = item
+    chosen = {id(item) for item in first.values()}
+    return (item for item in items if id(item) in chosen)
+
+
+def _starts_before(one: Resource, other: Resource, context: FileContext) -> bool:
+    start, other_start = context.position(one.call).start, context.position(other.call).start
+    return (start.line, start.column) < (other_start.line, other_start.column)
 
 
 def defect_of(resource: Resource) -> tuple[object, ...]:

@@ -154,8 +154,12 @@ class FlowWalk:
         escape, node = Escape.NONE, None
         open_exits = [(state, n) for state, n in self.exits if Status.OPEN in state]
         raise_exits = [(state, n) for state, n in self.raise_exits if Status.OPEN in state]
-        if (open_exits or raise_exits or self.rebinds) and not released_somewhere:
-            # No path releases it: "never closed", whatever path reaches the exit first.
+        rebound = [(n, e) for n, e in self.rebinds.items() if e is Escape.REBOUND]
+        if rebound:
+            # `f = open(a)` ... `f = open(b)`: the first is lost at the rebinding.
+            node, escape = rebound[0]
+        elif (open_exits or raise_exits or self.rebinds) and not released_somewhere:
+            # No path releases it: "never closed", not "replaced on the next iteration".
             escape = Escape.WITH_DOES_NOT_RELEASE if self.placement.statement is not None and (
                 isinstance(self.placement.statement, cst.With)
             ) else Escape.NEVER_RELEASED

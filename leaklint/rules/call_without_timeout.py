@@ -50,6 +50,7 @@ class CallWithoutTimeout(Rule):
 
     CODE = "LK305"
     NAME = "call-without-timeout"
+    SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
     TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
 

@@ -49,4 +49,5 @@ class ConnectionNotClosed(ResourceRule):
 
     CODE = "LK303"
     NAME = "connection-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("connect", "Connection", "FTP", "SMTP", "IMAP4", "POP3", "Telnet", "LMTP")

@@ -54,6 +54,7 @@ class DanglingTask(Rule):
 
     CODE = "LK105"
     NAME = "dangling-task"
+    SIMILAR_CHECKS = ("RUF006",)
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
         "mid-run and its exception is lost (keep it in a set and discard it in a done-callback, "

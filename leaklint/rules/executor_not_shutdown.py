@@ -46,6 +46,7 @@ class ExecutorNotShutdown(Rule):
 
     CODE = "LK103"
     NAME = "executor-not-shutdown"
+    SIMILAR_CHECKS = ("R1732", "consider-using-with")
     MESSAGE = "{detail}"
     TRIGGERS = ("Executor", "Pool")
 

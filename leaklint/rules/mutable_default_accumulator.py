@@ -46,6 +46,7 @@ class MutableDefaultAccumulator(Rule):
 
     CODE = "LK206"
     NAME = "mutable-default-accumulator"
+    SIMILAR_CHECKS = ("B006", "B008", "dangerous-default-value", "W0102")
     MESSAGE = (
         "default `{param}={default}` is created once and grown by `{function}()` on every "
         "call: the data piles up across calls"

@@ -52,6 +52,7 @@ class ProcessNotJoined(Rule):
 
     CODE = "LK104"
     NAME = "process-not-joined"
+    SIMILAR_CHECKS = ("R1732", "consider-using-with")
     MESSAGE = "{detail}"
     TRIGGERS = ("Popen", "Process")
 

@@ -54,4 +54,5 @@ class ResponseNotClosed(ResourceRule):
 
     CODE = "LK304"
     NAME = "response-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

@@ -54,6 +54,7 @@ class TaskNeverAwaited(Rule):
 
     CODE = "LK106"
     NAME = "task-never-awaited"
+    SIMILAR_CHECKS = ("RUF006", "F841")
     MESSAGE = "{detail}"
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 
