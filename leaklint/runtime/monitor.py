@@ -5,7 +5,9 @@ Every ``interval`` seconds a daemon thread samples what grows when something lea
 asyncio tasks (of every loop), open descriptors, child processes, RSS, the traced heap (when
 ``tracemalloc`` traces) and, every ``objects_every`` samples, the most numerous object types.
 Live objects are grouped by the line that created them (``track=True`` installs the runtime
-hooks that record it), so an alarm names where the growth comes from:
+hooks that record it), so an alarm names where the growth comes from. Threads, tasks,
+descriptors and children are judged by those that lived through a whole interval: what comes
+and goes between two samples is traffic, not a leak.
 
     leak alarm: threads rose in each of the last 3 samples: +9 (4 -> 13, threshold 5);
     grew most at: app/server.py:41 in handle (+9, 9 now)
@@ -121,6 +123,8 @@ class LeakMonitor:
         self._lock = threading.Lock()
         self._tracking = False
         self._started_tracemalloc = False
+        self._last_sample_at: Optional[float] = None
+        self._latest: dict[str, float] = {}
 
     # --- life cycle -----------------------------------------------------------------------
     def start(self) -> LeakMonitor:
@@ -186,14 +190,24 @@ class LeakMonitor:
 
     def sample(self) -> list[Alarm]:
         """Take one sample now; returns the alarms it raised."""
-        lives = self._profiler.collect()
+        now = time.time()
+        lives = self._profiler.collect(now=now)
         figures = self._figures(lives)
-        counts = {kind: _top(profiles.counts_by_origin(found)) for kind, found in lives.items()}
+        # Judged on what lived through a whole interval: a thread, task or socket that comes
+        # and goes between two samples is traffic, one that stays is what a leak is made of.
+        settled_since = self._last_sample_at if self._last_sample_at is not None else now
+        self._last_sample_at = now
+        settled = {kind: [live for live in found if live.born <= settled_since]
+                   for kind, found in lives.items()}
+        counts = {kind: _top(profiles.counts_by_origin(found)) for kind, found in settled.items()}
+        judged = dict(figures)
+        for figure, kind in FIGURE_KINDS.items():
+            judged[figure] = float(len(settled[kind]))
         if self.samples % self.objects_every == 0:
             census = Counter(type(o).__name__ for o in gc.get_objects())
             self._objects = dict(census.most_common(self.top_types))
         for name, count in self._objects.items():
-            figures[f"objects:{name}"] = float(count)
+            figures[f"objects:{name}"] = judged[f"objects:{name}"] = float(count)
         snapshot = heap_profile.take() if self.samples % self.heap_every == 0 else None
         scan_now = self.oversized_every > 0 and self.samples % self.oversized_every == 0
         with self._lock:
@@ -202,7 +216,8 @@ class LeakMonitor:
                 self._heap.add(snapshot)
             self._site_counts.append(counts)
             verdicts = []
-            for name, value in figures.items():
+            self._latest = figures
+            for name, value in judged.items():
                 series = self._series.setdefault(name, deque(maxlen=self._history))
                 series.append(value)
                 verdict = self._judge.judge(name, list(series))
@@ -297,7 +312,7 @@ class LeakMonitor:
     def report(self) -> dict[str, Any]:
         profile = self.profile()
         with self._lock:
-            latest = {name: values[-1] for name, values in self._series.items() if values}
+            latest = dict(self._latest)
             return {
                 "pid": os.getpid(),
                 "started_at": self.started_at,
