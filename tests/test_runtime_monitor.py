@@ -201,7 +201,7 @@ def test_alarm_only_when_figure_rose_in_each_of_last_k_samples() -> None:
             thread.start()
             started.append(thread)
             monitor.sample()
-        assert [a.figure for a in alarms] == ["threads"]
+        assert [a.figure for a in alarms] == ["threads"], [str(a) for a in alarms]
         assert alarms[0].growth == 3
         # a flat sample breaks the run of rises: no new alarm
         monitor.sample()
