@@ -53,7 +53,7 @@ def test_monitor_thresholds_table_shows_the_defaults() -> None:
 
     from leaklint.runtime import Thresholds
 
-    table = README.split("<!-- thresholds-table -->", 1)[1].split("\n\n", 1)[0]
+    table = README.split("<!-- thresholds-table -->", 1)[1].strip().split("\n\n", 1)[0]
     rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip()
             for line in table.splitlines()[2:]}
     defaults = Thresholds()
