@@ -5,8 +5,9 @@
    ``heap=True``, every ``heap_every`` samples) and the oversized-container scan.
 2. The overhead of creation-site tracking (``track=True``) on a workload that does little but
    make threads, tasks, sockets and files: CPU time of the same work with and without the hooks.
-3. The share of the process's CPU the monitor takes at the default interval, tracking on: the
-   tracking overhead plus the sampling cost spread over the interval.
+3. The share of one core the monitor takes at the default interval, tracking on: the sampling
+   cost spread over the interval plus the hooks' cost per object times the rate at which the
+   process creates threads, tasks, sockets and files.
 
     python benchmarks/monitor_cost.py [--requests N]
 """
@@ -149,9 +150,11 @@ def main() -> None:
             scan = cpu_per_call(monitor.oversized, 3)
             tracemalloc.start(1)
             try:
+                traced_ballast = [{"n": n} for n in range(200_000)]
                 heap_monitor = LeakMonitor(heap_every=1, oversized_every=0, objects_every=10**9)
                 heap_sample = cpu_per_call(heap_monitor.sample, 5)
                 traced = len(tracemalloc.take_snapshot().traces)
+                del traced_ballast
             finally:
                 tracemalloc.stop()
         finally:
@@ -160,7 +163,6 @@ def main() -> None:
     finally:
         os.remove(path)
     per_sample = (5 * plain + census) / 6  # the default census: every 6th sample
-    share = overhead + per_sample / DEFAULT_INTERVAL
     print(f"process: {len(ballast):,} ballast dicts; population 100 threads, 1000 pending "
           "tasks, 300 sockets")
     objects = options.requests * 4 + options.requests // 50  # 2 sockets, a file, a task
@@ -179,9 +181,14 @@ def main() -> None:
           f"({traced:,} traced blocks; heap=True, every 6th sample by default)")
     print(f"  oversized scan            : {scan * 1e3:9.2f} ms (every 30th sample by default)")
     print(f"share of a {DEFAULT_INTERVAL:g} s interval  : {per_sample / DEFAULT_INTERVAL:.3%}")
-    print(f"CPU at the default interval, tracking on, request workload: {share:.2%} "
-          f"(target <= 3%; creation-only worst case {bare_overhead + per_sample / 10:.1%})")
-
+    hook_cost = (bare_tracked - bare_base) / objects
+    print(f"CPU of one core at the default interval, tracking on (target <= 3%): sampling "
+          f"{per_sample / DEFAULT_INTERVAL:.2%} plus {hook_cost * 1e6:.1f} us per object created")
+    for rate in (100, 500, 1000, 2000, 5000):
+        share = per_sample / DEFAULT_INTERVAL + rate * hook_cost
+        print(f"  {rate:>5} threads/tasks/sockets/files created per second: {share:6.2%}")
+    print(f"  the synthetic workload above (~{objects / bare_base:,.0f}/s of its CPU): "
+          f"{bare_overhead:+.0%} creation only, {overhead:+.0%} with work")
 
 if __name__ == "__main__":
     main()

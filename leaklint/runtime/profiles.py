@@ -10,6 +10,7 @@ hooks' creation time, else from when the monitor first saw the object (one inter
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 import threading
@@ -219,15 +220,26 @@ def _fd_class(target: str) -> str:
     return "file " + target.rsplit("/", 1)[-1] if "/" in target else target
 
 
+def _fd_creator(tracker: Tracker, fd: int, target: str) -> Optional[Created]:
+    """The record of the object that opened ``fd``, unless the number has since been reused by
+    code the hooks do not see (then it pointed somewhere else when it was recorded)."""
+    lookup = getattr(tracker, "fd_record", None)  # hooks that keep the owning object know best
+    if lookup is not None:
+        found: Optional[Created] = lookup(fd)
+        return found
+    registry = tracker.registry
+    created = registry.fds.get(fd)
+    opened_as = getattr(registry, "fd_targets", {}).get(fd)
+    if created is not None and opened_as is not None and opened_as != target:
+        return None
+    return created
+
+
 def fds(tracker: Tracker, seen: FirstSeen, now: float) -> list[Live]:
     found = []
-    registry = tracker.registry
     targets = open_fds()
     for fd, target in sorted(targets.items()):
-        created = registry.fds.get(fd)
-        opened_as = registry.fd_targets.get(fd)
-        if created is not None and opened_as is not None and opened_as != target:
-            created = None  # the number was reused by code the hooks do not see
+        created = _fd_creator(tracker, fd, target)
         origin = _origin(created, _fd_class(target))
         found.append(Live(origin, seen.born((fd, target), created, now), f"fd {fd} -> {target}"))
     seen.keep_only(set(targets.items()))
@@ -239,7 +251,8 @@ def child_pids() -> list[int]:
     try:
         pids: list[int] = []
         for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
+            # FileIO, not open(): the creation-site hooks would record the monitor's own reads.
+            with io.FileIO(f"/proc/self/task/{task}/children") as handle:
                 pids += [int(pid) for pid in handle.read().split()]
         return pids
     except OSError:
