@@ -8,6 +8,8 @@ import json
 import random
 import re
 import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -21,6 +23,8 @@ from leaklint.runtime import LeakMonitor, Thresholds
 from leaklint.runtime.alarms import GrowthJudge
 from leaklint.runtime.endpoint import NotLoopback
 from leaklint.runtime.monitor import Alarm
+
+pytestmark = pytest.mark.timeout(60)  # a hung monitor or endpoint fails its test, not the run
 
 HERE = __file__.rsplit("/", 1)[-1]
 MiB = 1024 * 1024
@@ -230,6 +234,22 @@ def test_no_alarm_for_growth_below_threshold() -> None:
             thread.join(5)
 
 
+class Widget:
+    pass
+
+
+def test_object_census_alarms_on_a_type_that_keeps_growing() -> None:
+    widgets: list[Widget] = []
+    alarms: list[Alarm] = []
+    monitor = LeakMonitor(objects_every=2, top_types=10_000, oversized_every=0,
+                          thresholds=Thresholds(objects=3000), callbacks=(alarms.append,))
+    for _ in range(8):  # 4 censuses: a rise in each of the last 3
+        widgets += [Widget() for _ in range(1500)]
+        monitor.sample()
+    assert [a.figure for a in alarms] == ["objects:Widget"], [str(a) for a in alarms]
+    assert alarms[0].growth >= 4500
+
+
 # --- oversized containers ---------------------------------------------------------------------
 BURST_TABLE: dict[int, int] = {}
 
@@ -326,6 +346,14 @@ def test_endpoint_serves_valid_prometheus_text_and_json_profiles() -> None:
             assert mine and mine[0]["count"] == 1 and mine[0]["oldest_age"] >= 0
             status, body = _get(f"{base}/profile/threads")
             assert status == 200 and "CREATED AT" in body and f"{HERE}:" in body
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+            try:
+                status, body = _get(f"{base}/profile/processes?format=json")
+                spawned = [g for g in json.loads(body)["sites"] if g["file"] == __file__]
+                assert spawned and spawned[0]["count"] == 1, body
+            finally:
+                child.kill()
+                child.wait(5)
             status, body = _get(f"{base}/profile/heap")
             assert status == 200 and "ALLOCATED AT" in body
             status, body = _get(f"{base}/")

@@ -193,40 +193,30 @@ class LeakMonitor:
         now = time.time()
         lives = self._profiler.collect(now=now)
         figures = self._figures(lives)
-        # Judged on what lived through a whole interval: a thread, task or socket that comes
-        # and goes between two samples is traffic, one that stays is what a leak is made of.
-        settled_since = self._last_sample_at if self._last_sample_at is not None else now
-        self._last_sample_at = now
-        settled = {kind: [live for live in found if live.born <= settled_since]
-                   for kind, found in lives.items()}
-        counts = {kind: _top(profiles.counts_by_origin(found)) for kind, found in settled.items()}
-        judged = dict(figures)
-        for figure, kind in FIGURE_KINDS.items():
-            judged[figure] = float(len(settled[kind]))
+        judged, counts = self._settled(lives, now)
+        judged.update({name: v for name, v in figures.items() if name not in judged})
         if self.samples % self.objects_every == 0:
             census = Counter(type(o).__name__ for o in gc.get_objects())
             self._objects = dict(census.most_common(self.top_types))
-        for name, count in self._objects.items():
-            figures[f"objects:{name}"] = judged[f"objects:{name}"] = float(count)
+            # Judged only when counted: repeating a stale count would never read as a rise.
+            judged.update({f"objects:{name}": float(n) for name, n in self._objects.items()})
+        figures.update({f"objects:{name}": float(n) for name, n in self._objects.items()})
         snapshot = heap_profile.take() if self.samples % self.heap_every == 0 else None
         scan_now = self.oversized_every > 0 and self.samples % self.oversized_every == 0
         with self._lock:
             self.samples += 1
+            self._latest = figures
+            self._site_counts.append(counts)
             if snapshot is not None:
                 self._heap.add(snapshot)
-            self._site_counts.append(counts)
-            verdicts = []
-            self._latest = figures
-            for name, value in judged.items():
-                series = self._series.setdefault(name, deque(maxlen=self._history))
-                series.append(value)
-                verdict = self._judge.judge(name, list(series))
-                if verdict is not None:
-                    verdicts.append(verdict)
-            if snapshot is None and any(v.figure in HEAP_FIGURES for v in verdicts):
-                snapshot = heap_profile.take()  # name the lines that grew, as of now
-                if snapshot is not None:
+            verdicts = [v for v in (self._judge_figure(name, value)
+                                    for name, value in judged.items()) if v is not None]
+        if snapshot is None and any(v.figure in HEAP_FIGURES for v in verdicts):
+            snapshot = heap_profile.take()  # name the lines that grew, as of now
+            if snapshot is not None:
+                with self._lock:
                     self._heap.add(snapshot)
+        with self._lock:
             alarms = [v.alarm(self._grown_sites(v)) for v in verdicts]
         if scan_now:
             alarms += self._scan_oversized()
@@ -234,6 +224,24 @@ class LeakMonitor:
         if self._tracking:
             _trim_registry(self.tracker)
         return alarms
+
+    def _settled(self, lives: dict[str, list[profiles.Live]], now: float
+                 ) -> tuple[dict[str, float], dict[str, dict[profiles.Origin, int]]]:
+        """Counts of what lived through a whole interval, per figure and per origin: a thread,
+        task or socket that comes and goes between two samples is traffic, one that stays is
+        what a leak is made of."""
+        since = self._last_sample_at if self._last_sample_at is not None else now
+        self._last_sample_at = now
+        settled = {kind: [live for live in found if live.born <= since]
+                   for kind, found in lives.items()}
+        judged = {figure: float(len(settled[kind])) for figure, kind in FIGURE_KINDS.items()}
+        counts = {kind: _top(profiles.counts_by_origin(found)) for kind, found in settled.items()}
+        return judged, counts
+
+    def _judge_figure(self, name: str, value: float) -> Optional[Verdict]:
+        series = self._series.setdefault(name, deque(maxlen=self._history))
+        series.append(value)
+        return self._judge.judge(name, list(series))
 
     def _raise(self, alarms: list[Alarm]) -> None:
         with self._lock:
