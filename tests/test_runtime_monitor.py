@@ -187,6 +187,7 @@ def test_an_alarm_is_raised_once_then_again_when_cleared_or_doubled() -> None:
     assert len(raised) == 1
     feed([22, 24, 26])  # +16: doubled, and rising again
     assert len(raised) == 2 and raised[-1][2] is True
+    assert judge.judge("threads", values) is None  # asked again: not raised twice
     feed([12, 11])  # released: cleared
     feed([20, 30, 40])  # a fresh climb above everything seen is news again
     assert len(raised) == 3 and raised[-1][2] is False
@@ -412,3 +413,31 @@ def test_top_prints_a_table_of_sites_from_a_running_endpoint() -> None:
     assert f"{HERE}:" in result.output
     unreachable = CliRunner().invoke(main, ["top", "127.0.0.1:9", "--once"])
     assert unreachable.exit_code == 2
+
+
+@pytest.mark.timeout(30)
+def test_top_refreshes_and_shows_what_changed() -> None:
+    from leaklint.runtime.top import run
+
+    stop = threading.Event()
+    shown: list[str] = []
+    started: list[threading.Thread] = []
+
+    def write(text: str) -> None:
+        shown.append(text)
+        for _ in range(2):  # between two refreshes, two more threads
+            thread = threading.Thread(target=stop.wait, daemon=True)
+            thread.start()
+            started.append(thread)
+
+    with LeakMonitor(interval=3600, track=True) as monitor:
+        host, port = monitor.serve()
+        try:
+            assert run(f"http://{host}:{port}/", 0.1, False, 5, write=write, iterations=2) == 0
+        finally:
+            stop.set()
+            for thread in started:
+                thread.join(5)
+    assert len(shown) == 2
+    second = [line for line in shown[1].splitlines() if "in write" in line]
+    assert second and "+2" in second[0], shown[1]

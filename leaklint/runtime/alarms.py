@@ -79,6 +79,7 @@ class Alarm:
     sites: tuple[SiteGrowth, ...] = ()
     shape: str = "rising"  # or "creeping", or "oversized" (a container, see oversized.py)
     repeated: bool = False  # raised again because the growth doubled since the last alarm
+    since_first: float = 0.0  # growth since the window of the first alarm, when repeated
 
     def describe(self) -> str:
         figure = self.figure
@@ -95,7 +96,8 @@ class Alarm:
         text = (f"{figure} {how}: +{amount(figure, self.growth)} ({first} -> {last}, "
                 f"threshold {amount(figure, self.threshold)})")
         if self.repeated:
-            text += "; growth doubled since the last alarm"
+            text += (f"; growth doubled since the last alarm (+{amount(figure, self.since_first)}"
+                     " since the first)")
         if self.sites:
             grown = ", ".join(f"{s.site} (+{amount(figure, s.growth)}, {amount(figure, s.now)} now)"
                               for s in self.sites)
@@ -108,7 +110,7 @@ class Alarm:
     def to_json(self) -> dict[str, Any]:
         return {"figure": self.figure, "growth": self.growth, "threshold": self.threshold,
                 "values": list(self.values), "at": self.at, "shape": self.shape,
-                "repeated": self.repeated, "sites": [s.to_json() for s in self.sites],
+                "repeated": self.repeated, "since_first": self.since_first, "sites": [s.to_json() for s in self.sites],
                 "message": self.describe()}
 
 
@@ -122,10 +124,11 @@ class Verdict:
     threshold: float
     shape: str
     repeated: bool = False
+    since_first: float = 0.0
 
     def alarm(self, sites: tuple[SiteGrowth, ...]) -> Alarm:
         return Alarm(self.figure, self.values, self.growth, self.threshold, time.time(), sites,
-                     self.shape, self.repeated)
+                     self.shape, self.repeated, self.since_first)
 
 
 def rising(values: list[float], rises: int) -> Optional[tuple[float, ...]]:
@@ -182,5 +185,6 @@ class GrowthJudge:
                 continue
             base = raised[0] if raised is not None else window[0]
             self._raised[figure] = (base, latest)
-            return Verdict(figure, window, growth, threshold, shape, repeated)
+            return Verdict(figure, window, growth, threshold, shape, repeated,
+                           latest - base if repeated else 0.0)
         return None
