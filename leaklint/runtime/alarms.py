@@ -110,8 +110,8 @@ class Alarm:
     def to_json(self) -> dict[str, Any]:
         return {"figure": self.figure, "growth": self.growth, "threshold": self.threshold,
                 "values": list(self.values), "at": self.at, "shape": self.shape,
-                "repeated": self.repeated, "since_first": self.since_first, "sites": [s.to_json() for s in self.sites],
-                "message": self.describe()}
+                "repeated": self.repeated, "since_first": self.since_first,
+                "sites": [s.to_json() for s in self.sites], "message": self.describe()}
 
 
 @dataclass(frozen=True)
