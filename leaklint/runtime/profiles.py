@@ -160,8 +160,8 @@ def threads(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> li
             running = sites.user_frame(frame) or frame
             now_at = f"{short_path(running.f_code.co_filename)}:{running.f_lineno}"
         found.append(Live(_origin(created, f"target {_target_name(thread)}"),
-                          seen.born(thread.ident, created, now), thread.name, now_at))
-    seen.keep_only({t.ident for t in alive})
+                          seen.born(_thread_key(thread), created, now), thread.name, now_at))
+    seen.keep_only({_thread_key(t) for t in alive})
     return found
 
 
@@ -197,11 +197,20 @@ def tasks(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> list
             stack = task.get_stack(limit=1) if isinstance(task, asyncio.Task) else []
             if stack:
                 now_at = f"{short_path(stack[0].f_code.co_filename)}:{stack[0].f_lineno}"
-        name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)[:60]
-        found.append(Live(_origin(created, untracked), seen.born(id(task), created, now), name,
-                          now_at))
-    seen.keep_only({id(task) for task in pending})
+        name = _task_name(task)
+        born = seen.born((id(task), name), created, now)
+        found.append(Live(_origin(created, untracked), born, name, now_at))
+    seen.keep_only({(id(task), _task_name(task)) for task in pending})
     return found
+
+
+def _thread_key(thread: threading.Thread) -> tuple[Optional[int], int]:
+    # Thread idents are reused as soon as a thread ends; the pair tells a new thread apart.
+    return (thread.ident, id(thread))
+
+
+def _task_name(task: Any) -> str:
+    return task.get_name() if isinstance(task, asyncio.Task) else repr(task)[:60]
 
 
 def _coroutine_name(task: Any) -> str:
