@@ -127,6 +127,39 @@ def test_leaking_program_alarms_within_five_samples_naming_the_creating_lines(
         STOP.clear()
 
 
+def leak_executor(stop: threading.Event) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ThreadPoolExecutor(max_workers=2).submit(stop.wait)
+
+
+def test_a_pool_counts_once_but_a_pool_per_request_alarms() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+    alarms: list[Alarm] = []
+    monitor = LeakMonitor(interval=3600, track=True, oversized_every=0, objects_every=10**6,
+                          callbacks=(alarms.append,))
+    pool = ThreadPoolExecutor(max_workers=12)
+    try:
+        with monitor:
+            monitor.sample()
+            for _ in range(4):  # the shared pool grows by 3 workers a sample: not a leak
+                for _ in range(3):
+                    pool.submit(stop.wait)
+                monitor.sample()
+            assert alarms == [], [str(a) for a in alarms]
+            for _ in range(5):  # a new pool per request, never shut down: a leak
+                for _ in range(3):
+                    leak_executor(stop)
+                monitor.sample()
+        assert [a.figure for a in alarms] == ["threads"], [str(a) for a in alarms]
+        assert f"{HERE}:{line_of(leak_executor, 3)}" in alarms[0].sites[0].site
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+
+
 # --- a bursty but steady program -------------------------------------------------------------
 @pytest.mark.timeout(90)
 def test_bursty_steady_program_never_alarms_over_60_samples(loop_thread: LoopThread) -> None:

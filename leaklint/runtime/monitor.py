@@ -229,12 +229,13 @@ class LeakMonitor:
                  ) -> tuple[dict[str, float], dict[str, dict[profiles.Origin, int]]]:
         """Counts of what lived through a whole interval, per figure and per origin: a thread,
         task or socket that comes and goes between two samples is traffic, one that stays is
-        what a leak is made of."""
+        what a leak is made of. A pool's workers count once in the figure."""
         since = self._last_sample_at if self._last_sample_at is not None else now
         self._last_sample_at = now
         settled = {kind: [live for live in found if live.born <= since]
                    for kind, found in lives.items()}
-        judged = {figure: float(len(settled[kind])) for figure, kind in FIGURE_KINDS.items()}
+        judged = {figure: float(profiles.pooled_count(settled[kind]))
+                  for figure, kind in FIGURE_KINDS.items()}
         counts = {kind: _top(profiles.counts_by_origin(found)) for kind, found in settled.items()}
         return judged, counts
 

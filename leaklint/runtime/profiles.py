@@ -10,12 +10,13 @@ hooks' creation time, else from when the monitor first saw the object (one inter
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
 import io
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -59,6 +60,7 @@ class Live:
     born: float  # creation time, or when the monitor first saw it
     name: str
     now_at: str = ""  # where a thread runs or a task is suspended (detailed profiles only)
+    pool: Optional[Hashable] = None  # the executor whose worker this thread is
 
 
 @dataclass
@@ -146,6 +148,32 @@ def _target_name(thread: threading.Thread) -> str:
     return str(getattr(target, "__qualname__", type(target).__qualname__))
 
 
+def _pool_of(thread: threading.Thread, created: Optional[Created]) -> Optional[Hashable]:
+    """The executor a worker thread belongs to: a ThreadPoolExecutor's worker holds a weak
+    reference to it, and the hooks record the owner of a pool's workers."""
+    if getattr(thread, "_target", None) is concurrent.futures.thread._worker:
+        args = getattr(thread, "_args", ())
+        executor = args[0]() if args and callable(args[0]) else None
+        if executor is not None:
+            return ("executor", id(executor))
+    if created is not None and created.owner:
+        return (created.owner, created.owner_site, created.owner_serial)
+    return None
+
+
+def pooled_count(lives: Iterable[Live]) -> int:
+    """Live objects, with the workers of one pool counted once: a pool filling up to its
+    ``max_workers`` is not a leak, a new pool per request is."""
+    pools: set[Hashable] = set()
+    alone = 0
+    for live in lives:
+        if live.pool is None:
+            alone += 1
+        else:
+            pools.add(live.pool)
+    return alone + len(pools)
+
+
 def threads(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> list[Live]:
     frames = sys._current_frames() if detailed else {}
     found = []
@@ -160,7 +188,8 @@ def threads(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> li
             running = sites.user_frame(frame) or frame
             now_at = f"{short_path(running.f_code.co_filename)}:{running.f_lineno}"
         found.append(Live(_origin(created, f"target {_target_name(thread)}"),
-                          seen.born(_thread_key(thread), created, now), thread.name, now_at))
+                          seen.born(_thread_key(thread), created, now), thread.name, now_at,
+                          _pool_of(thread, created)))
     seen.keep_only({_thread_key(t) for t in alive})
     return found
 
