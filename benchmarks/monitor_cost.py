@@ -69,6 +69,18 @@ async def serve_requests(count: int, path: str) -> None:
         thread.join()
 
 
+def blocking_reads(count: int) -> float:
+    """CPU seconds per send+recv pair on a blocking socket (the hooks look at each recv that
+    has no timeout, to report reads that can wait forever)."""
+    left, right = socket.socketpair()
+    with left, right:
+        start = time.process_time()
+        for _ in range(count):
+            left.sendall(b"x")
+            right.recv(16)
+        return (time.process_time() - start) / count
+
+
 def workload(requests: int, path: str) -> float:
     """CPU seconds for ``requests`` requests (best of 3)."""
     times = []
@@ -137,6 +149,12 @@ def main() -> None:
             untracked_again = workload(options.requests, path)
             baseline = statistics.mean([untracked, untracked_again])
             figures[work] = (baseline, tracked, tracked / baseline - 1)
+        reads_untracked = blocking_reads(20_000)
+        TRACKER.install()
+        try:
+            reads_tracked = blocking_reads(20_000)
+        finally:
+            TRACKER.uninstall()
         overhead = figures[True][2]
 
         population = Population(threads=100, tasks=1000, sockets=300)
@@ -173,6 +191,9 @@ def main() -> None:
         base, tracked, ratio = figures[work]
         print(f"workload, {label:<31}: {base * 1e3:8.1f} ms CPU untracked, "
               f"{tracked * 1e3:8.1f} ms tracked ({ratio:+.1%})")
+    print(f"send+recv on a blocking socket: {reads_untracked * 1e6:.2f} us untracked, "
+          f"{reads_tracked * 1e6:.2f} us tracked (+{(reads_tracked - reads_untracked) * 1e6:.2f}"
+          " us a read)")
     print("per sample (CPU)")
     print(f"  plain sample              : {plain * 1e3:9.2f} ms")
     print(f"  with object census        : {census * 1e3:9.2f} ms (every 6th sample)")
