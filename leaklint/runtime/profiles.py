@@ -141,6 +141,15 @@ def _origin(created: Optional[Created], untracked: str) -> Origin:
     return Origin(created.site, created.caller)
 
 
+def _record(tracker: Tracker, obj: Any) -> Optional[Created]:
+    """What the hooks recorded about ``obj`` itself. Not ``Tracker.site_for``: its fallback by
+    ``id()`` would give a new thread the record of a dead one that had the same id."""
+    try:
+        return tracker.registry.objects.get(obj)
+    except TypeError:  # not weakly referenceable: never recorded by object
+        return None
+
+
 def _target_name(thread: threading.Thread) -> str:
     target = getattr(thread, "_target", None)
     if target is None:
@@ -181,7 +190,7 @@ def threads(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> li
     for thread in alive:
         if thread.name.startswith(OWN_THREAD_PREFIX) or not thread.is_alive():
             continue
-        created = tracker.site_for(thread)
+        created = _record(tracker, thread)
         now_at = ""
         frame = frames.get(thread.ident or -1)
         if frame is not None:
@@ -219,7 +228,7 @@ def tasks(tracker: Tracker, seen: FirstSeen, now: float, detailed: bool) -> list
     found = []
     pending = all_tasks()
     for task in pending:
-        created = tracker.site_for(task)
+        created = _record(tracker, task)
         untracked = f"coroutine {_coroutine_name(task)}"
         now_at = ""
         if detailed:
