@@ -1,4 +1,4 @@
-"""The ``leaklint`` command: check, rule, rules, confirm."""
+"""The ``leaklint`` command: check, rule, rules, confirm, top."""
 
 from __future__ import annotations
 
@@ -288,6 +288,23 @@ def list_rules() -> None:
         fixable = "yes" if found.AUTOFIX else "no"
         click.echo(f"{found.CODE:<6}  {found.NAME:<30}  {default:<7}  {fixable:<7}  "
                    f"{found.summary()}")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--interval", "-n", type=click.FloatRange(min=0.1), default=2.0,
+              help="Seconds between refreshes.")
+@click.option("--once", is_flag=True, help="Print the table once and exit.")
+@click.option("--limit", type=click.IntRange(min=1), default=8, help="Sites shown per kind.")
+def top(url: str, interval: float, once: bool, limit: int) -> None:
+    """Live table of a running process's threads, tasks, descriptors and heap by creation site,
+    read from its LeakMonitor endpoint (URL such as 127.0.0.1:9464)."""
+    from leaklint.runtime.top import run
+
+    try:
+        sys.exit(run(url, interval, once, limit, write=lambda text: click.echo(text, nl=False)))
+    except KeyboardInterrupt:
+        sys.exit(EXIT_CLEAN)
 
 
 def _register_optional_commands() -> None:

@@ -25,8 +25,8 @@ def not_flagged_list() -> str:
         silent = " ".join(rule.section("Not flagged").split())
         medium = " ".join(rule.section("Confidence").split())
         if silent or medium:
-            parts = [f"not flagged: {silent}" if silent else "", medium]
-            lines.append(f"- **{rule.CODE}** {'; '.join(p for p in parts if p)}")
+            parts = [f"Not flagged: {silent}" if silent else "", medium]
+            lines.append(f"- **{rule.CODE}** {' '.join(p for p in parts if p)}")
     return "\n".join(lines)
 
 

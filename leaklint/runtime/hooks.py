@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ class Created:
     serial: int = 0
     owner_serial: int = 0
     caller: Optional[Site] = None  # the user line that called the function creating it
+    # When it was made (wall clock): the monitor's profiles show ages from it.
+    at: float = field(default_factory=time.time, compare=False)
 
 
 @dataclass
