@@ -378,10 +378,10 @@ def leak_message(resource: Resource, context: FileContext) -> str:
     managed = "use `with`" if spec.with_releases else f"{_release_call(spec)} in `finally`"
     if resource.fate is Fate.DROPPED:
         if escape is Escape.PASSED and isinstance(node, cst.Call):
-            return (
-                f"{subject} is passed to `{_callee(node)}(...)` and never {verb} "
-                f"({managed} and pass the handle)"
+            keep = "use `with` and pass the handle" if spec.with_releases else (
+                f"keep it in a name and {_release_call(spec)} when done"
             )
+            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb} ({keep})"
         return f"{subject} is used inline and never {verb} ({managed})"
     if escape is Escape.WITH_DOES_NOT_RELEASE:
         note = spec.with_note or "does not release it"
@@ -405,7 +405,7 @@ def leak_message(resource: Resource, context: FileContext) -> str:
         )
     if escape is Escape.REBOUND:
         return (
-            f"{subject} is still open when `{resource.label}` is rebound at line {line} "
+            f"{subject} is not {verb} before `{resource.label}` is rebound at line {line} "
             f"({_release_call(spec)} before rebinding it)"
         )
     if escape is Escape.LOOP:
@@ -442,7 +442,9 @@ def _release_call(spec: specs.ResourceSpec) -> str:
         ))[0]
         return f"call `{preferred}()`"
     if spec.release_functions:
-        preferred = sorted(spec.release_functions)[0]
+        wanted = "shutil.rmtree" if spec.noun.endswith("directory") else "os.remove"
+        functions = spec.release_functions
+        preferred = wanted if wanted in functions else sorted(functions)[0]
         return f"call `{preferred}(...)`"
     return "release it"
 

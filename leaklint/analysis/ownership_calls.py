@@ -260,6 +260,17 @@ def is_own_listener_address(node: cst.BaseExpression, bound: Collection[str] = (
     return False
 
 
+def wraps_a_path(call: cst.Call, parent: Optional[cst.CSTNode]) -> bool:
+    """``tmpdir = py.path.local(mkdtemp())``: a call given only the path, its result kept in a
+    name: a path object over it, whose own methods (``tmpdir.remove()``) remove it."""
+    return (
+        len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+        and isinstance(parent, cst.Assign)
+    )
+
+
 def is_cleanup_call(call: cst.Call, qualified: Optional[str]) -> bool:
     """``os.close(fd)``, ``other.close()``: releasing something else is cleanup, not work that
     a release could be skipped by (a failing cleanup is not what the rules are about)."""

@@ -34,6 +34,7 @@ from leaklint.analysis.ownership_calls import (
     is_own_listener_address,
     is_remover,
     passes_a_value,
+    wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape
 from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
@@ -568,6 +569,8 @@ class FlowWalk:
             ):
                 return self._release(state)
         positions = [arg for arg in node.args if self._passes(arg.value)]
+        if positions and self._is_alias(node):
+            return state  # `tmpdir = py.path.local(path)`: the result is the path itself
         bound = [arg for arg in node.args if _bound_member(arg.value, self._is_alias)]
         if not positions and bound and self._effect_on(node, bound[0]) is Effect.TAKES:
             # `tracer.setwriter(err.write)`: a bound method keeps its object alive in the
@@ -834,6 +837,12 @@ class FlowWalk:
             if qualified in specs.TRANSPARENT_WRAPPERS:
                 return any(self._is_alias(arg.value) for arg in node.args)
             if qualified in specs.PATH_TRANSFORMS and passes_a_value(self.spec, node.args[0].value):
+                return self._is_alias(node.args[0].value)
+            if (
+                self.spec.handle is specs.Handle.PATH
+                and wraps_a_path(node, self.resolver.index.parents.get(node))
+                and qualified not in specs.NON_RAISING_CALLS
+            ):
                 return self._is_alias(node.args[0].value)
         if isinstance(node, cst.Attribute) and (
             self.spec.path_attribute == node.attr.value

@@ -27,6 +27,7 @@ from leaklint.analysis.ownership_calls import (
     is_own_listener_address,
     params_of,
     passes_a_value,
+    wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
 from leaklint.analysis.specs import ResourceSpec
@@ -693,6 +694,10 @@ class Placer:
         if is_constructor_like(qualified, call.func):
             return Placement(Fate.HANDED_OFF)
         if passes_a_value(creation.spec, climb.expr):
+            if wraps_a_path(call, self.parents.get(call)):
+                # `tmpdir = py.path.local(mkdtemp())`: a path object over it, kept in a
+                # name; the climb goes on so that `tmpdir.remove()` removes it.
+                return None
             return Placement(Fate.DROPPED, Escape.PASSED, call)
         return Placement(Fate.HANDED_OFF)
 
