@@ -83,9 +83,22 @@ class Rule:
         """Called once after the traversal; rules that decide at module end override it."""
 
     # --- documentation ---------------------------------------------------------------------
+    # Documentation a family of rules shares, by heading ("Not flagged", "Confidence"): added
+    # after what the rule's own docstring says under that heading (or as that section).
+    SHARED_DOCS: ClassVar[Mapping[str, str]] = {}
+
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        for heading, shared in cls.SHARED_DOCS.items():
+            marker = f"## {heading}\n"
+            if marker in doc:
+                head, rest = doc.split(marker, 1)
+                own, sep, tail = rest.partition("\n\n## ")
+                doc = f"{head}{marker}{own.strip()} {shared}{sep}{tail}"
+            else:
+                doc = f"{doc}\n\n{marker}{shared}"
+        return doc
 
     @classmethod
     def summary(cls) -> str:

@@ -32,19 +32,7 @@ class ConnectionNotClosed(ResourceRule):
     ```
 
     ## Not flagged
-    released with `with`, `contextlib.closing` or an `ExitStack`, or in `finally`; handed
-    off (returned, yielded, stored on an object or a container that outlives the call,
-    passed to an owner that keeps or releases it); code that cannot run (`if
-    TYPE_CHECKING:`, branches for Pythons leaklint does not support, a module-private
-    constant flag); a call that `pytest.raises`/`assertRaises` expects to fail; code under
-    `if __name__ == "__main__":`. Also: `quit()` of `smtplib`/`ftplib`/`poplib` connections,
-    which closes them.
-
-    ## Confidence
-    Medium: a leak only on an exception path inside test code (files and folders named as
-    pytest and unittest discover them, `conftest.py`), and what a program's entry point
-    holds (`main()` and the functions the `__main__` block calls run once; the process ends
-    after them).
+    `quit()` of `smtplib`/`ftplib`/`poplib` connections, which closes them.
     """
 
     CODE = "LK303"

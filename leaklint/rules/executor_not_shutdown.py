@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.analysis.confidence import concurrency_confidence
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ExecutorNotShutdown(Rule):
+class ExecutorNotShutdown(ConcurrencyRule):
     """
     ## What it does
     Flags a `ThreadPoolExecutor`, `ProcessPoolExecutor`, `multiprocessing.Pool` or
@@ -36,24 +34,9 @@ class ExecutorNotShutdown(Rule):
     ## Not flagged
     Module-level or `self`-owned long-lived executors; `with` blocks; shut down on every
     path (`shutdown()`, `close()` and `join()`, `terminate()`); handed off.
-
-    ## Confidence
-    Medium: objects left behind by test code (files and folders named as pytest and unittest
-    discover them, `conftest.py`: they live as long as the test run, which `pytest
-    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
-    the `__main__` block calls).
     """
 
     CODE = "LK103"
     NAME = "executor-not-shutdown"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    MESSAGE = "{detail}"
     TRIGGERS = ("Executor", "Pool")
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(
-                verdict.resource.call,
-                detail=describe(verdict, self.context),
-                confidence=concurrency_confidence(verdict.resource, self.context),
-            )

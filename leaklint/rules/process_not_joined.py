@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.analysis.confidence import concurrency_confidence
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ProcessNotJoined(Rule):
+class ProcessNotJoined(ConcurrencyRule):
     """
     ## What it does
     Flags a `multiprocessing.Process` (or subclass instance) that is started and never
@@ -41,25 +39,12 @@ class ProcessNotJoined(Rule):
     until it exits (`while p.poll() is None:`).
 
     ## Confidence
-    Medium: objects left behind by test code (files and folders named as pytest and unittest
-    discover them, `conftest.py`: they live as long as the test run, which `pytest
-    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
-    the `__main__` block calls). Also a process launched detached on purpose
-    (`start_new_session=True`, `preexec_fn=os.setsid`): it is meant to outlive the call; and a
-    process started only on Windows (`if sys.platform == "win32":`), where an unwaited child
-    leaves no zombie.
+    Medium: a process launched detached on purpose (`start_new_session=True`,
+    `preexec_fn=os.setsid`): it is meant to outlive the call; and a process started only on
+    Windows (`if sys.platform == "win32":`), where an unwaited child leaves no zombie.
     """
 
     CODE = "LK104"
     NAME = "process-not-joined"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    MESSAGE = "{detail}"
     TRIGGERS = ("Popen", "Process")
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(
-                verdict.resource.call,
-                detail=describe(verdict, self.context),
-                confidence=concurrency_confidence(verdict.resource, self.context),
-            )

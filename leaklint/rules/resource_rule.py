@@ -10,6 +10,24 @@ from leaklint.rule import Rule
 
 class ResourceRule(Rule):
     MESSAGE = "{message}"
+    SHARED_DOCS = {
+        "Not flagged": (
+            "Also, as for every resource rule: a resource released with `with`, "
+            "`contextlib.closing` or an `ExitStack`, or in `finally`; handed off (returned, "
+            "yielded, stored on an object or a container that outlives the call, passed to an "
+            "owner that keeps or releases it); code that cannot run (`if TYPE_CHECKING:`, "
+            "branches for Pythons leaklint does not support, a module-private constant flag); "
+            "a call that `pytest.raises`/`assertRaises` expects to fail; code under "
+            "`if __name__ == \"__main__\":`."
+        ),
+        "Confidence": (
+            "Medium: a leak only on an exception path inside test code (files and folders "
+            "named as pytest and unittest discover them, `conftest.py`); what a program's entry "
+            "point holds (`main()` and the functions the `__main__` block calls run once, and "
+            "the process ends after them); a line that silences another linter's check of the "
+            "same defect (`# noqa: SIM115`, `# pylint: disable=consider-using-with`)."
+        ),
+    }
 
     def finish(self) -> None:
         ownership = self.analysis(Ownership)

@@ -32,22 +32,11 @@ class SocketNotClosed(ResourceRule):
     ```
 
     ## Not flagged
-    released with `with`, `contextlib.closing` or an `ExitStack`, or in `finally`; handed
-    off (returned, yielded, stored on an object or a container that outlives the call,
-    passed to an owner that keeps or releases it); code that cannot run (`if
-    TYPE_CHECKING:`, branches for Pythons leaklint does not support, a module-private
-    constant flag); a call that `pytest.raises`/`assertRaises` expects to fail; code under
-    `if __name__ == "__main__":`. Also: a socket pair made on this machine (binding an
-    ephemeral loopback port, listening, connecting to one's own listener and accepting on it
-    do not fail in practice); `socket.socket(fileno=fd)`, which adopts a descriptor that
-    existed before; `wrap_socket` on a receiver that is not named like an SSL context (a
-    project's own method of that name).
-
-    ## Confidence
-    Medium: a leak only on an exception path inside test code (files and folders named as
-    pytest and unittest discover them, `conftest.py`), and what a program's entry point
-    holds (`main()` and the functions the `__main__` block calls run once; the process ends
-    after them).
+    A socket pair made on this machine (binding an ephemeral loopback port, listening,
+    connecting to one's own listener and accepting on it do not fail in practice);
+    `socket.socket(fileno=fd)`, which adopts a descriptor that existed before; `wrap_socket`
+    on a receiver that is not named like an SSL context (a project's own method of that
+    name).
     """
 
     CODE = "LK302"

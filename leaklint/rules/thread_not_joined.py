@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.analysis.confidence import concurrency_confidence
-from leaklint.rule import Rule
+from leaklint.analysis.concurrency import Verdict
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ThreadNotJoined(Rule):
+class ThreadNotJoined(ConcurrencyRule):
     """
     ## What it does
     Flags a non-daemon `threading.Thread` (or an instance of a subclass defined in the module)
@@ -42,24 +41,11 @@ class ThreadNotJoined(Rule):
     or collected in a list joined in a later loop; threads handed off (returned, stored on
     `self`, passed to an owner); threads stopped by a method of their own class that joins
     them.
-
-    ## Confidence
-    Medium: objects left behind by test code (files and folders named as pytest and unittest
-    discover them, `conftest.py`: they live as long as the test run, which `pytest
-    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
-    the `__main__` block calls).
     """
 
     CODE = "LK101"
     NAME = "thread-not-joined"
-    MESSAGE = "{detail}"
     TRIGGERS = ("Thread",)
 
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            if not verdict.daemon:
-                self.report(
-                verdict.resource.call,
-                detail=describe(verdict, self.context),
-                confidence=concurrency_confidence(verdict.resource, self.context),
-            )
+    def applies(self, verdict: Verdict) -> bool:
+        return not verdict.daemon

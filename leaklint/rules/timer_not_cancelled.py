@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.analysis.confidence import concurrency_confidence
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class TimerNotCancelled(Rule):
+class TimerNotCancelled(ConcurrencyRule):
     """
     ## What it does
     Flags a `threading.Timer` that is started with its handle dropped (it can never be
@@ -41,23 +39,8 @@ class TimerNotCancelled(Rule):
     ## Not flagged
     Timers cancelled or joined on every path (in `finally`); timers handed off (`self._timer
     = ...`).
-
-    ## Confidence
-    Medium: objects left behind by test code (files and folders named as pytest and unittest
-    discover them, `conftest.py`: they live as long as the test run, which `pytest
-    --leaklint` checks), and what a program's entry point holds (`main()` and the functions
-    the `__main__` block calls).
     """
 
     CODE = "LK107"
     NAME = "timer-not-cancelled"
-    MESSAGE = "{detail}"
     TRIGGERS = ("Timer",)
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(
-                verdict.resource.call,
-                detail=describe(verdict, self.context),
-                confidence=concurrency_confidence(verdict.resource, self.context),
-            )
