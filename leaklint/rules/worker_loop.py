@@ -5,6 +5,7 @@ import libcst as cst
 from leaklint.analysis.loops import endless_without_exit
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.workers import BackgroundWorkers
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 
@@ -49,7 +50,10 @@ class WorkerLoopWithoutExit(Rule):
     background.
 
     ## Confidence
-    Always high.
+    Medium: a loop run by a daemon thread (`daemon=True`, `t.daemon = True`, a subclass that
+    makes itself a daemon). A daemon thread dies with its process, so its endless loop is the
+    process's own lifetime unless such threads are started again and again; a non-daemon
+    thread that cannot stop keeps the program from exiting, and is reported at `high`.
     """
 
     CODE = "LK102"
@@ -71,6 +75,12 @@ class WorkerLoopWithoutExit(Rule):
             for loop, awaits in endless_without_exit(worker.function, names):
                 if awaits and worker.cancelled:
                     continue
+                # A daemon thread dies with its process: an endless loop in one is the
+                # process's own lifetime unless such threads are started again and again.
+                confidence = Confidence.MEDIUM if worker.daemon else Confidence.HIGH
                 self.report(
-                    loop, function=worker.function.name.value, role=worker.role
+                    loop,
+                    function=worker.function.name.value,
+                    role=worker.role,
+                    confidence=confidence,
                 )
