@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Optional
 
 import click
@@ -13,10 +14,10 @@ from leaklint import __version__, registry
 from leaklint.config import ConfigError, Settings, apply_command_line, load_settings
 from leaklint.discovery import discover
 from leaklint.engine import check_bytes
-from leaklint.fixes import apply_fixes
-from leaklint.model import FileResult, Finding
+from leaklint.model import Applicability, FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets
+from leaklint.fix_command import FixRequest, run_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -43,6 +44,10 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--fix", is_flag=True, help="Apply safe autofixes to the files.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply (with --fix, --diff) fixes that may change behaviour.")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--stdin-filename", default=None, help="The name of the file read from stdin (-).")
 def check(
     paths: tuple[str, ...],
@@ -56,6 +61,8 @@ def check(
     no_cache: bool,
     config_file: Optional[str],
     fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     stdin_filename: Optional[str],
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for leaks."""
@@ -70,16 +77,24 @@ def check(
         click.echo(f"leaklint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
+    request = FixRequest(apply=fix, diff=diff, unsafe=unsafe_fixes)
+    # Building fixes costs a code generation per finding: only when they are asked for or
+    # will be shown (JSON and SARIF carry them).
+    with_fixes = request.wanted or output_format in ("json", "sarif")
     if reading_stdin:
-        results = [_check_stdin(settings, stdin_filename or "-")]
+        results = [_check_stdin(settings, stdin_filename or "-", with_fixes)]
     else:
         targets = list(discover(paths or (".",), settings.is_excluded))
-        results = check_targets(targets, settings, jobs or os.cpu_count() or 1, not no_cache)
+        results = check_targets(
+            targets, settings, jobs or os.cpu_count() or 1, not no_cache, fixes=with_fixes
+        )
 
+    if request.changes_files and not reading_stdin:
+        results = run_fixes(results, settings, request, output_file)
+        if diff:
+            sys.exit(EXIT_ERROR if any(r.errors for r in results) else
+                     EXIT_FINDINGS if request.diff_shown else EXIT_CLEAN)
     findings = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
-    if fix and not reading_stdin:
-        applied, findings = apply_fixes(findings)
-        click.echo(f"Applied {applied} fix{'es' if applied != 1 else ''}.", err=True)
     _write(RENDERERS[output_format](findings), output_file)
     errors = [error for result in results for error in result.errors]
     for error in errors:
@@ -87,6 +102,8 @@ def check(
         click.echo(error.traceback, err=True)
     if output_format == "text":
         _summarise(findings, len(results))
+        if with_fixes and not request.changes_files:
+            request.summarise_available(findings)
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
@@ -98,10 +115,11 @@ def _config_search_start(path: str) -> str:
     return absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
 
 
-def _check_stdin(settings: Settings, shown_path: str) -> FileResult:
+def _check_stdin(settings: Settings, shown_path: str, with_fixes: bool) -> FileResult:
     from leaklint.runner import _apply_settings
 
-    result = check_bytes(sys.stdin.buffer.read(), shown_path, settings.ruleset())
+    ruleset = replace(settings.ruleset(), fixes=with_fixes)
+    result = check_bytes(sys.stdin.buffer.read(), shown_path, ruleset)
     return _apply_settings(result, settings)
 
 
@@ -134,7 +152,9 @@ def rule(code: str) -> None:
         click.echo(f"leaklint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     default = "on by default" if found.DEFAULT_ENABLED else "off by default"
-    fixable = "autofix available" if found.AUTOFIX else "no autofix"
+    fixable = (
+        f"{found.AUTOFIX.value} autofix" if found.AUTOFIX is not None else "no autofix"
+    )
     click.echo(f"# {found.CODE} {found.NAME} ({default}, {fixable})\n")
     click.echo(found.documentation())
     for option in found.OPTIONS:
@@ -147,9 +167,16 @@ def list_rules() -> None:
     click.echo(f"{'code':<6}  {'name':<30}  {'default':<7}  {'autofix':<7}  summary")
     for found in registry.ALL_RULES:
         default = "on" if found.DEFAULT_ENABLED else "off"
-        fixable = "yes" if found.AUTOFIX else "no"
+        fixable = _autofix_column(found.AUTOFIX)
         click.echo(f"{found.CODE:<6}  {found.NAME:<30}  {default:<7}  {fixable:<7}  "
                    f"{found.summary()}")
+
+
+def _autofix_column(applicability: Optional[Applicability]) -> str:
+    """``yes`` for a safe fix (``--fix``), ``unsafe`` for one that needs --unsafe-fixes."""
+    if applicability is None:
+        return "no"
+    return "yes" if applicability is Applicability.SAFE else "unsafe"
 
 
 def _register_optional_commands() -> None:

@@ -8,19 +8,20 @@ and every other rule and file is still checked.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
 from leaklint.context import FileContext
-from leaklint.model import FileResult, Finding, InternalError
-from leaklint.rule import Rule
+from leaklint.model import FileResult, Finding, Fix, InternalError
+from leaklint.rule import Report, Rule
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
@@ -44,6 +45,9 @@ class RuleSet:
     rules: tuple[type[Rule], ...]
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     honor_noqa: bool = True
+    # Ask each finding's rule for its fix (and record the file's digest): only when the user
+    # wants fixes, since building them costs a code generation per finding.
+    fixes: bool = False
 
 
 def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -82,7 +86,14 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
         source = decode_source(data)
     except UnreadableSource as exc:
         return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
-    return check_text(source, path, ruleset)
+    result = check_text(source, path, ruleset)
+    if ruleset.fixes:
+        result = replace(result, digest=content_digest(data))
+    return result
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
@@ -178,7 +189,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> 
     context = FileContext(path, text, module)
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
-    findings = runner.findings(ruleset.honor_noqa)
+    findings = runner.findings(ruleset.honor_noqa, ruleset.fixes)
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 
@@ -254,7 +265,19 @@ class _RuleRunner:
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
 
-    def findings(self, honor_noqa: bool) -> list[Finding]:
+    def _fix(self, rule: Rule, report: Report) -> Optional[Fix]:
+        """The rule's fix for one report; a fixer that fails costs the fix, not the finding."""
+        try:
+            return rule.fix(report)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            self.errors.append(
+                internal_error(self.context.path, f"{rule.CODE} {rule.NAME} fix", exc)
+            )
+            return None
+
+    def findings(self, honor_noqa: bool, fixes: bool = False) -> list[Finding]:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
         for rule in self.rules:
@@ -277,6 +300,7 @@ class _RuleRunner:
                         end_column=span.end.column + 1,
                         name=rule.NAME,
                         message=report.message,
+                        fix=self._fix(rule, report) if fixes and rule.AUTOFIX else None,
                     )
                 )
         return list(dict.fromkeys(found))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -33,5 +34,6 @@ class ConnectionNotClosed(ResourceRule):
     """
 
     CODE = "LK303"
+    AUTOFIX = Applicability.SAFE
     NAME = "connection-not-closed"
     TRIGGERS = ("connect", "Connection", "FTP", "SMTP", "IMAP4", "POP3", "Telnet", "LMTP")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -34,5 +35,6 @@ class FileNotClosed(ResourceRule):
     """
 
     CODE = "LK301"
+    AUTOFIX = Applicability.SAFE
     NAME = "file-not-closed"
     TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp")

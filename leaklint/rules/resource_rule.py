@@ -3,8 +3,14 @@ rule's code from the ownership analysis, with the standard message."""
 
 from __future__ import annotations
 
+from typing import Optional
+
+import libcst as cst
+
 from leaklint.analysis.ownership import Ownership, leak_message
-from leaklint.rule import Rule
+from leaklint.fixers.with_blocks import with_block_fix
+from leaklint.model import Fix
+from leaklint.rule import Report, Rule
 
 
 class ResourceRule(Rule):
@@ -19,3 +25,10 @@ class ResourceRule(Rule):
                 continue
             reported.add(resource.call)
             self.report(resource.call, leak_message(resource, self.context))
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        assert isinstance(report.node, cst.Call)
+        for resource in self.analysis(Ownership).at(report.node):
+            if resource.spec.code == self.CODE and resource.fate.leaks:
+                return with_block_fix(self.context, resource)
+        return None

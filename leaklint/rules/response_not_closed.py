@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -38,5 +39,6 @@ class ResponseNotClosed(ResourceRule):
     """
 
     CODE = "LK304"
+    AUTOFIX = Applicability.SAFE
     NAME = "response-not-closed"
     TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

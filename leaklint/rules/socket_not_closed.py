@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -33,5 +34,6 @@ class SocketNotClosed(ResourceRule):
     """
 
     CODE = "LK302"
+    AUTOFIX = Applicability.SAFE
     NAME = "socket-not-closed"
     TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd")
