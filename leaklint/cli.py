@@ -14,10 +14,10 @@ from leaklint import __version__, registry
 from leaklint.config import ConfigError, Settings, apply_command_line, load_settings
 from leaklint.discovery import discover
 from leaklint.engine import check_bytes
+from leaklint.fix_command import FixRequest, run_fixes
 from leaklint.model import Applicability, FileResult, Finding
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets
-from leaklint.fix_command import FixRequest, run_fixes
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -42,13 +42,17 @@ class FixRequest:
             option = "--fix --unsafe-fixes" if self.unsafe else "--fix"
             parts.append(f"{fixable} fixable with `{option}`")
         if hidden:
-            parts.append(f"{_fixes(hidden)} more with `--unsafe-fixes`")
+            parts.append(f"{_more(hidden)} with `--unsafe-fixes`")
         if parts:
             click.echo(f"{', '.join(parts)}.", err=True)
 
 
 def _fixes(count: int) -> str:
     return f"{count} fix{'es' if count != 1 else ''}"
+
+
+def _more(count: int) -> str:
+    return f"{count} more fix{'es' if count != 1 else ''}"
 
 
 def _hidden_unsafe(findings: Sequence[Finding], unsafe: bool) -> int:
@@ -95,7 +99,7 @@ def run_fixes(
             fixed_results.append(_after(result, outcome))
     remaining = [f for r in fixed_results for f in r.findings]
     hidden = _hidden_unsafe(remaining, request.unsafe)
-    note = f" ({_fixes(hidden)} more with `--unsafe-fixes`)" if hidden else ""
+    note = f" ({_more(hidden)} with `--unsafe-fixes`)" if hidden else ""
     if request.diff:
         request.diff_shown = bool(diffs)
         _write("".join(diffs), output_file)

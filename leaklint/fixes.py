@@ -187,8 +187,10 @@ def unified_diff(outcome: FileFixes) -> str:
     before = _lines(outcome.original)
     after = _lines(outcome.fixed)
     diff = difflib.unified_diff(before, after, outcome.path, outcome.path)
-    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
-                   for line in diff)
+    missing_newline = "\n\\ No newline at end of file\n"
+    return "".join(
+        line if line.endswith(("\n", "\r")) else line + missing_newline for line in diff
+    )
 
 
 def _lines(text: str) -> list[str]:

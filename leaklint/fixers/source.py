@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -194,12 +194,21 @@ class StatementRun:
         return lines_of(self.context).edit(self.end, self.end, text)
 
 
-def node_edit(context: FileContext, node: cst.CSTNode, replacement: str) -> Optional[Edit]:
-    """Replace the text of an expression (which libcst writes the same at any indentation)."""
+def node_edit(
+    context: FileContext,
+    node: cst.CSTNode,
+    replacement: Union[str, cst.CSTNode],
+    indents: Sequence[str] = (),
+) -> Optional[Edit]:
+    """Replace the text of an expression. Its code depends on the indentation around it only
+    where it spans lines (a bracket's continuation lines may be written relative to it), so
+    ``indents`` are those of the statement it is in (:func:`indentation`)."""
     span = context.position(node)
     lines = lines_of(context)
     start = lines.offset(span.start.line, span.start.column + 1)
     end = lines.offset(span.end.line, span.end.column + 1)
-    if context.source[start:end] != context.code_of(node):
+    if context.source[start:end] != statements_code(context.module, [node], indents):
         return None
+    if not isinstance(replacement, str):
+        replacement = statements_code(context.module, [replacement], indents)
     return lines.edit(start, end, replacement)

@@ -123,7 +123,7 @@ def _with_statement(
     )
 
 
-def _fix(context: FileContext, resource: Resource, edits: Sequence[Optional[Edit]]) -> Optional[Fix]:
+def _fix(resource: Resource, edits: Sequence[Optional[Edit]]) -> Optional[Fix]:
     if any(edit is None for edit in edits):
         return None
     noun = resource.spec.noun
@@ -157,9 +157,8 @@ def _inline_fix(context: FileContext, resource: Resource, path: list[cst.CSTNode
     rewritten = line.deep_replace(call, cst.Name(name))
     assert isinstance(rewritten, cst.BaseStatement)
     rewritten = rewritten.with_changes(leading_lines=())
-    block_path = path[: index - 1] if isinstance(statement, cst.BaseSmallStatement) else path[:index]
-    run = StatementRun(context, [line], block_path)
-    return _fix(context, resource, [run.replace_with([_with_statement(item, name, [rewritten])]),
+    run = StatementRun(context, [line], path[: path.index(line)])
+    return _fix(resource, [run.replace_with([_with_statement(item, name, [rewritten])]),
                                     *import_edits])
 
 
@@ -287,7 +286,7 @@ def _bound_fix(context: FileContext, resource: Resource, path: list[cst.CSTNode]
     body = used or [cst.SimpleStatementLine([cst.Pass()])]
     replacement = _with_statement(item, label, body, header=line.trailing_whitespace)
     run = StatementRun(context, statements[start : end + 1], path[:-3])
-    return _fix(context, resource, [run.replace_with([replacement]), *import_edits])
+    return _fix(resource, [run.replace_with([replacement]), *import_edits])
 
 
 def _is_close(statement: cst.BaseStatement, label: str) -> bool:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import libcst as cst
 
-from leaklint.analysis.timeouts import TimeoutCalls
-from leaklint.rule import Rule
+from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls
+from leaklint.fixers.source import indentation
+from leaklint.fixers.timeouts import timeout_fix
+from leaklint.model import Applicability, Fix
+from leaklint.rule import Report, Rule, RuleOption
 
 
 class CallWithoutTimeout(Rule):
@@ -36,11 +41,26 @@ class CallWithoutTimeout(Rule):
     """
 
     CODE = "LK305"
+    AUTOFIX = Applicability.UNSAFE
     NAME = "call-without-timeout"
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
     TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
+    OPTIONS = (
+        RuleOption("fix-timeout", 10, "seconds the (unsafe) fix passes as `timeout=`", float),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each reported call's finding and indentation, for the fix.
+        self._missing: dict[cst.CSTNode, tuple[MissingTimeout, list[str]]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
         if missing is not None:
+            indents = indentation(self.context.module, self.context.ancestors)
+            self._missing[node] = (missing, indents)
             self.report(node, api=missing.api, how=missing.how)
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        missing, indents = self._missing[report.node]
+        return timeout_fix(self.context, missing, self.options["fix-timeout"], indents)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
 from leaklint.analysis.tasks import TaskApis, TaskCreation
-from leaklint.rule import Rule
+from leaklint.fixers.tasks import keep_task_fix
+from leaklint.model import Applicability, Fix
+from leaklint.rule import Report, Rule
 
 
 class DanglingTask(Rule):
@@ -44,6 +47,7 @@ class DanglingTask(Rule):
     """
 
     CODE = "LK105"
+    AUTOFIX = Applicability.SAFE
     NAME = "dangling-task"
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
@@ -59,6 +63,13 @@ class DanglingTask(Rule):
         if all(_is_discard_target(target.target) for target in node.targets):
             for creation, how in self._dropped(node.value):
                 self.report(creation.call, api=creation.api, how=how)
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        assert isinstance(report.node, cst.Call)
+        creation = self.analysis(TaskApis).creation(report.node)
+        if creation is None:
+            return None
+        return keep_task_fix(self.context, report.node, creation.api)
 
     def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
         """Task creations whose result the expression statement ``value`` throws away."""
