@@ -96,13 +96,19 @@ def imported_name(context: FileContext, module_name: str, name: str) -> Optional
     """``module_name.name`` as this file can write it: through an existing ``import module``
     or ``from module import name``, else by adding ``import module``. None when the name
     the import would bind is already used for something else."""
-    imports = context.analysis(ImportNames)
-    for local, full in imports.aliases.items():
+    aliases = _top_level_aliases(context)
+    for local, full in aliases.items():
         if full == f"{module_name}.{name}":
             return ImportedName(local)
-    for local, full in imports.aliases.items():
+    for local, full in aliases.items():
         if full == module_name:
             return ImportedName(f"{local}.{name}")
+    if any(full.startswith(f"{module_name}.") for full in aliases.values()) and (
+        unused_in_text(name, context.source)
+    ):
+        # The file imports names from the module already: one more, the same way.
+        edit = insert_in_module(context, [f"from {module_name} import {name}"])
+        return None if edit is None else ImportedName(name, edit)
     head = module_name.split(".", 1)[0]
     if not unused_in_text(head, context.source):
         return None
@@ -110,3 +116,22 @@ def imported_name(context: FileContext, module_name: str, name: str) -> Optional
     if edit is None:
         return None
     return ImportedName(f"{module_name}.{name}", edit)
+
+
+def _top_level_aliases(context: FileContext) -> dict[str, str]:
+    """The names the module's top-level imports bind (an import inside a function or an
+    ``if TYPE_CHECKING:`` block does not bind them where the fix needs them)."""
+    everywhere = context.analysis(ImportNames).aliases
+    local_names: set[str] = set()
+    for statement in context.module.body:
+        if not _is_import_line(statement):
+            continue
+        assert isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                for alias in small.names:
+                    bound = alias.evaluated_alias or alias.evaluated_name
+                    local_names.add(bound.split(".", 1)[0])
+    return {local: full for local, full in everywhere.items() if local in local_names}
