@@ -3,6 +3,7 @@ nothing new), and applied a second time with no change; the shapes that must not
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from helpers import json_findings, run_cli
+
+from leaklint import registry
 
 
 def _codes(path: Path) -> Counter[str]:
@@ -576,3 +579,150 @@ def test_timeout_from_config(tmp_path: Path) -> None:
                 return response.read()
         """, "--unsafe-fixes")
     assert "urlopen(url, timeout=2.5)" in text
+
+
+# --- the command line around the fixes --------------------------------------------------------
+LEAKY_READ = "def load(path):\n    data = open(path).read()\n    return data\n"
+FIXED_READ = "def load(path):\n    with open(path) as f:\n        data = f.read()\n    return data\n"
+
+
+def test_diff_prints_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ)
+    result = run_cli("check", str(path), "--no-cache", "--diff")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"--- {path}\n+++ {path}\n@@ ")
+    assert "-    data = open(path).read()\n+    with open(path) as f:\n" in result.stdout
+    assert "Would apply 1 fix." in result.stderr
+    assert path.read_text() == LEAKY_READ
+    path.write_text(FIXED_READ)
+    clean = run_cli("check", str(path), "--no-cache", "--diff")
+    assert clean.exit_code == 0 and clean.stdout == ""
+
+
+def test_fix_reports_what_remains(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ + "\n\ndef keep(path):\n    f = open(path)\n    return f.read()\n")
+    result = run_cli("check", str(path), "--no-cache", "--fix")
+    assert "Applied 1 fix." in result.stderr
+    assert result.exit_code == 1
+    assert result.stdout.count("LK301") == 1 and "file `f`" in result.stdout
+
+
+def test_default_text_check_builds_no_fixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    from leaklint.rules import resource_rule
+
+    def fail(*args: object) -> None:
+        raise AssertionError("a fix was built for plain text output")
+
+    monkeypatch.setattr(resource_rule, "with_block_fix", fail)
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ)
+    result = run_cli("check", str(path), "--no-cache", "--jobs", "1")
+    assert result.exit_code == 1 and "LK301" in result.stdout
+    assert "fixable" not in result.stderr
+
+
+def test_unsafe_fixes_alone_shows_the_count(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ + "\n\ndef grow(x, seen=[]):\n    seen.append(x)\n    return seen\n")
+    plain = run_cli("check", str(path), "--no-cache", "--fix", "--diff")
+    assert "Would apply 1 fix (1 more fix with `--unsafe-fixes`)." in plain.stderr
+    shown = run_cli("check", str(path), "--no-cache", "--unsafe-fixes")
+    assert "2 fixable with `--fix --unsafe-fixes`." in shown.stderr
+    assert path.read_text().startswith(LEAKY_READ)
+
+
+def test_json_and_sarif_carry_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ)
+    finding = json_findings(run_cli("check", str(path), "--no-cache", "--format", "json"))[0]
+    assert finding["fix"] == {
+        "description": "close the file from `open(...)` with a `with` block",
+        "applicability": "safe",
+        "edits": [{"line": 2, "column": 1, "end_line": 3, "end_column": 1,
+                   "replacement": "    with open(path) as f:\n        data = f.read()\n"}],
+    }
+    log = json.loads(run_cli("check", str(path), "--no-cache", "--format", "sarif").stdout)
+    (fix,) = log["runs"][0]["results"][0]["fixes"]
+    change = fix["artifactChanges"][0]
+    assert change["artifactLocation"]["uri"].endswith("module.py")
+    assert change["replacements"] == [{
+        "deletedRegion": {"startLine": 2, "startColumn": 1, "endLine": 3, "endColumn": 1},
+        "insertedContent": {"text": "    with open(path) as f:\n        data = f.read()\n"},
+    }]
+    assert fix["properties"]["applicability"] == "safe"
+
+
+def test_rules_lists_the_fixable_rules() -> None:
+    rows = [line.split() for line in run_cli("rules").stdout.splitlines()[1:]]
+    fixable = {row[0]: row[3] for row in rows if row[3] != "no"}
+    assert fixable == {"LK105": "yes", "LK206": "unsafe", "LK301": "yes", "LK302": "yes",
+                       "LK303": "yes", "LK304": "yes", "LK305": "unsafe"}
+    assert "(on by default, safe autofix)" in run_cli("rule", "LK301").stdout
+
+
+def test_docs_say_autofix_honestly() -> None:
+    for rule in registry.ALL_RULES:
+        documented = "## Autofix" in rule.documentation()
+        assert documented == (rule.AUTOFIX is not None), rule.CODE
+        if rule.AUTOFIX is not None:
+            word = "Safe (`--fix`)" if rule.AUTOFIX.value == "safe" else "Unsafe (`--unsafe-fixes`)"
+            assert word in rule.documentation(), rule.CODE
+
+
+def test_file_changed_since_checked_is_not_fixed(tmp_path: Path) -> None:
+    from leaklint.config import Settings
+    from leaklint.discovery import discover
+    from leaklint.fix_command import FixRequest, run_fixes
+    from leaklint.runner import check_targets
+
+    path = tmp_path / "module.py"
+    path.write_text(LEAKY_READ)
+    settings = Settings(root=str(tmp_path))
+    results = check_targets(list(discover((str(path),), settings.is_excluded)), settings,
+                            use_cache=False, fixes=True)
+    path.write_text(LEAKY_READ + "# edited meanwhile\n")
+    after = run_fixes(results, settings, FixRequest(apply=True), None)
+    assert path.read_text() == LEAKY_READ + "# edited meanwhile\n"
+    assert after == results
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_line_breaks_encoding_and_mode_are_kept(tmp_path: Path, newline: str) -> None:
+    source = "# -*- coding: latin-1 -*-\n" + LEAKY_READ.replace("open(path)", "open(path, 'é')")
+    path = tmp_path / "module.py"
+    path.write_bytes(source.replace("\n", newline).encode("latin-1"))
+    path.chmod(0o640)
+    run_cli("check", str(path), "--no-cache", "--fix")
+    data = path.read_bytes()
+    assert data.decode("latin-1") == (
+        "# -*- coding: latin-1 -*-\ndef load(path):\n    with open(path, 'é') as f:\n"
+        "        data = f.read()\n    return data\n"
+    ).replace("\n", newline)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["module.py"]  # no temporary file left
+
+
+def test_byte_order_mark_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_bytes(b"\xef\xbb\xbf" + LEAKY_READ.encode())
+    run_cli("check", str(path), "--no-cache", "--fix")
+    assert path.read_bytes() == b"\xef\xbb\xbf" + FIXED_READ.encode()
+
+
+def test_overlapping_edits_wait_for_the_next_round() -> None:
+    from leaklint.fixes import choose_fixes
+    from leaklint.model import Edit, Finding, Fix
+
+    def finding(line: int, *edits: Edit) -> Finding:
+        return Finding("m.py", line, 1, "LK301", line, 2, "n", "m", Fix("d", edits))
+
+    shared = Edit(1, 1, 1, 1, "import contextlib\n")
+    first = finding(2, shared, Edit(2, 1, 4, 1, "a\n"))
+    inside = finding(3, Edit(3, 1, 4, 1, "b\n"))
+    second = finding(5, shared, Edit(5, 1, 6, 1, "c\n"))
+    chosen, edits = choose_fixes("x\n" * 6, [first, inside, second], unsafe=False)
+    assert chosen == [first, second]
+    assert len(edits) == 3  # the shared import once

@@ -38,6 +38,11 @@ class CallWithoutTimeout(Rule):
     ```
     Calls that forward `**kwargs` are left to their callers, and a `Session` subclass that
     overrides `request` to inject a default timeout is trusted.
+
+    ## Autofix
+    Unsafe (`--unsafe-fixes`): `timeout=10` is added (or replaces `None`); the number is the
+    rule's `fix-timeout` option (`[tool.leaklint.LK305] fix-timeout = 30`). Unsafe because a
+    call that legitimately takes longer now raises.
     """
 
     CODE = "LK305"

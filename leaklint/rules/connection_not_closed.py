@@ -31,6 +31,12 @@ class ConnectionNotClosed(ResourceRule):
         with contextlib.closing(sqlite3.connect(path)) as db:
             return db.execute("select count(*) from t").fetchone()[0]
     ```
+
+    ## Autofix
+    Safe (`--fix`): a connection bound, used by a straight line of statements and closed by
+    `conn.close()` right after them becomes `with contextlib.closing(...) as conn:` (the
+    connection's own `with` would commit or send QUIT instead); `import contextlib` is added
+    when the module has no such import. Other shapes are left for you to fix.
     """
 
     CODE = "LK303"

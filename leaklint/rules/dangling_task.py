@@ -44,6 +44,14 @@ class DanglingTask(Rule):
         task.add_done_callback(background_tasks.discard)
     ```
     or await it, or create it in an `asyncio.TaskGroup`.
+
+    ## Autofix
+    Safe (`--fix`): a task thrown away by a statement of its own (`create_task(...)`,
+    `_ = create_task(...)`, `create_task(...).add_done_callback(cb)`) is kept in a
+    module-level set until it is done, as the asyncio documentation shows; a module that
+    already keeps one (`name = set()` emptied by `add_done_callback(name.discard)`) has it
+    reused. Tasks dropped inside expressions and `run_coroutine_threadsafe` futures are left
+    for you.
     """
 
     CODE = "LK105"

@@ -32,6 +32,14 @@ class FileNotClosed(ResourceRule):
         with open(path) as f:
             return json.load(f)
     ```
+
+    ## Autofix
+    Safe (`--fix`): a file used inline in one simple statement that is done with it when the
+    statement ends (`data = open(p).read()`, `json.load(open(p))`, `for line in open(p):`), or
+    bound, used by a straight line of statements and closed by `f.close()` right after them,
+    gets a `with` block that closes it where the code already stopped using it. A file that is
+    returned, kept by a lazy reader (`csv.reader(open(p))`), opened under a condition or in a
+    comprehension, or used after an exception could close it, is left for you to fix.
     """
 
     CODE = "LK301"

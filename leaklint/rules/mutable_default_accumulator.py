@@ -44,6 +44,12 @@ class MutableDefaultAccumulator(Rule):
         seen.append(row.id)
         return seen
     ```
+
+    ## Autofix
+    Unsafe (`--unsafe-fixes`): the default becomes `None` and the function makes a new
+    container at its start (`if seen is None: seen = []`); an annotation `list[int]` becomes
+    `Optional[list[int]]`. Unsafe because callers may rely on the shared default. A default
+    that names a module-level container is left for you.
     """
 
     CODE = "LK206"

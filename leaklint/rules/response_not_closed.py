@@ -36,6 +36,12 @@ class ResponseNotClosed(ResourceRule):
                 for chunk in response.iter_content(65536):
                     out.write(chunk)
     ```
+
+    ## Autofix
+    Safe (`--fix`): a session or response bound, used by a straight line of statements and
+    closed by `.close()` right after them, or used inline once (`urlopen(url).getcode()`),
+    becomes a `with` block. Async sessions and clients (`aiohttp`, `httpx.AsyncClient`)
+    are left for you.
     """
 
     CODE = "LK304"
