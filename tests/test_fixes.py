@@ -583,7 +583,9 @@ def test_timeout_from_config(tmp_path: Path) -> None:
 
 # --- the command line around the fixes --------------------------------------------------------
 LEAKY_READ = "def load(path):\n    data = open(path).read()\n    return data\n"
-FIXED_READ = "def load(path):\n    with open(path) as f:\n        data = f.read()\n    return data\n"
+FIXED_READ = (
+    "def load(path):\n    with open(path) as f:\n        data = f.read()\n    return data\n"
+)
 
 
 def test_diff_prints_and_writes_nothing(tmp_path: Path) -> None:
