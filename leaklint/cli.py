@@ -15,7 +15,7 @@ from leaklint.config import ConfigError, Settings, apply_command_line, load_sett
 from leaklint.discovery import discover
 from leaklint.engine import check_bytes
 from leaklint.fix_command import FixRequest, run_fixes
-from leaklint.model import Applicability, FileResult, Finding
+from leaklint.model import Applicability, FileResult, Finding, InternalError
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets
 
@@ -89,17 +89,17 @@ def check(
             targets, settings, jobs or os.cpu_count() or 1, not no_cache, fixes=with_fixes
         )
 
-    if request.changes_files and not reading_stdin:
+    if request.changes_files and reading_stdin:
+        click.echo("leaklint: --fix and --diff do not rewrite stdin; the findings carry their "
+                   "fixes with --format json", err=True)
+    elif request.changes_files:
         results = run_fixes(results, settings, request, output_file)
-        if diff:
-            sys.exit(EXIT_ERROR if any(r.errors for r in results) else
-                     EXIT_FINDINGS if request.diff_shown else EXIT_CLEAN)
+        if diff:  # the diff is the report
+            errors = _report_errors(results)
+            sys.exit(EXIT_ERROR if errors else EXIT_FINDINGS if request.diff_shown else EXIT_CLEAN)
     findings = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     _write(RENDERERS[output_format](findings), output_file)
-    errors = [error for result in results for error in result.errors]
-    for error in errors:
-        click.echo(f"leaklint: {error.describe()}", err=True)
-        click.echo(error.traceback, err=True)
+    errors = _report_errors(results)
     if output_format == "text":
         _summarise(findings, len(results))
         if with_fixes and not request.changes_files:
@@ -107,6 +107,14 @@ def check(
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+def _report_errors(results: Sequence[FileResult]) -> list[InternalError]:
+    errors = [error for result in results for error in result.errors]
+    for error in errors:
+        click.echo(f"leaklint: {error.describe()}", err=True)
+        click.echo(error.traceback, err=True)
+    return errors
 
 
 def _config_search_start(path: str) -> str:
