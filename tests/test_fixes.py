@@ -176,8 +176,8 @@ WITH_CASES = {
         ''',
         '''\
         """Reports."""
-        import sqlite3
         import contextlib
+        import sqlite3
 
 
         def count(db):
@@ -763,3 +763,45 @@ def test_fixes_on_every_fixture(tmp_path: Path) -> None:
     assert gone == applied
     again = run_cli("check", str(folder), "--no-cache", "--fix", "--unsafe-fixes")
     assert "Applied 0 fixes." in again.stderr
+
+
+def test_task_set_in_a_module_without_imports(tmp_path: Path) -> None:
+    text = fixed(tmp_path, """\
+        async def handle(loop, request):
+            loop.create_task(audit(request))
+
+
+        async def audit(request):
+            print(request)
+        """)
+    assert text.startswith(expect("""\
+        # Running tasks, kept until done: the event loop holds tasks only weakly.
+        _background_tasks = set()
+
+
+        async def handle(loop, request):
+            task = loop.create_task(audit(request))
+        """))
+
+
+def test_added_import_goes_in_sorted_place(tmp_path: Path) -> None:
+    text = fixed(tmp_path, """\
+        from __future__ import annotations
+
+        import json
+        import sqlite3
+
+
+        def count(db):
+            conn = sqlite3.connect(db)
+            rows = json.dumps(conn.execute("select 1").fetchall())
+            conn.close()
+            return rows
+        """)
+    assert text.startswith(expect("""\
+        from __future__ import annotations
+
+        import contextlib
+        import json
+        import sqlite3
+        """))

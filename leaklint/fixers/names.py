@@ -69,19 +69,58 @@ def module_insertion_index(module: cst.Module) -> int:
     return index
 
 
-def insert_in_module(context: FileContext, lines: Sequence[str]) -> Optional[Edit]:
-    """An edit adding ``lines`` (without line breaks) at :func:`module_insertion_index`."""
+def insert_in_module(
+    context: FileContext, lines: Sequence[str], index: Optional[int] = None
+) -> Optional[Edit]:
+    """An edit adding ``lines`` (without line breaks) before the module's statement ``index``
+    (default: :func:`module_insertion_index`), before that statement's comments."""
     module = context.module
-    index = module_insertion_index(module)
-    newline = module.default_newline
-    text = "".join(line + newline for line in lines)
-    if index == 0:
-        if not module.body:
-            return None
-        return StatementRun(context, [module.body[0]], [module]).insert_before(
-            [cst.parse_statement(line + "\n") for line in lines]
-        )
-    return StatementRun(context, [module.body[index - 1]], [module]).insert_after(text)
+    if index is None:
+        index = module_insertion_index(module)
+    text = "".join(line + module.default_newline for line in lines)
+    if index < len(module.body):
+        return StatementRun(context, [module.body[index]], [module]).insert_text_before(text)
+    if not module.body:
+        return None
+    return StatementRun(context, [module.body[-1]], [module]).insert_after(text)
+
+
+def _import_index(module: cst.Module, statement: str, module_name: str) -> Optional[int]:
+    """Where a new import goes in sorted order: before the first top-level import of the same
+    form (``import x`` or ``from x import y``) whose module sorts after it."""
+    form = cst.ImportFrom if statement.startswith("from ") else cst.Import
+    for position, line in enumerate(module.body):
+        if isinstance(line, (cst.FunctionDef, cst.ClassDef)):
+            break
+        if not _is_import_line(line):
+            continue
+        assert isinstance(line, cst.SimpleStatementLine)
+        first = line.body[0]
+        if type(first) is not form:
+            continue
+        if isinstance(first, cst.ImportFrom):
+            if first.relative or first.module is None:
+                return position  # relative imports come last
+            name = cst.Module([]).code_for_node(first.module)
+        else:
+            assert isinstance(first, cst.Import)
+            name = first.names[0].evaluated_name
+        if name == "__future__":
+            continue
+        if name > module_name:
+            return position
+    return None
+
+
+def add_import(context: FileContext, statement: str, module_name: str) -> Optional[Edit]:
+    module = context.module
+    index = _import_index(module, statement, module_name)
+    if index is None:
+        return insert_in_module(context, [statement])
+    # Right above the import it sorts before, below any blank line that ends a group.
+    return StatementRun(context, [module.body[index]], [module]).insert_text_before(
+        statement + module.default_newline, above_comments=False
+    )
 
 
 @dataclass(frozen=True)
@@ -107,12 +146,12 @@ def imported_name(context: FileContext, module_name: str, name: str) -> Optional
         unused_in_text(name, context.source)
     ):
         # The file imports names from the module already: one more, the same way.
-        edit = insert_in_module(context, [f"from {module_name} import {name}"])
+        edit = add_import(context, f"from {module_name} import {name}", module_name)
         return None if edit is None else ImportedName(name, edit)
     head = module_name.split(".", 1)[0]
     if not unused_in_text(head, context.source):
         return None
-    edit = insert_in_module(context, [f"import {module_name}"])
+    edit = add_import(context, f"import {module_name}", module_name)
     if edit is None:
         return None
     return ImportedName(f"{module_name}.{name}", edit)

@@ -188,6 +188,14 @@ class StatementRun:
         at = self.start - len(self.leading)
         return lines_of(self.context).edit(at, at, self.code(statements))
 
+    def insert_text_before(self, text: str, above_comments: bool = True) -> Optional[Edit]:
+        """Insert before the first statement: above its leading comments and blank lines, or
+        right above its own line."""
+        if not self.matches:
+            return None
+        at = self.start - len(self.leading) if above_comments else self.start
+        return lines_of(self.context).edit(at, at, text)
+
     def insert_after(self, text: str) -> Optional[Edit]:
         if not self.matches:
             return None

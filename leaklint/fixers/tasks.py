@@ -144,7 +144,10 @@ def _task_set(
     index = module_insertion_index(module)
     if any(statement is top for statement in module.body[:index]):
         return None, None
-    return name, insert_in_module(context, ["", SET_COMMENT, f"{name} = set()"])
+    lines = ["", SET_COMMENT, f"{name} = set()"]
+    if index == 0:  # at the top of the module, before its first statement
+        lines = [SET_COMMENT, f"{name} = set()", "", ""]
+    return name, insert_in_module(context, lines)
 
 
 def _set_assigned(statement: cst.CSTNode) -> Optional[str]:
