@@ -78,12 +78,6 @@ def apply_offsets(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
     return text
 
 
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply non-overlapping edits given in 1-based line and column positions."""
-    lines = TextLines(text)
-    return apply_offsets(text, [(*_span(lines, edit), edit.replacement) for edit in edits])
-
-
 @dataclass
 class FileFixes:
     """What fixing one file came to."""

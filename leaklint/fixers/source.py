@@ -128,8 +128,8 @@ def statements_code(
 
 
 def without_leading_lines(statement: cst.CSTNode) -> cst.CSTNode:
-    if isinstance(statement, (cst.BaseSmallStatement, cst.BaseExpression)):
-        return statement
+    """The statement without the comments and blank lines above it (compound statements and
+    statement lines have them)."""
     if hasattr(statement, "leading_lines"):
         return statement.with_changes(leading_lines=())
     return statement
@@ -183,10 +183,7 @@ class StatementRun:
 
     def insert_before(self, statements: Sequence[cst.CSTNode]) -> Optional[Edit]:
         """Insert before the first statement's leading comments and blank lines."""
-        if not self.matches:
-            return None
-        at = self.start - len(self.leading)
-        return lines_of(self.context).edit(at, at, self.code(statements))
+        return self.insert_text_before(self.code(statements))
 
     def insert_text_before(self, text: str, above_comments: bool = True) -> Optional[Edit]:
         """Insert before the first statement: above its leading comments and blank lines, or
