@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Callable, Optional, TypeVar
 
 import click
@@ -15,8 +16,8 @@ from leaklint.config import ConfigError, Settings, apply_command_line, load_sett
 from leaklint.discovery import NamedPaths, discover, sort_named_paths
 from leaklint.engine import check_bytes
 from leaklint.figures import amount
-from leaklint.fixes import apply_fixes
-from leaklint.model import Confidence, FileResult, Finding
+from leaklint.fix_command import FixRequest, run_fixes
+from leaklint.model import Applicability, Confidence, FileResult, Finding, InternalError
 from leaklint.reporters import FORMATS, RENDERERS
 from leaklint.runner import check_targets, result_cache_folder
 from leaklint.settings_report import describe_settings
@@ -99,6 +100,10 @@ def main() -> None:
     help="Least confidence reported: high (default) or medium (also the doubtful shapes).",
 )
 @click.option("--fix", is_flag=True, help="Apply safe autofixes to the files.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply (with --fix, --diff) fixes that may change behaviour.")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff instead of writing them.")
 @click.option("--stdin-filename", default=None, help="The name of the file read from stdin (-).")
 def check(
     paths: tuple[str, ...],
@@ -121,6 +126,8 @@ def check(
     config_file: Optional[str],
     confidence: Optional[str],
     fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     stdin_filename: Optional[str],
 ) -> None:
     """Check PATHS (files or folders; default: the current folder) for leaks."""
@@ -151,35 +158,53 @@ def check(
                    nl=False)
         sys.exit(EXIT_CLEAN)
 
+    request = FixRequest(apply=fix, diff=diff, unsafe=unsafe_fixes)
+    # Building fixes costs a code generation per finding: only when they are asked for or
+    # will be shown (JSON and SARIF carry them).
+    with_fixes = request.wanted or output_format in ("json", "sarif")
     stdin_text: dict[str, str] = {}
     named = NamedPaths((), (), ())
     if reading_stdin:
-        results = [_check_stdin(settings, stdin_filename or "-", stdin_text)]
+        results = [_check_stdin(settings, stdin_filename or "-", stdin_text, with_fixes)]
     else:
         named = _sort_out_named_paths(paths or (".",), quiet)
         targets = list(discover(named.checked, settings.is_excluded))
         if show_files:
             click.echo("".join(f"{target.path}\n" for target in targets), nl=False)
             sys.exit(EXIT_ERROR if named.missing else EXIT_CLEAN)
-        results = check_targets(targets, settings, jobs or os.cpu_count() or 1, not no_cache)
+        results = check_targets(
+            targets, settings, jobs or os.cpu_count() or 1, not no_cache, fixes=with_fixes
+        )
 
+    if request.changes_files and reading_stdin:
+        click.echo("leaklint: --fix and --diff do not rewrite stdin; the findings carry their "
+                   "fixes with --format json", err=True)
+    elif request.changes_files:
+        results = run_fixes(results, settings, request, output_file)
+        if diff:  # the diff is the report
+            errors = _report_errors(results)
+            sys.exit(EXIT_ERROR if errors else EXIT_FINDINGS if request.diff_shown else EXIT_CLEAN)
     findings = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
-    if fix and not reading_stdin:
-        applied, findings = apply_fixes(findings)
-        click.echo(f"Applied {applied} fix{'es' if applied != 1 else ''}.", err=True)
     paint = Painter(not output_file and colour_wanted(sys.stdout, no_color))
     if quiet < 2:
         report = _render(findings, output_format, statistics, paint, stdin_text)
         _write(report, output_file, paint.colour)
+    errors = _report_errors(results)
+    if output_format in TEXT_FORMATS and not quiet:
+        _summarise(findings, len(results))
+        if with_fixes and not request.changes_files:
+            request.summarise_available(findings)
+    if errors or named.missing:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+def _report_errors(results: Sequence[FileResult]) -> list[InternalError]:
     errors = [error for result in results for error in result.errors]
     for error in errors:
         click.echo(f"leaklint: {error.describe()}", err=True)
         click.echo(error.traceback, err=True)
-    if output_format in TEXT_FORMATS and not quiet:
-        _summarise(findings, len(results))
-    if errors or named.missing:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+    return errors
 
 
 def _config_search_start(path: str) -> str:
@@ -201,7 +226,9 @@ def _sort_out_named_paths(paths: Sequence[str], quiet: int) -> NamedPaths:
     return named
 
 
-def _check_stdin(settings: Settings, shown_path: str, texts: dict[str, str]) -> FileResult:
+def _check_stdin(
+    settings: Settings, shown_path: str, texts: dict[str, str], with_fixes: bool
+) -> FileResult:
     from leaklint.runner import _apply_settings
 
     data = sys.stdin.buffer.read()
@@ -209,7 +236,7 @@ def _check_stdin(settings: Settings, shown_path: str, texts: dict[str, str]) -> 
         texts[shown_path] = decode_source(data).text
     except UnreadableSource:
         texts[shown_path] = ""
-    result = check_bytes(data, shown_path, settings.ruleset())
+    result = check_bytes(data, shown_path, replace(settings.ruleset(), fixes=with_fixes))
     return _apply_settings(result, settings)
 
 
@@ -272,7 +299,9 @@ def rule(code: str) -> None:
         click.echo(f"leaklint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     default = "on by default" if found.DEFAULT_ENABLED else "off by default"
-    fixable = "autofix available" if found.AUTOFIX else "no autofix"
+    fixable = (
+        f"{found.AUTOFIX.value} autofix" if found.AUTOFIX is not None else "no autofix"
+    )
     click.echo(f"# {found.CODE} {found.NAME} ({default}, {fixable})\n")
     click.echo(found.documentation())
     for option in found.OPTIONS:
@@ -285,7 +314,7 @@ def list_rules() -> None:
     click.echo(f"{'code':<6}  {'name':<30}  {'default':<7}  {'autofix':<7}  summary")
     for found in registry.ALL_RULES:
         default = "on" if found.DEFAULT_ENABLED else "off"
-        fixable = "yes" if found.AUTOFIX else "no"
+        fixable = _autofix_column(found.AUTOFIX)
         click.echo(f"{found.CODE:<6}  {found.NAME:<30}  {default:<7}  {fixable:<7}  "
                    f"{found.summary()}")
 
@@ -305,6 +334,13 @@ def top(url: str, interval: float, once: bool, limit: int) -> None:
         sys.exit(run(url, interval, once, limit, write=lambda text: click.echo(text, nl=False)))
     except KeyboardInterrupt:
         sys.exit(EXIT_CLEAN)
+
+
+def _autofix_column(applicability: Optional[Applicability]) -> str:
+    """``yes`` for a safe fix (``--fix``), ``unsafe`` for one that needs --unsafe-fixes."""
+    if applicability is None:
+        return "no"
+    return "yes" if applicability is Applicability.SAFE else "unsafe"
 
 
 def _register_optional_commands() -> None:

@@ -10,11 +10,12 @@ TABLE_END = "<!-- rules-table:end -->"
 
 def rules_table() -> str:
     """The Markdown table of every rule, as the README shows it."""
-    rows = ["| code | name | default | what it flags |", "|---|---|---|---|"]
+    rows = ["| code | name | default | autofix | what it flags |", "|---|---|---|---|---|"]
     for rule in registry.ALL_RULES:
         default = "on" if rule.DEFAULT_ENABLED else "off"
+        fix = rule.AUTOFIX.value if rule.AUTOFIX is not None else ""
         summary = rule.summary().replace("|", "\\|")
-        rows.append(f"| {rule.CODE} | {rule.NAME} | {default} | {summary} |")
+        rows.append(f"| {rule.CODE} | {rule.NAME} | {default} | {fix} | {summary} |")
     return "\n".join(rows)
 
 

@@ -9,21 +9,22 @@ and every other rule and file is still checked.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
 import threading
 import traceback
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
 from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
-from leaklint.model import Confidence, FileResult, Finding, InternalError
-from leaklint.rule import Rule
+from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
+from leaklint.rule import Report, Rule
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
@@ -49,6 +50,9 @@ class RuleSet:
     honor_noqa: bool = True
     # The least confidence reported: ``high`` by default, ``medium`` reports both.
     confidence: Confidence = Confidence.HIGH
+    # Ask each finding's rule for its fix (and record the file's digest): only when the user
+    # wants fixes, since building them costs a code generation per finding.
+    fixes: bool = False
 
 
 def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -87,7 +91,14 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
         source = decode_source(data)
     except UnreadableSource as exc:
         return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
-    return check_text(source, path, ruleset)
+    result = check_text(source, path, ruleset)
+    if ruleset.fixes:
+        result = replace(result, digest=content_digest(data))
+    return result
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
@@ -203,7 +214,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> 
     context = FileContext(path, text, module)
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
-    findings = runner.findings(ruleset.honor_noqa, ruleset.confidence)
+    findings = runner.findings(ruleset.honor_noqa, ruleset.confidence, ruleset.fixes)
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 
@@ -279,7 +290,21 @@ class _RuleRunner:
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
 
-    def findings(self, honor_noqa: bool, confidence: Confidence) -> list[Finding]:
+    def _fix(self, rule: Rule, report: Report) -> Optional[Fix]:
+        """The rule's fix for one report; a fixer that fails costs the fix, not the finding."""
+        try:
+            return rule.fix(report)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            self.errors.append(
+                internal_error(self.context.path, f"{rule.CODE} {rule.NAME} fix", exc)
+            )
+            return None
+
+    def findings(
+        self, honor_noqa: bool, confidence: Confidence, fixes: bool = False
+    ) -> list[Finding]:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
         for rule in self.rules:
@@ -314,6 +339,7 @@ class _RuleRunner:
                         name=rule.NAME,
                         message=report.message,
                         confidence=found_confidence,
+                        fix=self._fix(rule, report) if fixes and rule.AUTOFIX else None,
                     )
                 )
         return list(dict.fromkeys(found))

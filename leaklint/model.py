@@ -34,14 +34,24 @@ class Edit:
     replacement: str
 
 
+class Applicability(Enum):
+    """Whether a fix keeps the code's behaviour (``--fix``) or may change it
+    (``--unsafe-fixes``), as in ruff."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
 @dataclass(frozen=True)
 class Fix:
     description: str
     edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
 
     def to_json(self) -> dict[str, Any]:
         return {
             "description": self.description,
+            "applicability": self.applicability.value,
             "edits": [
                 {
                     "line": e.line,
@@ -56,7 +66,11 @@ class Fix:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fix:
-        return cls(data["description"], tuple(Edit(**e) for e in data["edits"]))
+        return cls(
+            data["description"],
+            tuple(Edit(**e) for e in data["edits"]),
+            Applicability(data.get("applicability", Applicability.SAFE.value)),
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -126,3 +140,6 @@ class FileResult:
     path: str
     findings: tuple[Finding, ...] = ()
     errors: tuple[InternalError, ...] = ()
+    # SHA-256 of the bytes the findings were computed from, set when fixes were asked for:
+    # a fix is applied only to a file that still has exactly these bytes.
+    digest: str = ""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
 
 import libcst as cst
 
-from leaklint.model import Confidence
+from leaklint.model import Applicability, Confidence, Fix
 
 if TYPE_CHECKING:
     from leaklint.context import Analysis, FileContext
@@ -47,7 +47,9 @@ class Rule:
     NAME: ClassVar[str]
     MESSAGE: ClassVar[str]
     DEFAULT_ENABLED: ClassVar[bool] = True
-    AUTOFIX: ClassVar[bool] = False
+    # The kind of fix :meth:`fix` can offer (safe: ``--fix``; unsafe: ``--unsafe-fixes``), or
+    # None for a rule that never fixes.
+    AUTOFIX: ClassVar[Optional[Applicability]] = None
     # Text prefilter: the rule runs on a file only if one of these strings occurs in it.
     # Empty means "always run". Keep them cheap and broad: a miss here is a missed leak.
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
@@ -81,6 +83,13 @@ class Rule:
 
     def finish(self) -> None:
         """Called once after the traversal; rules that decide at module end override it."""
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        """The fix for one of this rule's reports, or None when the shape is not one the rule
+        can rewrite without changing what the code does. Asked only when the user wants fixes
+        (``--fix``, ``--diff``, ``--unsafe-fixes``, JSON and SARIF output), after the
+        traversal, for reports that are not suppressed."""
+        return None
 
     # --- documentation ---------------------------------------------------------------------
     # Documentation a family of rules shares, by heading ("Not flagged", "Confidence"): added

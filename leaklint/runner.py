@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
@@ -83,10 +83,14 @@ def check_targets(
     settings: Settings,
     jobs: int = 1,
     use_cache: bool = True,
+    fixes: bool = False,
 ) -> list[FileResult]:
+    """Check the targets; with ``fixes``, findings carry their fixes (cached apart)."""
     cache_folder = result_cache_folder(settings) if use_cache else None
     code = code_fingerprint() if cache_folder else ""
-    job = _Job(settings.ruleset(), cache_folder, settings.fingerprint(), code)
+    ruleset = replace(settings.ruleset(), fixes=fixes)
+    fingerprint = settings.fingerprint() + (" with fixes" if fixes else "")
+    job = _Job(ruleset, cache_folder, fingerprint, code)
     cache = job.cache()
     results: list[Optional[FileResult]] = [None] * len(targets)
     pending: list[int] = []
@@ -170,4 +174,4 @@ def _apply_settings(
         for finding in result.findings
         if finding.code in selected and not any(finding.code.startswith(i) for i in ignored)
     )
-    return FileResult(result.path, findings, result.errors)
+    return replace(result, findings=findings)

@@ -51,8 +51,10 @@ def test_json_contract(project: Path) -> None:
         "name": "dangling-task",
         "message": finding["message"],
         "confidence": "high",
-        "fix": None,
+        "fix": finding["fix"],
     }
+    assert set(finding["fix"]) == {"description", "applicability", "edits"}
+    assert finding["fix"]["applicability"] == "safe"
 
 
 def test_sarif_has_rules_help_and_results(project: Path) -> None:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
 from leaklint.analysis.tasks import TaskApis, TaskCreation
-from leaklint.rule import Rule
+from leaklint.fixers.tasks import keep_task_fix
+from leaklint.model import Applicability, Fix
+from leaklint.rule import Report, Rule
 
 
 class DanglingTask(Rule):
@@ -50,9 +53,17 @@ class DanglingTask(Rule):
 
     ## Confidence
     Always high: a dropped task can vanish mid-run wherever it is.
+    ## Autofix
+    Safe (`--fix`): a task thrown away by a statement of its own (`create_task(...)`,
+    `_ = create_task(...)`, `create_task(...).add_done_callback(cb)`) is kept in a
+    module-level set until it is done, as the asyncio documentation shows; a module that
+    already keeps one (`name = set()` emptied by `add_done_callback(name.discard)`) has it
+    reused. Tasks dropped inside expressions and `run_coroutine_threadsafe` futures are left
+    for you.
     """
 
     CODE = "LK105"
+    AUTOFIX = Applicability.SAFE
     NAME = "dangling-task"
     SIMILAR_CHECKS = ("RUF006",)
     MESSAGE = (
@@ -70,6 +81,13 @@ class DanglingTask(Rule):
         if all(_is_discard_target(target.target) for target in node.targets):
             for creation, how in self._dropped(node.value):
                 self.report(creation.call, api=creation.api, how=how)
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        assert isinstance(report.node, cst.Call)
+        creation = self.analysis(TaskApis).creation(report.node)
+        if creation is None:
+            return None
+        return keep_task_fix(self.context, report.node, creation.api)
 
     def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
         """Task creations whose result the expression statement ``value`` throws away."""

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
 from leaklint.analysis.containers import ContainerDefinitions, Containers, container_type
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
-from leaklint.rule import Rule
+from leaklint.fixers.defaults import none_default_fix
+from leaklint.model import Applicability, Fix
+from leaklint.rule import Report, Rule
 
 # Parameter names that say the shared default is the point (a deliberate memo).
 INTENDED_WORDS = ("cache", "memo")
@@ -42,9 +44,16 @@ class MutableDefaultAccumulator(Rule):
         seen.append(row.id)
         return seen
     ```
+
+    ## Autofix
+    Unsafe (`--unsafe-fixes`): the default becomes `None` and the function makes a new
+    container at its start (`if seen is None: seen = []`); an annotation `list[int]` becomes
+    `Optional[list[int]]`. Unsafe because callers may rely on the shared default. A default
+    that names a module-level container is left for you.
     """
 
     CODE = "LK206"
+    AUTOFIX = Applicability.UNSAFE
     NAME = "mutable-default-accumulator"
     SIMILAR_CHECKS = ("B006", "B008", "dangerous-default-value", "W0102")
     MESSAGE = (
@@ -54,6 +63,15 @@ class MutableDefaultAccumulator(Rule):
     # Defaults can name a module-level container, so no narrower text test is safe; the
     # analysis only starts for a function that has a mutable default.
     TRIGGERS = ("def ",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The function and parameter of each reported default, for the fix.
+        self._parameters: dict[cst.CSTNode, tuple[cst.FunctionDef, cst.Param]] = {}
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        function, param = self._parameters[report.node]
+        return none_default_fix(self.context, function, param)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = node.params
@@ -69,6 +87,7 @@ class MutableDefaultAccumulator(Rule):
             if any(word in name.lower() for word in INTENDED_WORDS):
                 continue
             if self._grown_before_rebound(scope, name):
+                self._parameters[param.default] = (node, param)
                 self.report(
                     param.default,
                     param=name,

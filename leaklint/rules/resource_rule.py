@@ -3,9 +3,15 @@ rule's code from the ownership analysis, with the standard message."""
 
 from __future__ import annotations
 
+from typing import Optional
+
+import libcst as cst
+
 from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership import Ownership, leak_message
-from leaklint.rule import Rule
+from leaklint.fixers.with_blocks import with_block_fix
+from leaklint.model import Fix
+from leaklint.rule import Report, Rule
 
 
 class ResourceRule(Rule):
@@ -42,3 +48,10 @@ class ResourceRule(Rule):
                 leak_message(resource, self.context),
                 confidence=resource_confidence(resource, self.context),
             )
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        assert isinstance(report.node, cst.Call)
+        for resource in self.analysis(Ownership).at(report.node):
+            if resource.spec.code == self.CODE and resource.fate.leaks:
+                return with_block_fix(self.context, resource)
+        return None
