@@ -30,6 +30,8 @@ _LOOPS = (cst.For, cst.While)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Registering a function to run at exit runs it once; it is not a repeated callback.
 _RUN_ONCE_REGISTRARS = frozenset({"atexit.register"})
+# Nodes whose ``name`` binds rather than uses a name.
+_BINDERS = frozenset({cst.ClassDef, cst.Param})
 
 
 class Use(enum.Enum):
@@ -96,6 +98,8 @@ class Invocations(Analysis):
             if kind is cst.FunctionDef or kind is cst.Lambda:
                 inner = self.scopes.by_node.get(node)  # type: ignore[call-overload]
                 for child in children(node):
+                    if child is getattr(node, "name", None):
+                        continue  # the name a def binds is no use of it
                     body = child is node.body  # type: ignore[attr-defined]
                     scope = inner if body else frame.scope
                     stack.append((child, _Frame(scope, False if body else frame.in_loop,
@@ -110,6 +114,8 @@ class Invocations(Analysis):
                     stack.append((arg, _Frame(frame.scope, frame.in_loop, False, registrar)))
                 continue
             for child in children(node):
+                if kind in _BINDERS and child is getattr(node, "name", None):
+                    continue
                 stack.append((child, self._child_frame(node, child, frame)))
 
     @staticmethod
