@@ -202,7 +202,9 @@ class HandlerAddedPerCall(Rule):
             return REGISTRATION_FUNCTIONS[name], f"{name}()"
         return None, ""
 
-    def _is_logger(self, receiver: cst.BaseExpression, scope: FunctionScope) -> bool:
+    def _is_logger(
+        self, receiver: cst.BaseExpression, scope: FunctionScope, depth: int = 2
+    ) -> bool:
         """Whether ``receiver`` is a `logging` logger: ``logging.getLogger(...)``,
         ``logging.root``, or a name or ``self`` attribute bound to one."""
         if self._makes_logger(receiver):
@@ -211,9 +213,12 @@ class HandlerAddedPerCall(Rule):
             binder = scope.enclosing_binder(receiver.value)
             if binder is None:
                 return receiver.value in self._module_loggers()
+            if receiver.value in binder.params and receiver.value not in binder.locals:
+                return depth > 0 and self._given_loggers(binder, receiver.value, depth - 1)
             return any(
-                self._makes_logger(value)
+                self._makes_logger(value) or self._is_logger(value, binder, depth - 1)
                 for value in _assigned_values(binder, lambda t: _is_name(t, receiver.value))
+                if depth > 0 or self._makes_logger(value)
             )
         if isinstance(receiver, cst.Attribute) and _is_name(receiver.value, "self"):
             owner = scope.owner
@@ -229,6 +234,26 @@ class HandlerAddedPerCall(Rule):
                 ):
                     return True
         return False
+
+    def _given_loggers(self, helper: FunctionScope, param: str, depth: int) -> bool:
+        """``def _attach(logger): logger.addHandler(...)``: every call of the helper in the
+        module passes a `logging` logger (and there is at least one)."""
+        position = helper.params.index(param)
+        containers = self.analysis(Containers)
+        found = False
+        callers: list[tuple[Optional[FunctionScope], list[cst.CSTNode]]] = [
+            (caller, caller.nodes_of(_CALLS)) for caller in self.analysis(Scopes).functions
+        ]
+        for caller, calls in callers:
+            for call in calls:
+                assert isinstance(call, cst.Call)
+                for callee, index, arg in containers.helper_args(call, caller):
+                    if callee is not helper or index != position:
+                        continue
+                    if caller is None or not self._is_logger(arg, caller, depth):
+                        return False
+                    found = True
+        return found
 
     def _makes_logger(self, expr: cst.BaseExpression) -> bool:
         names = self.analysis(ImportNames)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.containers import ContainerDefinitions, Containers
+from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.containers import Container, ContainerDefinitions, Containers, Shape
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 
@@ -46,7 +48,8 @@ class UnboundedModuleCache(Rule):
     CODE = "LK201"
     NAME = "unbounded-module-cache"
     MESSAGE = (
-        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts from it"
+        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts "
+        "from it; {fix}"
     )
     TRIGGERS = (
         "append(",
@@ -70,17 +73,31 @@ class UnboundedModuleCache(Rule):
             return
         analysis = self.analysis(Containers)
         containers = [*analysis.module_containers.values(), *analysis.class_containers.values()]
+        in_tests = is_test_path(self.context.path)
         for container in containers:
             if container in analysis.evicted:
                 continue
             growths = analysis.runtime_growths(container)
-            if growths:
-                growth, reason = growths[0]
-                self.report(
-                    container.assignment,
-                    where=container.where,
-                    kind=container.type.label,
-                    name=container.name,
-                    function=growth.function.name,
-                    reason=reason,
-                )
+            if not growths:
+                continue
+            first = growths[0]
+            doubtful = first.doubtful or in_tests
+            self.report(
+                container.assignment,
+                where=container.where,
+                kind=container.type.label,
+                name=container.name,
+                function=first.growth.function.name,
+                reason=first.reason,
+                fix=_fix(container),
+                confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH,
+            )
+
+
+def _fix(container: Container) -> str:
+    if container.type.shape is Shape.SEQUENCE:
+        return "bound it (`collections.deque(maxlen=N)`) or remove what is done with"
+    return (
+        "pop entries when they are done with, hold them weakly (`weakref.WeakKeyDictionary`), "
+        "or bound it (`functools.lru_cache(maxsize=N)`)"
+    )
