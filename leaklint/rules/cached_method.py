@@ -7,6 +7,7 @@ import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.decorators import CacheDecorators
+from leaklint.analysis.enums import is_enum_class
 from leaklint.analysis.invocations import Invocations
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
@@ -17,9 +18,6 @@ from leaklint.rule import Rule
 NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
 # Immutable value classes: equal instances share one cache entry, and they own nothing.
 VALUE_BASES = frozenset({"typing.NamedTuple", "builtins.tuple", "collections.namedtuple"})
-ENUM_BASES = frozenset(
-    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
-)
 # First parameters that mean the method is called on classes (metaclass methods).
 CLASS_RECEIVERS = frozenset({"cls", "mcs", "mcls", "metacls"})
 
@@ -97,7 +95,7 @@ class CachedMethod(Rule):
             return
         names = self.analysis(ImportNames)
         classes = {c.name.value: c for c in self.analysis(Scopes).classes}
-        if _is_enum(scope.owner, names) or _is_value_class(scope.owner, names, classes):
+        if is_enum_class(scope.owner, names) or _is_value_class(scope.owner, names, classes):
             return
         decorator, spec = found
         api = spec.api.rsplit(".", 1)[-1]
@@ -154,14 +152,5 @@ def _is_value_class(
             and depth > 0
             and _is_value_class(parent, names, classes, depth - 1)
         ):
-            return True
-    return False
-
-
-def _is_enum(owner: cst.ClassDef, names: ImportNames) -> bool:
-    """Enum members are a fixed set of singletons: pinning them costs nothing."""
-    for base in owner.bases:
-        qualified = names.qualified_name(base.value) or ""
-        if qualified in ENUM_BASES or qualified.rsplit(".", 1)[-1].endswith(("Enum", "Flag")):
             return True
     return False
