@@ -125,6 +125,7 @@ def test_a_module_importing_what_no_supported_python_has_cannot_run() -> None:
     assert lines_found(source) == []
     assert lines_found(source.replace("import stackless", "import json")) == [4]
     guarded = source.replace(
-        "import stackless", "try:\n            import stackless\n        except ImportError:\n            pass"
+        "import stackless",
+        "try:\n            import stackless\n        except ImportError:\n            pass",
     )
     assert lines_found(guarded) == [7]

@@ -642,7 +642,7 @@ class Containers(Analysis):
             and not self._tests_container(growth.function, growth.container)
         ):
             return KeyReason("one element per call")
-        if growth.key is None:
+        if growth.key is None or key is None:
             return None
         for candidate in (growth.key, key):
             why = fresh_key_reason(candidate, self.names)
@@ -770,7 +770,8 @@ def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[Ke
             if called == "builtins.id":
                 return _identity_reason(part)
             if called.startswith(_FRESH_CALLS):
-                return KeyReason(f"keyed by a fresh value from `{called.replace('builtins.', '')}()`")
+                short = called.replace("builtins.", "")
+                return KeyReason(f"keyed by a fresh value from `{short}()`")
         elif isinstance(part, cst.Name):
             if part.value == "self" and not isinstance(parent, cst.Attribute):
                 return KeyReason("keyed by instance, pinning every one")

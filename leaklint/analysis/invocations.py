@@ -96,7 +96,7 @@ class Invocations(Analysis):
             if (kind is cst.Name or kind is cst.Attribute) and not frame.base:
                 self._reference(node, frame)
             if kind is cst.FunctionDef or kind is cst.Lambda:
-                inner = self.scopes.by_node.get(node)  # type: ignore[call-overload]
+                inner = self.scopes.by_node.get(node)
                 for child in children(node):
                     if child is getattr(node, "name", None):
                         continue  # the name a def binds is no use of it
@@ -121,9 +121,9 @@ class Invocations(Analysis):
     @staticmethod
     def _child_frame(node: cst.CSTNode, child: cst.CSTNode, frame: _Frame) -> _Frame:
         in_loop = frame.in_loop
-        if isinstance(node, _LOOPS) and child is node.body:
-            in_loop = True
-        elif isinstance(node, _COMPREHENSIONS) and child is not node.for_in:
+        loop_body = isinstance(node, _LOOPS) and child is node.body
+        repeated_part = isinstance(node, _COMPREHENSIONS) and child is not node.for_in
+        if loop_body or repeated_part:
             in_loop = True
         registrar = frame.registrar if isinstance(node, cst.Arg) else None
         base = isinstance(node, cst.Attribute) and child is node.value

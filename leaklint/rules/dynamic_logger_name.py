@@ -208,9 +208,12 @@ class DynamicLoggerName(Rule):
             return self._runtime_part(expr, scope) is None
         if isinstance(expr, cst.Attribute) and expr.attr.value in CODE_NAME_ATTRIBUTES:
             return True
-        if isinstance(expr, cst.Attribute) and expr.attr.value in MEMBER_ATTRIBUTES:
-            if self._enum_member(expr.value, scope):
-                return True
+        if (
+            isinstance(expr, cst.Attribute)
+            and expr.attr.value in MEMBER_ATTRIBUTES
+            and self._enum_member(expr.value, scope)
+        ):
+            return True
         if isinstance(expr, cst.Name):
             if expr.value in CODE_NAME_ATTRIBUTES or self._closed_set(expr.value, scope):
                 return True
@@ -250,9 +253,7 @@ def _value_names(expr: cst.BaseExpression) -> list[cst.Name]:
         node = stack.pop()
         if isinstance(node, cst.Name):
             found.append(node)
-        elif isinstance(node, cst.Attribute):
-            stack.append(node.value)
-        elif isinstance(node, cst.Arg):
+        elif isinstance(node, (cst.Attribute, cst.Arg)):
             stack.append(node.value)
         else:
             stack.extend(children(node))

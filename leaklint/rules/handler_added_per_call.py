@@ -71,7 +71,6 @@ PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "os._ex
 _TESTS = frozenset({cst.If, cst.While})
 _ASSIGNS = frozenset({cst.Assign})
 _CALLS = frozenset({cst.Call})
-_REFERENCES = frozenset({cst.Name, cst.Attribute})
 _IFS = frozenset({cst.If})
 
 
@@ -186,7 +185,7 @@ class HandlerAddedPerCall(Rule):
             evidence = f"it runs whenever `{repetition.culprit.name}()` does, which {evidence}"
         else:
             evidence = f"it {evidence}"
-        self.report(node, evidence=evidence, **fields)
+        self.report(node, self.MESSAGE.format(evidence=evidence, **fields))
 
     # --- what is registered ----------------------------------------------------------------
     def _registry(
@@ -306,7 +305,7 @@ class HandlerAddedPerCall(Rule):
     def _exits_process(self, scope: FunctionScope) -> bool:
         names = self.analysis(ImportNames)
         return any(
-            names.call_name(node) in PROCESS_EXITS  # type: ignore[arg-type]
+            isinstance(node, cst.Call) and (names.call_name(node) or "") in PROCESS_EXITS
             for node in scope.nodes_of(_CALLS)
         )
 
@@ -353,7 +352,10 @@ class HandlerAddedPerCall(Rule):
         for part in iter_nodes(root):
             if isinstance(part, cst.Attribute) and part.attr.value in registry.removals:
                 return True
-            if type(part) in _REFERENCES and names.qualified_name(part) in registry.removals:  # type: ignore[arg-type]
+            if (
+                isinstance(part, (cst.Name, cst.Attribute))
+                and (names.qualified_name(part) or "") in registry.removals
+            ):
                 return True
         return False
 
