@@ -181,7 +181,12 @@ def test_cache_keys_by_what_they_reveal() -> None:
         def handle_of(frame):
             _by_id[id(frame)] = frame
         def normalise(text):
-            _by_text[text] = text.lower()
+            if text not in _by_text:
+                _by_text[text] = text.lower()
+            return _by_text[text]
+        _handlers = {}
+        def remember(name, handler):
+            _handlers[name] = handler
     """
     assert _levels(source, "LK201") == [(2, "high"), (3, "medium"), (4, "medium"), (5, "medium")]
     assert _levels(source, "LK201", "tests/helpers.py") == [

@@ -118,6 +118,8 @@ _ESCAPES = frozenset({cst.Assign, cst.Return, cst.FunctionDef})
 _REFERENCES = frozenset({cst.Name, cst.Attribute})
 _TESTS = frozenset({cst.If, cst.While, cst.IfExp, cst.Comparison})
 _RETURNS = frozenset({cst.Return})
+_LOOKUPS = frozenset({cst.Call, cst.Subscript})
+LOOKUP_METHODS = frozenset({"get", "setdefault", "__getitem__", "__contains__"})
 
 
 @dataclass(frozen=True)
@@ -644,15 +646,43 @@ class Containers(Analysis):
             return KeyReason("one element per call")
         if growth.key is None or key is None:
             return None
-        for candidate in (growth.key, key):
+        # What the key is bound from says more than its name (`traceback_id = id(tb)`).
+        for candidate in (key, growth.key):
             why = fresh_key_reason(candidate, self.names)
             if why is not None:
                 return why
         argument = _argument_in(growth.key, growth.function)
-        if argument is not None:
+        if argument is not None and self._looks_up(growth.function, growth.container):
             return KeyReason(f"keyed by argument `{argument}`, whose range the code does not show",
                              doubtful=True)
         return None
+
+    def _looks_up(self, scope: FunctionScope, container: Container) -> bool:
+        """A memo: the function looks entries up (``c.get(k)``, ``k in c``, ``c[k]`` read,
+        ``c.setdefault(k, v)``) besides adding them. A function that only adds (``register``)
+        fills a registry whose entries its callers decide."""
+        if self._tests_container(scope, container):
+            return True
+        aliases = self.aliases_of.get(scope, {})
+        stored = {
+            id(target.target)
+            for node in scope.nodes_of(_ASSIGNS)
+            if isinstance(node, cst.Assign)
+            for target in node.targets
+        }
+        for node in scope.nodes_of(_LOOKUPS):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in LOOKUP_METHODS and (
+                    self.resolve(node.func.value, scope, aliases) is container
+                ):
+                    return True
+            elif (
+                isinstance(node, cst.Subscript)
+                and id(node) not in stored
+                and self.resolve(node.value, scope, aliases) is container
+            ):
+                return True
+        return False
 
     def _tests_container(self, scope: FunctionScope, container: Container) -> bool:
         """Whether the function looks at the container before growing it (``x not in c``,

@@ -38,6 +38,8 @@ class Use(enum.Enum):
     CALLED = "called"
     CALLED_IN_LOOP = "called in a loop"
     PASSED = "passed on as a callback"
+    # Any other use by value: stored (``handlers[sig] = f``), chosen (``f = a if x else b``).
+    REFERENCED = "referenced"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class _Frame:
     in_loop: bool
     called: bool  # the node is the ``func`` of a call
     registrar: Optional[str]  # the qualified call this node is an argument of
+    argument: bool = False  # inside an argument of a call
     base: bool = False  # the object of an attribute (``f`` in ``f.cache_clear``): not a use
 
 
@@ -111,7 +114,9 @@ class Invocations(Analysis):
                 registrar = self.names.call_name(node)
                 stack.append((node.func, _Frame(frame.scope, frame.in_loop, True, None)))
                 for arg in node.args:
-                    stack.append((arg, _Frame(frame.scope, frame.in_loop, False, registrar)))
+                    stack.append(
+                        (arg, _Frame(frame.scope, frame.in_loop, False, registrar, argument=True))
+                    )
                 continue
             for child in children(node):
                 if kind in _BINDERS and child is getattr(node, "name", None):
@@ -125,17 +130,21 @@ class Invocations(Analysis):
         repeated_part = isinstance(node, _COMPREHENSIONS) and child is not node.for_in
         if loop_body or repeated_part:
             in_loop = True
-        registrar = frame.registrar if isinstance(node, cst.Arg) else None
+        # Only the argument itself is handed over: `f(g)` passes g, `f(g())` passes g's result.
+        handed = isinstance(node, cst.Arg)
+        registrar = frame.registrar if handed else None
         base = isinstance(node, cst.Attribute) and child is node.value
-        return _Frame(frame.scope, in_loop, False, registrar, base)
+        return _Frame(frame.scope, in_loop, False, registrar, handed, base)
 
     def _reference(self, node: cst.CSTNode, frame: _Frame) -> None:
         if frame.called:
             use = Use.CALLED_IN_LOOP if frame.in_loop else Use.CALLED
         elif frame.registrar in _RUN_ONCE_REGISTRARS:
             use = Use.CALLED
-        else:
+        elif frame.argument:
             use = Use.PASSED
+        else:
+            use = Use.REFERENCED
         for callee in self.referenced_functions(node, frame.scope):
             if callee is not frame.scope:
                 self.references.setdefault(callee, []).append(Reference(frame.scope, use))
