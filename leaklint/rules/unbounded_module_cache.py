@@ -14,11 +14,27 @@ class UnboundedModuleCache(Rule):
     Flags a module-level or class-level `dict`, `list`, `set`, `defaultdict`, `OrderedDict`,
     `Counter` or `deque()` without `maxlen` that functions grow at run time (`x[k] = v`,
     `append`, `add`, `setdefault`, `update`, `extend`, `insert`, `+=`, also through an alias,
-    a helper of the same module, `ClassName.x` or `self.__class__.x`) while nothing in the
-    module ever evicts from it (`del x[k]`, `pop`, `popitem`, `clear`, `remove`, `discard`,
-    rebinding) or bounds its size (`len(x)` checks). Containers filled only at import time
-    (registries filled by the module body, by decorators or by `__init_subclass__`) are not
-    flagged, nor are weak containers and `deque(maxlen=...)`.
+    a helper of the same module, `ClassName.x` or `self.__class__.x`) with what is new on every
+    call - one element per call, keys that are per-request data (`session_id`, `connection`,
+    `request.id`), fresh values (`uuid4()`, `time.time()`) or instances - while nothing in the
+    module ever evicts from it.
+
+    It is `medium` when the code does not show that the keys keep coming: a memo keyed by an
+    argument (`if text not in _memo: _memo[text] = ...`), keys that are thread identities
+    (recycled), `id(obj)` of objects that are not per-request (a handle table), and anything
+    in test code.
+
+    ## Not flagged
+    - eviction or a size bound anywhere in the module (`del x[k]`, `pop`, `popitem`, `clear`,
+      `remove`, `discard`, rebinding, a `len(x)` check), or the container handed to another
+      object that may evict;
+    - containers filled only at import time: by the module body, decorators, class-creation
+      hooks, entry points (`prepare`, `bootstrap`) and registration APIs (`register*`,
+      `add_*`, `install*`, `setup*`) meant to be called while the program starts;
+    - a registry keyed by an argument that is only added to (its callers decide its range);
+    - lists of modules (`sys.modules[...]`): each module exists once per process;
+    - weak containers (`WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`) and
+      `deque(maxlen=...)`.
 
     ## Why is this bad?
     A module global lives as long as the process. A cache keyed by request data, a list of
