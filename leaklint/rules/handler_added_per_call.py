@@ -9,7 +9,7 @@ import libcst as cst
 from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.containers import Containers, is_entity_name
 from leaklint.analysis.invocations import Invocations, Use
-from leaklint.analysis.names import ImportNames
+from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
@@ -64,6 +64,11 @@ GUARD_ATTRIBUTES = frozenset({"handlers", "hasHandlers", "filters", "loggerDict"
 HANDLER_PREFIXES = frozenset({"handle", "process", "dispatch", "on", "do", "respond"})
 PER_CALL_WORDS = frozenset(
     {"request", "req", "job", "task", "message", "msg", "event", "item", "record", "packet"}
+)
+# Callbacks that release something at exit (``os.remove``, ``_stop_tunnel``, ``cleanup``).
+CLEANUP_WORDS = (
+    "remove", "unlink", "rmtree", "rmdir", "delete", "clean", "stop", "cancel", "close",
+    "kill", "terminate", "release",
 )
 # Calls that end the process: a function making them is command-line start-up code.
 PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "os._exit"})
@@ -172,7 +177,11 @@ class HandlerAddedPerCall(Rule):
         fields = {"label": registry.label, "call": call, "function": function,
                   "fix": registry.fix}
         repetition = self._repeats(scope, depth=3)
-        if repetition is None or is_test_path(self.context.path):
+        if (
+            repetition is None
+            or is_test_path(self.context.path)
+            or (registry.label.startswith("atexit") and _cleans_up_at_exit(node, scope))
+        ):
             if scope.name == "__init__" and scope.owner is not None:
                 runs = f"more than one `{scope.owner.name.value}` is made"
             else:
@@ -323,12 +332,10 @@ class HandlerAddedPerCall(Rule):
         if depth == 0:
             return None
         for ref in references:
-            if ref.user is not None:
+            if ref.user is not None and ref.use is Use.CALLED:
                 found = self._repeats(ref.user, depth - 1)
                 if found is not None:
                     return found
-        if scope.parent is not None:
-            return self._repeats(scope.parent, depth - 1)
         return None
 
     # --- guards and removals ---------------------------------------------------------------
@@ -415,6 +422,23 @@ class HandlerAddedPerCall(Rule):
         if isinstance(arg, cst.Name):
             return arg.value in self.analysis(Scopes).module_names and not scope.binds(arg.value)
         return isinstance(arg, cst.Attribute)
+
+
+def _cleans_up_at_exit(call: cst.Call, scope: FunctionScope) -> bool:
+    """``atexit.register(os.remove, path)`` with ``path`` made by this call: the callback
+    releases at exit what the call made to last until then (a temporary file, a tunnel). One
+    small entry per call, the deliberate way to clean up: doubtful."""
+    if not call.args:
+        return False
+    callback = dotted_name(call.args[0].value) or ""
+    words = re.split(r"[._]+", callback.rsplit(".", 1)[-1].lower())
+    if not any(word.startswith(CLEANUP_WORDS) for word in words):
+        return False
+    for arg in call.args[1:]:
+        for part in iter_nodes(arg.value):
+            if isinstance(part, cst.Name) and part.value in scope.locals:
+                return True
+    return False
 
 
 def _per_call_reason(scope: FunctionScope) -> Optional[str]:
