@@ -653,8 +653,11 @@ class Containers(Analysis):
                 return why
         argument = _argument_in(growth.key, growth.function)
         if argument is not None and self._looks_up(growth.function, growth.container):
-            return KeyReason(f"keyed by argument `{argument}`, whose range the code does not show",
-                             doubtful=True)
+            return KeyReason(
+                f"one entry per distinct argument `{argument}`, whose range the code does not "
+                "show",
+                doubtful=True,
+            )
         return None
 
     def _looks_up(self, scope: FunctionScope, container: Container) -> bool:
