@@ -23,6 +23,10 @@ class Registry:
     label: str
     removals: frozenset[str]  # method names or qualified functions that undo the add
     fix: str
+    # logging ignores a handler or filter that is attached already.
+    ignores_duplicates: bool = False
+    # Callbacks run once, at exit: they may be the deliberate release of what a call made.
+    runs_at_exit: bool = False
 
 
 # Methods of `logging` loggers, and qualified module functions.
@@ -31,11 +35,13 @@ LOGGER_METHODS = {
         "logging handler",
         frozenset({"removeHandler"}),
         "add it once at start-up, or remove it in `finally`",
+        ignores_duplicates=True,
     ),
     "addFilter": Registry(
         "logging filter",
         frozenset({"removeFilter"}),
         "add it once at start-up, or remove it in `finally`",
+        ignores_duplicates=True,
     ),
 }
 REGISTRATION_FUNCTIONS = {
@@ -43,6 +49,7 @@ REGISTRATION_FUNCTIONS = {
         "atexit callback",
         frozenset({"atexit.unregister"}),
         "register it once at start-up, or `atexit.unregister` it when its work is done",
+        runs_at_exit=True,
     ),
 }
 # What hands out a `logging` logger (the receivers `addHandler` counts on).
@@ -98,8 +105,9 @@ class HandlerAddedPerCall(Rule):
     A finding is `high` when the code shows that the function runs again and again: it is
     named as a per-request handler (`handle*`, `process*`, `on_*`, `*_job`), takes
     per-request data (`request`, `job_id`), is a callback (passed to `signal.signal`,
-    `Thread`, `call_later`...) or is called in a loop, or one of its callers is. Otherwise,
-    and in test code, it is `medium`: the function may well run once.
+    `Thread`, `call_later`...) or is called in a loop, or one of its callers is. Otherwise it
+    is `medium` (the function may well run once), as are an exit callback that releases what
+    the call made (`atexit.register(os.remove, path)`) and everything in test code.
 
     ## Not flagged
     - one-time set-up: `main`, `setup*`, `configure*`, `init*`, `install*`, `start*`,
@@ -171,8 +179,15 @@ class HandlerAddedPerCall(Rule):
             return
         if self._only_called_when_guarded(scope, depth=3):
             return
-        if registry.label.startswith("logging") and self._long_lived_argument(node, scope):
+        if registry.ignores_duplicates and self._long_lived_argument(node, scope):
             return
+        self._report(node, registry, call, scope)
+
+    def _report(
+        self, node: cst.Call, registry: Registry, call: str, scope: FunctionScope
+    ) -> None:
+        """``high`` with the evidence that the function runs again and again; ``medium``
+        without it, in test code, and for an exit callback that releases what the call made."""
         function = scope.name if scope.owner is None else f"{scope.owner.name.value}.{scope.name}"
         fields = {"label": registry.label, "call": call, "function": function,
                   "fix": registry.fix}
@@ -180,7 +195,7 @@ class HandlerAddedPerCall(Rule):
         if (
             repetition is None
             or is_test_path(self.context.path)
-            or (registry.label.startswith("atexit") and _cleans_up_at_exit(node, scope))
+            or (registry.runs_at_exit and _cleans_up_at_exit(node, scope))
         ):
             if scope.name == "__init__" and scope.owner is not None:
                 runs = f"more than one `{scope.owner.name.value}` is made"
@@ -189,11 +204,12 @@ class HandlerAddedPerCall(Rule):
             self.report(node, self.UNPROVEN_MESSAGE.format(runs=runs, **fields),
                         confidence=Confidence.MEDIUM)
             return
-        evidence = repetition.reason
-        if repetition.culprit is not scope:
-            evidence = f"it runs whenever `{repetition.culprit.name}()` does, which {evidence}"
+        if repetition.culprit is scope:
+            evidence = f"it {repetition.reason}"
         else:
-            evidence = f"it {evidence}"
+            evidence = (
+                f"it runs whenever `{repetition.culprit.name}()` does, which {repetition.reason}"
+            )
         self.report(node, self.MESSAGE.format(evidence=evidence, **fields))
 
     # --- what is registered ----------------------------------------------------------------
