@@ -59,7 +59,7 @@ LOGGER_OBJECTS = frozenset({"logging.root", "logging.Logger.root"})
 # (`set_stream_logger`, `enable_tracing`, `log_to_stderr`).
 ONE_TIME_NAME = re.compile(
     r"^(main|setup|set_up|configure|config|init|install|create|start|bootstrap|daemoni[sz]e"
-    r"|enable_|log_to_|set_\w*log)",
+    r"|enable_|log_to_|set_\w*log|parse_(?:args|arguments|options|command_line))",
     re.IGNORECASE,
 )
 # Classes whose methods are configuration code (logging.config's DictConfigurator ...).
@@ -111,8 +111,8 @@ class HandlerAddedPerCall(Rule):
 
     ## Not flagged
     - one-time set-up: `main`, `setup*`, `configure*`, `init*`, `install*`, `start*`,
-      `enable_*`, `log_to_*`, `set_*_logger`, methods of `*Config*` classes, functions only
-      called at import time or only from such functions;
+      `enable_*`, `log_to_*`, `set_*_logger`, `parse_args`, methods of `*Config*` classes,
+      functions only called at import time or only from such functions;
     - `__init__` of a class that only the module body instantiates (a process-lifetime
       singleton);
     - command-line start-up code: a function that ends the process (`sys.exit`) on error;

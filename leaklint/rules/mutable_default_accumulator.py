@@ -65,7 +65,12 @@ class MutableDefaultAccumulator(Rule):
     NAME = "mutable-default-accumulator"
     MESSAGE = (
         "default `{param}={default}` is created once and grown by `{function}()` on every "
-        "call: the data piles up across calls"
+        "call: the data piles up across calls; default to `None` and make a new one inside"
+    )
+    PARTLY_UNDONE_MESSAGE = (
+        "default `{param}={default}` is created once and shared by every call of "
+        "`{function}()`, which takes off what it adds only when it does not raise: entries "
+        "of failed calls pile up; remove them in `finally`"
     )
     # Defaults can name a module-level container, so no narrower text test is safe; the
     # analysis only starts for a function that has a mutable default.
@@ -90,11 +95,16 @@ class MutableDefaultAccumulator(Rule):
             if removal is _Removal.IN_FINALLY:
                 continue  # a re-entrancy guard: what one call adds, it takes off again
             doubtful = removal is _Removal.ON_SOME_PATHS or is_test_path(self.context.path)
+            template = (
+                self.PARTLY_UNDONE_MESSAGE if removal is _Removal.ON_SOME_PATHS else self.MESSAGE
+            )
             self.report(
                 param.default,
-                param=name,
-                default=self.context.code_of(param.default),
-                function=node.name.value,
+                template.format(
+                    param=name,
+                    default=self.context.code_of(param.default),
+                    function=node.name.value,
+                ),
                 confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH,
             )
 
