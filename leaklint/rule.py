@@ -103,8 +103,8 @@ class Rule:
             marker = f"## {heading}\n"
             if marker in doc:
                 head, rest = doc.split(marker, 1)
-                own, sep, tail = rest.partition("\n\n## ")
-                doc = f"{head}{marker}{own.strip()} {shared}{sep}{tail}"
+                own, sep, tail = rest.partition("\n## ")
+                doc = f"{head}{marker}{own.strip()} {shared}\n{sep}{tail}"
             else:
                 doc = f"{doc}\n\n{marker}{shared}"
         return doc

@@ -113,3 +113,19 @@ def test_a_module_that_replaces_itself_hides_functions_nobody_names() -> None:
         sys.modules[__name__] = _Module()
     """
     assert lines_found(source) == [5]
+
+
+def test_a_module_importing_what_no_supported_python_has_cannot_run() -> None:
+    source = """\
+        import sys
+        import stackless
+        def read(p):
+            return open(p).read()
+    """
+    assert lines_found(source) == []
+    assert lines_found(source.replace("import stackless", "import json")) == [4]
+    guarded = source.replace(
+        "import stackless",
+        "try:\n            import stackless\n        except ImportError:\n            pass",
+    )
+    assert lines_found(guarded) == [7]

@@ -13,6 +13,9 @@ every run of the module:
 
 A module that replaces itself in ``sys.modules`` (``sys.modules[__name__] = _Module()``) leaves
 its own top-level functions unreachable unless something in the module names them.
+
+A module that unconditionally imports, at its top level, a module that no supported Python
+has (``import stackless``, Python 2's ``import urllib2``) cannot be imported: none of it runs.
 """
 
 from __future__ import annotations
@@ -43,7 +46,43 @@ _COMPARE = {
     cst.NotEqual: lambda a, b: a != b,
 }
 # Cheap text test: without one of these a file has no branch this module can decide.
-_MAYBE_DECIDED = re.compile(r"TYPE_CHECKING|version_info|\bif (?:False|0|_)|sys\.modules\[")
+# Top-level modules that no supported Python provides: Stackless Python's, and Python 2's
+# standard modules that Python 3 renamed or removed.
+UNAVAILABLE_MODULES = frozenset(
+    {
+        "stackless",
+        "__builtin__",
+        "urllib2",
+        "urlparse",
+        "cPickle",
+        "cStringIO",
+        "StringIO",
+        "ConfigParser",
+        "Queue",
+        "SocketServer",
+        "httplib",
+        "cookielib",
+        "Cookie",
+        "xmlrpclib",
+        "BaseHTTPServer",
+        "SimpleHTTPServer",
+        "CGIHTTPServer",
+        "HTMLParser",
+        "htmlentitydefs",
+        "Tkinter",
+        "commands",
+        "exceptions",
+        "sets",
+        "dummy_thread",
+        "anydbm",
+        "dbhash",
+    }
+)
+_MAYBE_DECIDED = re.compile(
+    r"TYPE_CHECKING|version_info|\bif (?:False|0|_)|sys\.modules\["
+    rf"|^(?:import|from) (?:{'|'.join(sorted(UNAVAILABLE_MODULES))})\b",
+    re.MULTILINE,
+)
 
 
 class DeadCode(Analysis):
@@ -60,6 +99,8 @@ class DeadCode(Analysis):
                 self._decide(node)
         if _replaces_itself(context.module):
             self._mark_unnamed_definitions(context)
+        if _imports_unavailable_module(context.module):
+            self._mark(context.module)
 
     def holds(self, node: cst.CSTNode) -> bool:
         return id(node) in self._dead
@@ -242,4 +283,24 @@ def _replaces_itself(module: cst.Module) -> bool:
                     and node.slice[0].slice.value.value == "__name__"
                 ):
                     return True
+    return False
+
+
+def _imports_unavailable_module(module: cst.Module) -> bool:
+    """``import stackless`` (not inside ``try``/``if``) at the top level of the module."""
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            imported: list[str] = []
+            if isinstance(small, cst.Import):
+                imported = [dotted_name(alias.name) or "" for alias in small.names]
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+            ):
+                imported = [dotted_name(small.module) or ""]
+            if any(name.split(".", 1)[0] in UNAVAILABLE_MODULES for name in imported):
+                return True
     return False

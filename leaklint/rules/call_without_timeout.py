@@ -50,6 +50,7 @@ class CallWithoutTimeout(Rule):
     function only passes through (a parameter, an attribute): they fall back to
     `socket.getdefaulttimeout()`, which the program sets once. High when the code builds the
     address of an endpoint it knows (an f-string, a `(host, port)` tuple).
+
     ## Autofix
     Unsafe (`--unsafe-fixes`): `timeout=10` is added (or replaces `None`); the number is the
     rule's `fix-timeout` option (`[tool.leaklint.LK305] fix-timeout = 30`). Unsafe because a

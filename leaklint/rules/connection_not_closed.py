@@ -34,6 +34,7 @@ class ConnectionNotClosed(ResourceRule):
 
     ## Not flagged
     `quit()` of `smtplib`/`ftplib`/`poplib` connections, which closes them.
+
     ## Autofix
     Safe (`--fix`): a connection bound, used by a straight line of statements and closed by
     `conn.close()` right after them becomes `with contextlib.closing(...) as conn:` (the

@@ -53,6 +53,7 @@ class DanglingTask(Rule):
 
     ## Confidence
     Always high: a dropped task can vanish mid-run wherever it is.
+
     ## Autofix
     Safe (`--fix`): a task thrown away by a statement of its own (`create_task(...)`,
     `_ = create_task(...)`, `create_task(...).add_done_callback(cb)`) is kept in a

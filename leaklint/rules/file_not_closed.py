@@ -37,6 +37,7 @@ class FileNotClosed(ResourceRule):
     Archives over an in-memory buffer (`zipfile.ZipFile(io.BytesIO(...))`, `fileobj=`); a
     descriptor made a standard stream with `os.dup2(fd, 0/1/2)`; a local file dropped only
     when a call before its hand-off raises.
+
     ## Autofix
     Safe (`--fix`): a file used inline in one simple statement that is done with it when the
     statement ends (`data = open(p).read()`, `json.load(open(p))`, `for line in open(p):`), or

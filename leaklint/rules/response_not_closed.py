@@ -40,6 +40,7 @@ class ResponseNotClosed(ResourceRule):
     ## Not flagged
     Non-streamed `requests` responses (already read and released); streamed ones read to
     completion (`.content`, `.text`, `.json()`).
+
     ## Autofix
     Safe (`--fix`): a session or response bound, used by a straight line of statements and
     closed by `.close()` right after them, or used inline once (`urlopen(url).getcode()`),

@@ -38,6 +38,7 @@ class SocketNotClosed(ResourceRule):
     `socket.socket(fileno=fd)`, which adopts a descriptor that existed before; `wrap_socket`
     on a receiver that is not named like an SSL context (a project's own method of that
     name).
+
     ## Autofix
     Safe (`--fix`): a socket bound, used by a straight line of statements and closed by
     `sock.close()` right after them becomes a `with` block, which also closes it when
