@@ -842,6 +842,7 @@ class FlowWalk:
                 self.spec.handle is specs.Handle.PATH
                 and wraps_a_path(node, self.resolver.index.parents.get(node))
                 and qualified not in specs.NON_RAISING_CALLS
+                and not is_constructor_like(qualified, node.func)
             ):
                 return self._is_alias(node.args[0].value)
         if isinstance(node, cst.Attribute) and (
