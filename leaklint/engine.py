@@ -22,6 +22,7 @@ from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, InternalError
 from leaklint.rule import Rule
+from leaklint.screen import Screen
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
@@ -167,9 +168,16 @@ def _parse(text: str, path: str) -> cst.Module:
 
 
 def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:
-    applicable = [rule for rule in ruleset.rules if rule.applies_to(text)]
+    screen = Screen(text)
+    applicable = [
+        rule for rule in ruleset.rules if rule.CODE != PARSE_ERROR_CODE and rule.may_report(screen)
+    ]
     if parsed:
         module = parsed[0]
+    elif not applicable and screen.parses():
+        # Valid Python (the running interpreter parsed it) that no rule can report on: the
+        # libcst parse, the main cost of a check, is not paid.
+        return FileResult(path)
     else:
         try:
             module = _parse(text, path)

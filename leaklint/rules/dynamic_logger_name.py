@@ -8,6 +8,7 @@ from leaklint.analysis.containers import is_entity_name
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import iter_nodes
 
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger.manager.getLogger"})
@@ -55,6 +56,10 @@ class DynamicLoggerName(Rule):
         "that logging keeps forever"
     )
     TRIGGERS = ("getLogger",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.calls_any(last_names(LOGGER_FACTORIES))
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or self.analysis(ImportNames).call_name(node) not in LOGGER_FACTORIES:

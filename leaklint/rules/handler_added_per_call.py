@@ -10,6 +10,7 @@ from leaklint.analysis.containers import Containers
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import iter_nodes
 
 
@@ -91,6 +92,10 @@ class HandlerAddedPerCall(Rule):
     )
     TRIGGERS = ("addHandler", "addFilter", "atexit", "signal")
     _flag_cache: Optional[set[str]] = None
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.calls_any(frozenset(REGISTRATION_METHODS) | last_names(REGISTRATION_FUNCTIONS))
 
     def visit_Call(self, node: cst.Call) -> None:
         registry, call = self._registry(node)

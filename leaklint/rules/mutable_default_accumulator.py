@@ -4,10 +4,12 @@ from typing import Optional
 
 import libcst as cst
 
+from leaklint.analysis.container_screen import may_have_mutable_default
 from leaklint.analysis.containers import ContainerDefinitions, Containers, container_type
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 # Parameter names that say the shared default is the point (a deliberate memo).
 INTENDED_WORDS = ("cache", "memo")
@@ -53,6 +55,10 @@ class MutableDefaultAccumulator(Rule):
     # Defaults can name a module-level container, so no narrower text test is safe; the
     # analysis only starts for a function that has a mutable default.
     TRIGGERS = ("def ",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_have_mutable_default(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = node.params

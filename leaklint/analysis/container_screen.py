@@ -1,0 +1,63 @@
+"""The cheap first look for the container rules (LK201, LK206), on the stdlib ``ast``.
+
+A module-level or class-level container is made by a ``dict``/``list``/``set`` literal or a call
+of one of :data:`~leaklint.analysis.containers.CONTAINER_CALLS` bound at module or class level;
+these predicates keep every file where :class:`~leaklint.analysis.containers.ContainerDefinitions`
+could find one (they are broader: every branch of ``if``/``try``, every target).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from leaklint.analysis.containers import CONTAINER_CALLS
+from leaklint.screen import SourceFacts, last_names, spelled_twice, top_level_bindings
+
+CONTAINER_CALL_NAMES = last_names(CONTAINER_CALLS)
+_LITERALS = (ast.Dict, ast.List, ast.Set)
+
+
+def may_make_container(value: ast.expr, facts: SourceFacts) -> bool:
+    if isinstance(value, _LITERALS):
+        return True
+    return isinstance(value, ast.Call) and facts.last_name(value.func) in CONTAINER_CALL_NAMES
+
+
+def container_names(facts: SourceFacts) -> frozenset[str]:
+    """Names bound at module or class level to something that may be a container."""
+    return frozenset(
+        name
+        for name, value in top_level_bindings(facts.tree)
+        if may_make_container(value, facts)
+    )
+
+
+def may_grow_container(facts: SourceFacts, text: str) -> bool:
+    """Some module-level or class-level container is spelled again in a function: growing
+    one at run time (by name, ``self.x``, ``Class.x``, or through a local alias) spells its
+    name in a function; a module-level alias (``alias = CACHE``) is followed too."""
+    names = set(container_names(facts))
+    bindings = top_level_bindings(facts.tree)
+    grew = True
+    while grew:
+        before = len(names)
+        names.update(
+            name for name, value in bindings if isinstance(value, ast.Name) and value.id in names
+        )
+        grew = len(names) > before
+    return any(name in facts.function_words and spelled_twice(name, text) for name in names)
+
+
+def may_have_mutable_default(facts: SourceFacts) -> bool:
+    """Some ``def`` has a default that is a container literal, a container call, or a name
+    bound to a module-level container."""
+    names = None
+    for default in facts.defaults:
+        if may_make_container(default, facts):
+            return True
+        if isinstance(default, ast.Name):
+            if names is None:
+                names = container_names(facts)
+            if default.id in names:
+                return True
+    return False
