@@ -34,8 +34,14 @@ class SourceFacts:
     # Every identifier spelled in code (not in comments or strings): names, attributes,
     # definitions, parameters, keywords and every part of an import.
     words: frozenset[str]
-    # The identifiers spelled inside a function or lambda body: what runs after import.
+    # The identifiers spelled inside a function or lambda in a place where what they name may
+    # be changed or handed on: not as the receiver of a method call (``x.get(k)``), the value of
+    # a subscript read (``x[k]``), what a ``for`` iterates or the right of ``in``.
     function_words: frozenset[str]
+    # In functions: (receiver's last name, method) of every method call, ``("x", "append")``
+    # for ``self.x.append(v)``, and the last names of every subscript read's value.
+    method_calls: frozenset[tuple[str, str]]
+    subscripted: frozenset[str]
     # The last name of every called expression: ``open`` for ``open(p)`` and ``io.open(p)``.
     called: frozenset[str]
     # The same, without the calls that are directly the item of a ``with``: ``with open(p):``.
@@ -122,6 +128,9 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     exact type tests, because ``isinstance`` on ast classes is the slow part of such a loop."""
     words: set[str] = set()
     function_words: set[str] = set()
+    method_calls: set[tuple[str, str]] = set()
+    subscripted: set[str] = set()
+    passive: set[int] = set()  # ids of names and attributes read in a place that changes nothing
     called: set[str] = set()
     managed: set[int] = set()
     called_outside_with: set[str] = set()
@@ -136,12 +145,12 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         kind = type(node)
         if kind is ast.Name:
             words.add(node.id)  # type: ignore[attr-defined]
-            if function is not None:
+            if function is not None and id(node) not in passive:
                 function_words.add(node.id)  # type: ignore[attr-defined]
             continue
         if kind is ast.Attribute:
             words.add(node.attr)  # type: ignore[attr-defined]
-            if function is not None:
+            if function is not None and id(node) not in passive:
                 function_words.add(node.attr)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
@@ -150,6 +159,24 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 called.add(name)
                 if id(node) not in managed:
                     called_outside_with.add(name)
+            if function is not None and type(func) is ast.Attribute:
+                receiver = _last(func.value)
+                if receiver is not None:
+                    method_calls.add((receiver, func.attr))
+                    passive.add(id(func))
+                    passive.add(id(func.value))
+        elif kind is ast.Subscript:
+            if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                value = node.value  # type: ignore[attr-defined]
+                receiver = _last(value)
+                if receiver is not None:
+                    subscripted.add(receiver)
+                    passive.add(id(value))
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            passive.add(id(node.iter))  # type: ignore[attr-defined]
+        elif kind is ast.Compare:
+            if all(type(op) in (ast.In, ast.NotIn) for op in node.ops):  # type: ignore[attr-defined]
+                passive.update(map(id, node.comparators))  # type: ignore[attr-defined]
         elif kind is ast.withitem:
             managed.add(id(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Assign:
@@ -196,6 +223,8 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         tree=tree,
         words=frozenset(words),
         function_words=frozenset(function_words),
+        method_calls=frozenset(method_calls),
+        subscripted=frozenset(subscripted),
         called=frozenset(called),
         called_outside_with=frozenset(called_outside_with),
         aliases=aliases,
@@ -208,6 +237,14 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
 
 
 _FUNCTION_TYPES = frozenset(_FUNCTIONS)
+
+
+def _last(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
 
 
 def _add_alias(node: ast.alias, words: set[str], aliases: dict[str, str]) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import ast
 
-from leaklint.analysis.containers import CONTAINER_CALLS
+from leaklint.analysis.containers import CONTAINER_CALLS, GROW_METHODS
 from leaklint.screen import SourceFacts, last_names, spelled_twice, top_level_bindings
 
 CONTAINER_CALL_NAMES = last_names(CONTAINER_CALLS)
+# Containers that insert a key when it is read (`d[k].append(v)` grows a defaultdict).
+INSERTING_ON_READ = last_names(
+    name for name, kind in CONTAINER_CALLS.items() if kind.inserts_on_read
+)
 _LITERALS = (ast.Dict, ast.List, ast.Set)
 
 
@@ -32,10 +36,22 @@ def container_names(facts: SourceFacts) -> frozenset[str]:
     )
 
 
+def _inserting_on_read(facts: SourceFacts) -> frozenset[str]:
+    """Names bound at module or class level to a call that may make a defaultdict."""
+    return frozenset(
+        name
+        for name, value in top_level_bindings(facts.tree)
+        if isinstance(value, ast.Call)
+        and facts.last_name(value.func) in INSERTING_ON_READ
+    )
+
+
 def may_grow_container(facts: SourceFacts, text: str) -> bool:
-    """Some module-level or class-level container is spelled again in a function: growing
-    one at run time (by name, ``self.x``, ``Class.x``, or through a local alias) spells its
-    name in a function; a module-level alias (``alias = CACHE``) is followed too."""
+    """Some module-level or class-level container may grow in a function: growing one at run
+    time (by name, ``self.x``, ``Class.x``, through a local alias or a helper) spells its name
+    in a function as the receiver of a growing method, the target of a store, an argument or
+    an assigned value; reading ``x[k]`` grows only a defaultdict. A module-level alias
+    (``alias = CACHE``) is followed too."""
     names = set(container_names(facts))
     bindings = top_level_bindings(facts.tree)
     grew = True
@@ -45,7 +61,17 @@ def may_grow_container(facts: SourceFacts, text: str) -> bool:
             name for name, value in bindings if isinstance(value, ast.Name) and value.id in names
         )
         grew = len(names) > before
-    return any(name in facts.function_words and spelled_twice(name, text) for name in names)
+    grown = {receiver for receiver, method in facts.method_calls if method in GROW_METHODS}
+    read_grows = _inserting_on_read(facts)
+    return any(
+        (
+            name in facts.function_words
+            or name in grown
+            or (name in read_grows and name in facts.subscripted)
+        )
+        and spelled_twice(name, text)
+        for name in names
+    )
 
 
 def may_have_mutable_default(facts: SourceFacts) -> bool:

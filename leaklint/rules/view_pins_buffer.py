@@ -8,7 +8,8 @@ from leaklint.rule import Rule
 from leaklint.rules.large_capture_closure import LargeCaptureClosure
 from leaklint.screen import SourceFacts
 
-_SCREEN_WORDS = frozenset({"memoryview", "numpy"})
+_MEMORYVIEW = frozenset({"memoryview"})
+_NUMPY = frozenset({"numpy"})
 
 
 class ViewPinsBuffer(Rule):
@@ -70,7 +71,11 @@ class ViewPinsBuffer(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        return facts.names_any(_SCREEN_WORDS) and allocates_large_in_function(facts)
+        """A view is made by a call of `memoryview` or from an array of an imported numpy, of
+        a buffer some function allocates or loads."""
+        return (
+            facts.calls_any(_MEMORYVIEW) or facts.names_any(_NUMPY)
+        ) and allocates_large_in_function(facts)
 
     def leave_Module(self, node: cst.Module) -> None:
         for view in self.analysis(BufferViews).views:
