@@ -36,12 +36,21 @@ class SourceFacts:
     words: frozenset[str]
     # The identifiers spelled inside a function or lambda in a place where what they name may
     # be changed or handed on: not as the receiver of a method call (``x.get(k)``), the value of
-    # a subscript read (``x[k]``), what a ``for`` iterates or the right of ``in``.
+    # a subscript read (``x[k]``), what a ``for`` iterates, the right of ``in``, an operand
+    # (``x + y``, ``not x``), a test (``if x:``) or a call argument (see ``call_args``).
     function_words: frozenset[str]
     # In functions: (receiver's last name, method) of every method call, ``("x", "append")``
     # for ``self.x.append(v)``, and the last names of every subscript read's value.
     method_calls: frozenset[tuple[str, str]]
     subscripted: frozenset[str]
+    # In functions: (callee's last name, argument's last name) of every positional or keyword
+    # argument that is a name or an attribute (``("f", "x")`` for ``f(x)`` and ``obj.f(x)``),
+    # which are not in ``function_words``: a callee the file does not bind (``len``, an
+    # imported function, a method of another library) is not a helper that changes it.
+    call_args: frozenset[tuple[str, str]]
+    # Every name the file binds to a value of its own, at any depth: functions, classes and
+    # assignment targets (not imports).
+    bound_names: frozenset[str]
     # The last name of every called expression: ``open`` for ``open(p)`` and ``io.open(p)``.
     called: frozenset[str]
     # The same, without the calls that are directly the item of a ``with``: ``with open(p):``.
@@ -53,8 +62,10 @@ class SourceFacts:
     assigned: tuple[tuple[Optional[ast.AST], ast.expr], ...]
     # Functions and lambdas with a function or lambda defined directly inside them.
     enclosing: frozenset[int]  # ids of the nodes
-    # Every parameter default of every ``def`` (lambdas excluded).
-    defaults: tuple[ast.expr, ...]
+    # Every parameter with a default of every ``def`` (lambdas excluded), and the default.
+    defaults: tuple[tuple[str, ast.expr], ...]
+    # The last names of every class's bases: ``Thread`` for ``class W(threading.Thread)``.
+    class_bases: frozenset[str]
     # Some ``def`` has a decorator.
     decorated: bool
     # Some ``while`` loop tests a true constant: ``while True:``, ``while 1:``.
@@ -131,20 +142,25 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     method_calls: set[tuple[str, str]] = set()
     subscripted: set[str] = set()
     passive: set[int] = set()  # ids of names and attributes read in a place that changes nothing
+    call_args: set[tuple[str, str]] = set()
+    bound_names: set[str] = set()
     called: set[str] = set()
     managed: set[int] = set()
     called_outside_with: set[str] = set()
     aliases: dict[str, str] = {}
     assigned: list[tuple[Optional[ast.AST], ast.expr]] = []
     enclosing: set[int] = set()
-    defaults: list[ast.expr] = []
+    defaults: list[tuple[str, ast.expr]] = []
     decorated = endless = False
+    class_bases: set[str] = set()
     stack: list[tuple[ast.AST, Optional[ast.AST]]] = [(tree, None)]
     while stack:
         node, function = stack.pop()
         kind = type(node)
         if kind is ast.Name:
             words.add(node.id)  # type: ignore[attr-defined]
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                bound_names.add(node.id)  # type: ignore[attr-defined]
             if function is not None and id(node) not in passive:
                 function_words.add(node.id)  # type: ignore[attr-defined]
             continue
@@ -159,12 +175,19 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 called.add(name)
                 if id(node) not in managed:
                     called_outside_with.add(name)
-            if function is not None and type(func) is ast.Attribute:
-                receiver = _last(func.value)
-                if receiver is not None:
-                    method_calls.add((receiver, func.attr))
-                    passive.add(id(func))
-                    passive.add(id(func.value))
+            if function is not None and name is not None:
+                if type(func) is ast.Attribute:
+                    receiver = _last(func.value)
+                    if receiver is not None:
+                        method_calls.add((receiver, name))
+                        passive.add(id(func))
+                        passive.add(id(func.value))
+                arguments = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
+                for argument in arguments:
+                    passed = _last(argument)
+                    if passed is not None:
+                        call_args.add((name, passed))
+                        passive.add(id(argument))
         elif kind is ast.Subscript:
             if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
                 value = node.value  # type: ignore[attr-defined]
@@ -174,6 +197,14 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                     passive.add(id(value))
         elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
             passive.add(id(node.iter))  # type: ignore[attr-defined]
+        elif kind is ast.BinOp:
+            # An operator makes a new object: `CACHE + extra` changes neither operand.
+            passive.add(id(node.left))  # type: ignore[attr-defined]
+            passive.add(id(node.right))  # type: ignore[attr-defined]
+        elif kind is ast.If or kind is ast.Assert:
+            passive.add(id(node.test))  # type: ignore[attr-defined]
+        elif kind is ast.UnaryOp:
+            passive.add(id(node.operand))  # type: ignore[attr-defined]
         elif kind is ast.Compare:
             if all(type(op) in (ast.In, ast.NotIn) for op in node.ops):  # type: ignore[attr-defined]
                 passive.update(map(id, node.comparators))  # type: ignore[attr-defined]
@@ -184,9 +215,19 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 assigned.append((function, node.value))  # type: ignore[attr-defined]
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             words.add(node.name)  # type: ignore[attr-defined]
+            bound_names.add(node.name)  # type: ignore[attr-defined]
             args = node.args  # type: ignore[attr-defined]
-            defaults.extend(args.defaults)
-            defaults.extend(d for d in args.kw_defaults if d is not None)
+            positional = [*args.posonlyargs, *args.args]
+            defaults.extend(
+                (param.arg, default)
+                for param, default in zip(positional[len(positional) - len(args.defaults):],
+                                          args.defaults)
+            )
+            defaults.extend(
+                (param.arg, default)
+                for param, default in zip(args.kwonlyargs, args.kw_defaults)
+                if default is not None
+            )
             decorated = decorated or bool(node.decorator_list)  # type: ignore[attr-defined]
             if function is not None:
                 enclosing.add(id(function))
@@ -196,8 +237,13 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         elif kind is ast.While:
             test = node.test  # type: ignore[attr-defined]
             endless = endless or (type(test) is ast.Constant and bool(test.value))
+            passive.add(id(test))
         elif kind is ast.ClassDef:
             words.add(node.name)  # type: ignore[attr-defined]
+            bound_names.add(node.name)  # type: ignore[attr-defined]
+            class_bases.update(
+                base for base in map(_last, node.bases) if base  # type: ignore[attr-defined]
+            )
         elif kind is ast.arg:
             words.add(node.arg)  # type: ignore[attr-defined]
         elif kind is ast.keyword:
@@ -225,12 +271,15 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         function_words=frozenset(function_words),
         method_calls=frozenset(method_calls),
         subscripted=frozenset(subscripted),
+        call_args=frozenset(call_args),
+        bound_names=frozenset(bound_names),
         called=frozenset(called),
         called_outside_with=frozenset(called_outside_with),
         aliases=aliases,
         assigned=tuple(assigned),
         enclosing=frozenset(enclosing),
         defaults=tuple(defaults),
+        class_bases=frozenset(class_bases),
         decorated=decorated,
         endless_loop=endless,
     )

@@ -61,7 +61,7 @@ def may_grow_container(facts: SourceFacts, text: str) -> bool:
             name for name, value in bindings if isinstance(value, ast.Name) and value.id in names
         )
         grew = len(names) > before
-    grown = {receiver for receiver, method in facts.method_calls if method in GROW_METHODS}
+    grown = _may_be_grown(facts)
     read_grows = _inserting_on_read(facts)
     return any(
         (
@@ -76,9 +76,12 @@ def may_grow_container(facts: SourceFacts, text: str) -> bool:
 
 def may_have_mutable_default(facts: SourceFacts) -> bool:
     """Some ``def`` has a default that is a container literal, a container call, or a name
-    bound to a module-level container."""
+    bound to a module-level container, for a parameter that some function may grow."""
     names = None
-    for default in facts.defaults:
+    grown = _may_be_grown(facts)
+    for param, default in facts.defaults:
+        if param not in facts.function_words and param not in grown:
+            continue
         if may_make_container(default, facts):
             return True
         if isinstance(default, ast.Name):
@@ -87,3 +90,12 @@ def may_have_mutable_default(facts: SourceFacts) -> bool:
             if default.id in names:
                 return True
     return False
+
+
+def _may_be_grown(facts: SourceFacts) -> set[str]:
+    """Names a function may grow beside stores (in ``function_words``): receivers of a
+    growing method, and arguments passed to a name the file binds (a helper that may grow
+    its parameter, a class, or an alias of either)."""
+    grown = {receiver for receiver, method in facts.method_calls if method in GROW_METHODS}
+    grown.update(passed for callee, passed in facts.call_args if callee in facts.bound_names)
+    return grown

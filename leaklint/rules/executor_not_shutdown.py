@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
 from leaklint.analysis.confidence import resource_confidence
+from leaklint.analysis.spec_screen import may_create
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class ExecutorNotShutdown(Rule):
@@ -38,6 +40,10 @@ class ExecutorNotShutdown(Rule):
     NAME = "executor-not-shutdown"
     MESSAGE = "{detail}"
     TRIGGERS = ("Executor", "Pool")
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_create(facts, cls.CODE)
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
 from leaklint.analysis.confidence import resource_confidence
+from leaklint.analysis.spec_screen import may_create
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class ThreadNotJoined(Rule):
@@ -42,6 +44,10 @@ class ThreadNotJoined(Rule):
     NAME = "thread-not-joined"
     MESSAGE = "{detail}"
     TRIGGERS = ("Thread",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_create(facts, cls.CODE)
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
 from leaklint.analysis.confidence import resource_confidence
+from leaklint.analysis.spec_screen import may_create
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class TimerNotCancelled(Rule):
@@ -43,6 +45,10 @@ class TimerNotCancelled(Rule):
     NAME = "timer-not-cancelled"
     MESSAGE = "{detail}"
     TRIGGERS = ("Timer",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_create(facts, cls.CODE)
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
