@@ -55,6 +55,13 @@ class SourceFacts:
     called: frozenset[str]
     # The same, without the calls that are directly the item of a ``with``: ``with open(p):``.
     called_outside_with: frozenset[str]
+    # The calls that are the item of a ``with``: (the called name, the first name of the
+    # called expression): ``("open", "open")``, ``("open", "os")`` for ``os.open(p)``,
+    # ``("open", None)`` for ``paths[0].open()``.
+    with_calls: frozenset[tuple[str, Optional[str]]]
+    # ``from module import name``: (module, name) pairs; ``import a.b as c``: c -> a.b.
+    from_imports: frozenset[tuple[str, str]]
+    module_aliases: dict[str, str]
     # Import aliases, local name to the last part of what it names: ``S`` -> ``socket``.
     aliases: dict[str, str]
     # ``target = value`` statements with a single target: the value and the innermost
@@ -147,6 +154,9 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     called: set[str] = set()
     managed: set[int] = set()
     called_outside_with: set[str] = set()
+    with_calls: set[tuple[str, Optional[str]]] = set()
+    from_imports: set[tuple[str, str]] = set()
+    module_aliases: dict[str, str] = {}
     aliases: dict[str, str] = {}
     assigned: list[tuple[Optional[ast.AST], ast.expr]] = []
     enclosing: set[int] = set()
@@ -175,6 +185,8 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 called.add(name)
                 if id(node) not in managed:
                     called_outside_with.add(name)
+                else:
+                    with_calls.add((name, _head(func)))
             if function is not None and name is not None:
                 if type(func) is ast.Attribute:
                     receiver = _last(func.value)
@@ -254,6 +266,13 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         elif kind is ast.ImportFrom:
             if node.module:  # type: ignore[attr-defined]
                 words.update(node.module.split("."))  # type: ignore[attr-defined]
+                from_imports.update(
+                    (node.module, alias.name) for alias in node.names  # type: ignore[attr-defined]
+                )
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                local = alias.asname or alias.name.split(".", 1)[0]
+                module_aliases[local] = alias.name if alias.asname else local
         elif kind is ast.Global or kind is ast.Nonlocal:
             words.update(node.names)  # type: ignore[attr-defined]
         inner = node if kind in _FUNCTION_TYPES else function
@@ -275,6 +294,9 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         bound_names=frozenset(bound_names),
         called=frozenset(called),
         called_outside_with=frozenset(called_outside_with),
+        with_calls=frozenset(with_calls),
+        from_imports=frozenset(from_imports),
+        module_aliases=module_aliases,
         aliases=aliases,
         assigned=tuple(assigned),
         enclosing=frozenset(enclosing),
@@ -286,6 +308,13 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
 
 
 _FUNCTION_TYPES = frozenset(_FUNCTIONS)
+
+
+def _head(func: ast.AST) -> Optional[str]:
+    """The first name of ``a.b.c`` (``a``), or None when the chain starts elsewhere."""
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    return func.id if isinstance(func, ast.Name) else None
 
 
 def _last(node: ast.AST) -> Optional[str]:
