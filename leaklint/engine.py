@@ -25,6 +25,7 @@ from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
 from leaklint.rule import Report, Rule
+from leaklint.screen import Screen
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
@@ -200,9 +201,16 @@ def _python_syntax_error(text: str, path: str) -> Optional[UnreadableSource]:
 
 
 def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:
-    applicable = [rule for rule in ruleset.rules if rule.applies_to(text)]
+    screen = Screen(text)
+    applicable = [
+        rule for rule in ruleset.rules if rule.CODE != PARSE_ERROR_CODE and rule.may_report(screen)
+    ]
     if parsed:
         module = parsed[0]
+    elif not applicable and screen.parses():
+        # Valid Python (the running interpreter parsed it) that no rule can report on: the
+        # libcst parse, the main cost of a check, is not paid.
+        return FileResult(path)
     else:
         try:
             module = _parse(text, path)

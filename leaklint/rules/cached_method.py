@@ -6,13 +6,14 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
-from leaklint.analysis.decorators import CacheDecorators
+from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
 from leaklint.analysis.enums import is_enum_class
 from leaklint.analysis.invocations import Invocations
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 
 # Decorators that make a function receive no instance.
 NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
@@ -81,6 +82,12 @@ class CachedMethod(Rule):
         "if the instances own much"
     )
     TRIGGERS = ("lru_cache", "cache", "alru_cache")
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        """A cache decorator names its API somewhere: in an import, at the decorator, or in a
+        module-level alias (`memo = lru_cache(maxsize=None)`)."""
+        return facts.decorated and facts.names_any(last_names(CACHE_APIS))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:

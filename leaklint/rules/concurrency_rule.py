@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, Verdict, describe
 from leaklint.analysis.confidence import concurrency_confidence
+from leaklint.analysis.spec_screen import may_create
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class ConcurrencyRule(Rule):
@@ -20,6 +22,10 @@ class ConcurrencyRule(Rule):
             "defect."
         ),
     }
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_create(facts, cls.CODE)
 
     def applies(self, verdict: Verdict) -> bool:
         """Whether this rule reports a leaked object (LK101 leaves daemon threads to LK102)."""

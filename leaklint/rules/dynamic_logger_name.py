@@ -11,6 +11,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import children, iter_nodes
 
 LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger.manager.getLogger"})
@@ -80,6 +81,10 @@ class DynamicLoggerName(Rule):
         "fixed-name logger and a `LoggerAdapter` if they are"
     )
     TRIGGERS = ("getLogger",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.calls_any(last_names(LOGGER_FACTORIES))
 
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or self.analysis(ImportNames).call_name(node) not in LOGGER_FACTORIES:

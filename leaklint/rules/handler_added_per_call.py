@@ -13,6 +13,7 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import iter_nodes
 
 
@@ -165,6 +166,10 @@ class HandlerAddedPerCall(Rule):
     TRIGGERS = ("addHandler", "addFilter", "atexit")
     _flag_cache: Optional[set[str]] = None
     _logger_names: Optional[set[str]] = None
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.calls_any(frozenset(LOGGER_METHODS) | last_names(REGISTRATION_FUNCTIONS))
 
     def visit_Call(self, node: cst.Call) -> None:
         scope = self._function_of()

@@ -6,12 +6,14 @@ from typing import Any, Optional
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.container_screen import may_have_mutable_default
 from leaklint.analysis.containers import ContainerDefinitions, Containers, container_type
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.fixers.defaults import none_default_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
+from leaklint.screen import SourceFacts
 from leaklint.walker import iter_nodes
 
 # Parameter names that say the shared default is the point (a deliberate memo).
@@ -89,6 +91,10 @@ class MutableDefaultAccumulator(Rule):
         super().__init__(*args, **kwargs)
         # The function and parameter of each reported default, for the fix.
         self._parameters: dict[cst.CSTNode, tuple[cst.FunctionDef, cst.Param]] = {}
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_have_mutable_default(facts)
 
     def fix(self, report: Report) -> Optional[Fix]:
         function, param = self._parameters[report.node]

@@ -9,9 +9,11 @@ import libcst as cst
 
 from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership import Ownership, leak_message
+from leaklint.analysis.spec_screen import may_create
 from leaklint.fixers.with_blocks import with_block_fix
 from leaklint.model import Fix
 from leaklint.rule import Report, Rule
+from leaklint.screen import SourceFacts
 
 
 class ResourceRule(Rule):
@@ -34,6 +36,14 @@ class ResourceRule(Rule):
             "same defect (`# noqa: SIM115`, `# pylint: disable=consider-using-with`)."
         ),
     }
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        """Every resource is created by a call of one of its factories (by name, through an
+        import alias, or through a name bound to the factory), or by a module helper whose
+        body makes that call; one created as the item of a `with` that releases it is
+        managed."""
+        return may_create(facts, cls.CODE)
 
     def finish(self) -> None:
         ownership = self.analysis(Ownership)

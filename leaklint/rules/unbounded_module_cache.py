@@ -3,9 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.container_screen import may_grow_container
 from leaklint.analysis.containers import Container, ContainerDefinitions, Containers, Shape
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class UnboundedModuleCache(Rule):
@@ -83,6 +85,10 @@ class UnboundedModuleCache(Rule):
         "defaultdict",
         "Counter",
     )
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_grow_container(facts, text)
 
     def visit_Module(self, node: cst.Module) -> None:
         if not self.analysis(ContainerDefinitions).any_used_again():

@@ -7,6 +7,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.workers import BackgroundWorkers
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class WorkerLoopWithoutExit(Rule):
@@ -66,6 +67,10 @@ class WorkerLoopWithoutExit(Rule):
         "Thread", "Process", "Timer", "submit", "apply_async", "run_in_executor",
         "create_task", "ensure_future",
     )
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.endless_loop and facts.spells_any(cls.TRIGGERS)
 
     def visit_Module(self, node: cst.Module) -> None:
         if "while" not in self.context.source:

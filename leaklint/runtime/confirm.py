@@ -47,11 +47,15 @@ How each rule is confirmed:
 * LK401 a nested function or lambda defined there was referred to from outside its defining
   frame (returned, stored, registered) when that frame returned, with at least 64 KiB in its
   closure cells. The runtime proves retention, not that only a part of the object is used.
+* LK402 views made there (a ``memoryview``, a numpy array with a ``base``; found by their
+  allocation site) are alive after ``main()`` and keep at least 64 KiB of their buffers beyond
+  the part they show (``view.obj`` / ``view.base`` against ``view.nbytes``).
 
 A fixture that cannot be imported, raises, or does not finish in time is reported as such and is
 never "clean". Growth targets are measured for files with a growth finding; in a growth rule's
-folder (``LK2xx-*``, ``LK401-*``) a file without one gets generic probes whose results are printed
-as hints only: ``main()`` is an entry point and may rightly repeat one-time setup on each call.
+folder (``LK2xx-*``, ``LK401-*``, ``LK402-*``) a file without one gets generic probes whose
+results are printed as hints only: ``main()`` is an entry point and may rightly repeat one-time
+setup on each call.
 """
 
 from __future__ import annotations
