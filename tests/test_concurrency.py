@@ -335,3 +335,21 @@ def test_function_ending_in_raise_but_returning_early_may_return() -> None:
                 raise
         """
     ) == {(7, "LK101")}
+
+
+def test_a_subclass_of_a_daemon_thread_class_is_a_daemon() -> None:
+    code = """
+    import threading
+    class Base(threading.Thread):
+        def __init__(self):
+            super().__init__()
+            self.daemon = True
+    class Poller(Base):
+        def run(self):
+            while True:
+                pass
+    def start():
+        Poller().start()
+    """
+    assert (9, "LK102") in findings(code)
+    assert (9, "LK102") not in findings(code, DEFAULT_RULES)

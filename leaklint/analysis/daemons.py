@@ -44,13 +44,24 @@ def sets_daemon(node: cst.CSTNode, holders: Collection[str]) -> bool:
 
 
 def daemon_classes(module: cst.Module) -> frozenset[str]:
-    """Thread subclasses defined at the top of ``module`` that make themselves daemons."""
-    return frozenset(
-        statement.name.value
-        for statement in module.body
-        if isinstance(statement, cst.ClassDef)
-        and any(sets_daemon(node, ("self",)) for node in iter_nodes(statement.body))
-    )
+    """Thread subclasses defined at the top of ``module`` that make themselves daemons, and
+    the classes of the module derived from one (``class Reloader(ReloaderBase)``)."""
+    classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
+    found = {
+        c.name.value
+        for c in classes
+        if any(sets_daemon(node, ("self",)) for node in iter_nodes(c.body))
+    }
+    changed = True
+    while changed:
+        changed = False
+        for c in classes:
+            if c.name.value not in found and any(
+                isinstance(base.value, cst.Name) and base.value.value in found for base in c.bases
+            ):
+                found.add(c.name.value)
+                changed = True
+    return frozenset(found)
 
 
 def any_sets_daemon(root: cst.CSTNode, holders: Collection[str]) -> bool:
