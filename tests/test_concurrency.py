@@ -351,5 +351,5 @@ def test_a_subclass_of_a_daemon_thread_class_is_a_daemon() -> None:
     def start():
         Poller().start()
     """
-    assert (9, "LK102") in findings(code)
-    assert (9, "LK102") not in findings(code, DEFAULT_RULES)
+    assert (8, "LK102") in findings(code)
+    assert (8, "LK102") not in findings(code, DEFAULT_RULES)
