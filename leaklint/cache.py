@@ -17,10 +17,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from typing import Any, Optional
 
 from leaklint import __version__
+from leaklint.atomic import write_atomically
 from leaklint.model import FileResult, Finding
 
 CACHE_FOLDER = ".leaklint_cache"
@@ -97,17 +97,7 @@ class ResultCache:
         try:
             os.makedirs(os.path.dirname(entry), exist_ok=True)
             self._write_marker()
-            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(payload, handle)
-                os.replace(temporary, entry)
-            except BaseException:
-                try:
-                    os.unlink(temporary)
-                except OSError:
-                    pass
-                raise
+            write_atomically(entry, json.dumps(payload).encode("utf-8"))
         except (OSError, ValueError):
             pass  # a read-only or full disk only costs speed
 

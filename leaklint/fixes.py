@@ -14,12 +14,12 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from leaklint.atomic import write_atomically
 from leaklint.engine import PARSE_ERROR_CODE, content_digest
 from leaklint.fixers.source import TextLines
 from leaklint.model import Applicability, Edit, FileResult, Finding
@@ -153,22 +153,7 @@ def write_fixed(outcome: FileFixes, digest: str) -> Optional[str]:
         with open(path, "rb") as handle:
             if content_digest(handle.read()) != digest:
                 return "it changed while it was being fixed; run leaklint again"
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, temporary = tempfile.mkstemp(
-            dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".leaklint"
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(encoded)
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
+        write_atomically(path, encoded, stat.S_IMODE(os.stat(path).st_mode))
     except UnicodeEncodeError as exc:
         return f"the fixed text cannot be written as {outcome.encoding}: {exc.reason}"
     except OSError as exc:
