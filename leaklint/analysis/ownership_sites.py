@@ -499,6 +499,11 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     without ``**kwargs`` that might carry it) it takes the spec's default."""
     if spec.wrapper_keywords and _wraps_an_object(spec, call):
         return False
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if first is not None and code_of(first) in spec.inert_first_arguments:
+        return False
+    if spec.opens_path_argument_only and not _visibly_a_path(first):
+        return False
     if any(
         arg.keyword is not None
         and arg.keyword.value in spec.persistent_keywords | spec.adopting_keywords
@@ -512,6 +517,18 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
         if arg.keyword is not None and arg.keyword.value == condition.keyword:
             return code_of(arg.value) == condition.value
     return condition.default
+
+
+_PATH_BUILDERS = frozenset({"os.path.join", "Path", "pathlib.Path", "str", "os.fspath"})
+
+
+def _visibly_a_path(node: Optional[cst.BaseExpression]) -> bool:
+    """A string, an f-string, a ``/`` of paths or a call that builds a path: not a file object."""
+    if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, (cst.Divide, cst.Add))
+    return isinstance(node, cst.Call) and (dotted_name(node.func) or "") in _PATH_BUILDERS
 
 
 def _wraps_an_object(spec: ResourceSpec, call: cst.Call) -> bool:

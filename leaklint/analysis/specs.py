@@ -80,6 +80,12 @@ class ResourceSpec:
     # Keywords that make the object a deliberate, persistent one: ``mkstemp(dir=logdir)``
     # creates a uniquely named file in a directory the caller chose.
     persistent_keywords: frozenset[str] = frozenset()
+    # First positional arguments (source text) that make the call create nothing to release:
+    # ``mmap.mmap(-1, size)`` maps anonymous memory, no descriptor.
+    inert_first_arguments: frozenset[str] = frozenset()
+    # The first argument may be a file object the caller owns (``wave.open(f)``): the call
+    # creates a resource only when it is visibly a path (a string, a ``Path``, ``os.path.join``).
+    opens_path_argument_only: bool = False
     # Is a failure between creating it and handing it off worth reporting? Yes where the
     # operations in between fail routinely (connect, bind, handshake); no for local files.
     exception_before_handoff: bool = False
@@ -98,6 +104,12 @@ class ResourceSpec:
 _CLOSE = frozenset({"close"})
 _FILE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE)
 _ARCHIVE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, wrapper_keywords=frozenset({"fileobj"}))
+# A memory map keeps its own duplicate of the descriptor it maps until it is closed.
+_MMAP = ResourceSpec(
+    Kind.FILE, "LK301", "memory map", _CLOSE, inert_first_arguments=frozenset({"-1"})
+)
+_PATH_OR_FILE_READER = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE,
+                                    opens_path_argument_only=True)
 _FD = ResourceSpec(
     Kind.FILE, "LK301", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
@@ -197,6 +209,23 @@ _POPEN = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
     released_verb="waited for", reaping_polls=frozenset({"poll"}),
 )
+# A manager runs a server process until it is shut down (``with`` shuts it down too).
+_MANAGER = ResourceSpec(
+    Kind.PROCESS, "LK104", "manager process", frozenset({"shutdown"}), any_call_can_raise=True,
+    released_verb="shut down",
+)
+# A socketserver binds its listening socket when it is built; ``shutdown()`` only stops
+# ``serve_forever``, ``server_close()`` (or ``with``) closes the socket.
+_SERVER = ResourceSpec(Kind.SOCKET, "LK302", "server", frozenset({"server_close"}))
+_SERVER_CLASSES = (
+    "socketserver.TCPServer", "socketserver.UDPServer", "socketserver.ThreadingTCPServer",
+    "socketserver.ThreadingUDPServer", "socketserver.ForkingTCPServer",
+    "socketserver.ForkingUDPServer", "socketserver.UnixStreamServer",
+    "socketserver.UnixDatagramServer", "socketserver.ThreadingUnixStreamServer",
+    "socketserver.ThreadingUnixDatagramServer", "http.server.HTTPServer",
+    "http.server.ThreadingHTTPServer", "xmlrpc.server.SimpleXMLRPCServer",
+    "wsgiref.simple_server.WSGIServer", "wsgiref.simple_server.make_server",
+)
 # Reading a task's `result()` or `exception()` needs it done: that path has waited for it.
 _TASK = ResourceSpec(
     Kind.TASK, "LK106", "task", frozenset({"cancel", "result", "exception"}),
@@ -221,7 +250,21 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "lzma.LZMAFile": (_ARCHIVE,),
     "tarfile.open": (_ARCHIVE,),
     "tarfile.TarFile.open": (_ARCHIVE,),
+    "tarfile.TarFile": (_ARCHIVE,),
+    "tarfile.taropen": (_ARCHIVE,),
     "zipfile.ZipFile": (_ARCHIVE,),
+    "zipfile.PyZipFile": (_ARCHIVE,),
+    "dbm.open": (_FILE,),
+    "dbm.gnu.open": (_FILE,),
+    "dbm.ndbm.open": (_FILE,),
+    "dbm.dumb.open": (_FILE,),
+    "shelve.open": (_FILE,),
+    "tokenize.open": (_FILE,),
+    "wave.open": (_PATH_OR_FILE_READER,),
+    "fileinput.input": (_FILE,),
+    "fileinput.FileInput": (_FILE,),
+    "io.open_code": (_FILE,),
+    "mmap.mmap": (_MMAP,),
     "tempfile.TemporaryFile": (_FILE,),
     "tempfile.NamedTemporaryFile": (_FILE, _NAMED_TEMP_KEPT),
     "tempfile.SpooledTemporaryFile": (_FILE,),
@@ -288,6 +331,8 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "multiprocessing.pool.Pool": (_POOL,),
     "multiprocessing.pool.ThreadPool": (_POOL,),
     "multiprocessing.Process": (_PROCESS,),
+    "multiprocessing.Manager": (_MANAGER,),
+    **{server: (_SERVER,) for server in _SERVER_CLASSES},
     "subprocess.Popen": (_POPEN,),
     "asyncio.create_task": (_TASK,),
     "asyncio.ensure_future": (_TASK,),
@@ -313,6 +358,9 @@ TYPE_CONSTRUCTORS: dict[str, str] = {
     "aiohttp.ClientSession": "aiohttp.ClientSession",
     "socket.socket": "socket.socket",
     "socket.create_connection": "socket.socket",
+    "zipfile.ZipFile": "zipfile.ZipFile",
+    "zipfile.PyZipFile": "zipfile.ZipFile",
+    "multiprocessing.get_context": "multiprocessing.context.BaseContext",
 }
 # Methods of a typed object that return an object of the same type (``p.parent.open()``).
 SAME_TYPE_METHODS: dict[str, frozenset[str]] = {
@@ -327,6 +375,11 @@ METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
     ("pathlib.Path", "open"): (_FILE,),
     ("ssl.SSLContext", "wrap_socket"): (_SOCKET,),
     ("socket.socket", "makefile"): (_FILE,),
+    # A member opened from an archive shares its descriptor, kept open until both are closed.
+    ("zipfile.ZipFile", "open"): (_FILE,),
+    ("multiprocessing.context.BaseContext", "Process"): (_PROCESS,),
+    ("multiprocessing.context.BaseContext", "Pool"): (_POOL,),
+    ("multiprocessing.context.BaseContext", "Manager"): (_MANAGER,),
     **{("requests.Session", verb): (_STREAM_RESPONSE,) for verb in _HTTP_VERBS},
     **{("aiohttp.ClientSession", verb): (_AIOHTTP_RESPONSE,) for verb in _HTTP_VERBS},
 }
