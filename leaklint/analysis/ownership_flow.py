@@ -348,9 +348,13 @@ class FlowWalk:
         if Status.FAILED in caught and self.failure_cause is None:
             self.failure_cause = body_frame.cause
         for handler in handlers:
+            assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
             if caught:
-                assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
                 outs |= self._suite(handler.body, caught)
+            elif self._creates_here(handler):
+                # Created in the handler (a fallback opened when the body failed): the
+                # handler runs from what the try started with.
+                outs |= self._suite(handler.body, state)
         if node.orelse is not None and body_out:
             body_out = self._suite(node.orelse.body, body_out)
         self.tries.pop()
@@ -931,6 +935,16 @@ class FlowWalk:
                     found.update(_assigned_names(parent.body))
             node = parent
         return found
+
+    def _creates_here(self, node: cst.CSTNode) -> bool:
+        """Is the creating call inside ``node``?"""
+        parents = self.resolver.index.parents
+        current: Optional[cst.CSTNode] = self.creation.call
+        while current is not None and current is not self.scope.node:
+            if current is node:
+                return True
+            current = parents.get(current)
+        return False
 
     def _created_once(self) -> bool:
         """Created under a test of a flag that the same branch then sets (``if not is_temp:
