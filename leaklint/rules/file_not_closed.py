@@ -53,4 +53,4 @@ class FileNotClosed(ResourceRule):
     CODE = "LK301"
     NAME = "file-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp")
+    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp", "fileinput", "mmap")

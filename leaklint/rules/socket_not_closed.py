@@ -53,4 +53,5 @@ class SocketNotClosed(ResourceRule):
     CODE = "LK302"
     NAME = "socket-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd")
+    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd", "Server",
+                "make_server")
