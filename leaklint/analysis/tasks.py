@@ -35,6 +35,13 @@ LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
 LOOP_GETTERS = frozenset(
     {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
 )
+# Calls known to return a future already: ``ensure_future`` hands it back as it is.
+FUTURE_RETURNING = frozenset(
+    {"create_future", "run_in_executor", "Future", "wrap_future", "gather", "shield",
+     "create_task", "ensure_future", "run_coroutine_threadsafe", "submit", "maybe_future",
+     "convert_yielded", "to_asyncio_future", "sock_connect", "sock_recv", "sock_sendall",
+     "getaddrinfo", "Task", "call_soon", "as_future", "_wrap_awaitable", "wait_for_future"}
+)
 TASK_GROUP_TYPES = frozenset({"asyncio.TaskGroup", "asyncio.taskgroups.TaskGroup"})
 
 
@@ -95,15 +102,23 @@ class TaskApis(Analysis):
         return name in self.loop_names or "loop" in name.lower()
 
     def makes_new_task(self, creation: TaskCreation) -> bool:
-        """``ensure_future(x)`` returns ``x`` itself when it already is a future (a tornado
-        ``Event.wait()``, a ``loop.create_future()``): only a coroutine makes a new task. Its
-        result is judged only when ``x`` is a call of an ``async def`` of this module."""
+        """``ensure_future(x)`` returns ``x`` itself when it already is a future (a
+        ``loop.create_future()``, ``run_in_executor(...)``, a tornado ``gen.maybe_future``):
+        only a coroutine makes a new task. Its result is judged when ``x`` is a call (of a
+        coroutine function, a parameter, an imported function, a method) not known to return
+        a future; a name may hold either."""
         if not creation.api.endswith("ensure_future"):
             return True
-        args = creation.call.args
+        args = [arg for arg in creation.call.args if arg.keyword is None]
         if not args or not isinstance(args[0].value, cst.Call):
             return False
-        return _last_identifier(args[0].value.func) in self.coroutine_functions
+        callee = args[0].value.func
+        name = _last_identifier(callee)
+        if name in self.coroutine_functions:
+            return True
+        return name is not None and name not in FUTURE_RETURNING and not (
+            self.names.qualified_name(callee) or ""
+        ).startswith(("concurrent.", "tornado.concurrent."))
 
     def creation(self, call: cst.Call) -> Optional[TaskCreation]:
         qualified = self.names.call_name(call)

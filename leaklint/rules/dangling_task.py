@@ -71,6 +71,21 @@ class DanglingTask(Rule):
             for creation, how in self._dropped(node.value):
                 self.report(creation.call, api=creation.api, how=how)
 
+    # Tests only look at a task's truth and drop it: `x if create_task(c) else y`,
+    # `[i for i in items if create_task(c)]`, `if create_task(c):`.
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._report_dropped(node.test)
+
+    def visit_CompIf(self, node: cst.CompIf) -> None:
+        self._report_dropped(node.test)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._report_dropped(node.test)
+
+    def _report_dropped(self, value: cst.BaseExpression) -> None:
+        for creation, how in self._dropped(value):
+            self.report(creation.call, api=creation.api, how=how)
+
     def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
         """Task creations whose result the expression statement ``value`` throws away."""
         if isinstance(value, cst.IfExp):
@@ -79,6 +94,13 @@ class DanglingTask(Rule):
         elif isinstance(value, cst.BooleanOperation):
             yield from self._dropped(value.left)
             yield from self._dropped(value.right)
+        elif isinstance(value, cst.UnaryOperation):
+            yield from self._dropped(value.expression)
+        elif isinstance(value, (cst.Tuple, cst.List, cst.Set)):
+            # `(create_task(a), create_task(b))` as a statement: a display nobody keeps.
+            for element in value.elements:
+                if isinstance(element, cst.Element):
+                    yield from self._dropped(element.value)
         elif isinstance(value, (cst.ListComp, cst.SetComp)):
             yield from self._dropped(value.elt)
         elif isinstance(value, cst.DictComp):
