@@ -332,3 +332,52 @@ def test_function_ending_in_raise_but_returning_early_may_return() -> None:
                 raise
         """
     ) == {(7, "LK101")}
+
+
+def test_ensure_future_of_any_coroutine_call_is_a_task() -> None:
+    assert findings(
+        """
+        import asyncio
+        from client import fetch
+        def f(client, loop):
+            asyncio.ensure_future(client.refresh())
+            asyncio.ensure_future(fetch())
+            asyncio.ensure_future(fetch(), loop=loop)
+            asyncio.ensure_future(loop.run_in_executor(None, print))
+            asyncio.ensure_future(loop.create_future())
+        """
+    ) == {(4, "LK105"), (5, "LK105"), (6, "LK105")}
+
+
+def test_tasks_discarded_inside_expressions() -> None:
+    assert findings(
+        """
+        import asyncio
+        async def work():
+            pass
+        def f(items):
+            (asyncio.create_task(work()),
+             asyncio.create_task(work()))
+            status = "ok" if asyncio.create_task(work()) else "no"
+            kept = [i for i in items if asyncio.create_task(work())]
+            if asyncio.create_task(work()):
+                pass
+            tasks = [asyncio.create_task(work()) for i in items if i]
+            return status, kept, tasks
+        """
+    ) == {(5, "LK105"), (6, "LK105"), (7, "LK105"), (8, "LK105"), (9, "LK105")}
+
+
+def test_task_dropped_on_a_hand_made_loop() -> None:
+    assert findings(
+        """
+        import asyncio
+        async def work():
+            pass
+        def f():
+            loop = asyncio.new_event_loop()
+            loop.create_task(work())
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+        """
+    ) == {(6, "LK105")}

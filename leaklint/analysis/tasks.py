@@ -35,12 +35,14 @@ LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
 LOOP_GETTERS = frozenset(
     {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
 )
-# Calls known to return a future already: ``ensure_future`` hands it back as it is.
+# Calls known to return a future already, or that may (tornado's ``Event.wait()`` and
+# ``Condition.wait()`` return futures, asyncio's are coroutines): ``ensure_future`` hands a
+# future back as it is, so its result is not judged.
 FUTURE_RETURNING = frozenset(
     {"create_future", "run_in_executor", "Future", "wrap_future", "gather", "shield",
      "create_task", "ensure_future", "run_coroutine_threadsafe", "submit", "maybe_future",
      "convert_yielded", "to_asyncio_future", "sock_connect", "sock_recv", "sock_sendall",
-     "getaddrinfo", "Task", "call_soon", "as_future", "_wrap_awaitable", "wait_for_future"}
+     "getaddrinfo", "Task", "as_future", "wait"}
 )
 TASK_GROUP_TYPES = frozenset({"asyncio.TaskGroup", "asyncio.taskgroups.TaskGroup"})
 
