@@ -517,3 +517,15 @@ def test_multiprocessing_context_and_manager() -> None:
     manager = "import multiprocessing\ndef f():\n    m = multiprocessing.Manager()\n    m.dict()\n"
     assert fate(manager) is Fate.LEAKED
     assert fate(manager + "    m.shutdown()\n") is Fate.RELEASED_ON_NORMAL_PATH_ONLY
+
+
+def test_fileinput_read_to_the_end_closes_its_files() -> None:
+    loop = "import fileinput\ndef f(ps):\n    for line in fileinput.input(ps):\n        print(line)\n"
+    assert fate(loop) is Fate.RELEASED
+    left = loop.replace("        print(line)\n", "        if line:\n            break\n")
+    assert fate(left) is Fate.DROPPED
+
+
+def test_memoryview_keeps_what_it_views() -> None:
+    snippet = "import mmap\ndef f(fd, cb):\n    cb(memoryview(mmap.mmap(fd, 0)))\n"
+    assert fate(snippet) is Fate.HANDED_OFF

@@ -541,6 +541,19 @@ def _wraps_an_object(spec: ResourceSpec, call: cst.Call) -> bool:
     return isinstance(first, cst.Name) and first.value == "self"
 
 
+def _leaves_early(loop: cst.For) -> bool:
+    """Does the loop's body ``break`` or ``return`` (not in a loop or function of its own)?"""
+    stack: list[cst.CSTNode] = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Break, cst.Return)):
+            return True
+        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        stack.extend(children(node))
+    return False
+
+
 def _subscript_index(node: cst.Subscript) -> Optional[int]:
     if len(node.slice) != 1:
         return None
@@ -641,6 +654,10 @@ class Placer:
                 climb.element_index = None
                 climb.expr = parent
             elif isinstance(parent, (cst.CompFor, cst.For)) and parent.iter is expr:
+                if spec.closed_by_exhaustion and isinstance(parent, cst.For) and (
+                    not _leaves_early(parent)
+                ):
+                    return Placement(Fate.RELEASED)
                 return inert or Placement(Fate.DROPPED, Escape.INLINE)
             elif isinstance(parent, (cst.Return, cst.Yield)) and parent.value is expr:
                 returned = isinstance(parent, cst.Return) and not climb.container

@@ -86,6 +86,12 @@ class ResourceSpec:
     # The first argument may be a file object the caller owns (``wave.open(f)``): the call
     # creates a resource only when it is visibly a path (a string, a ``Path``, ``os.path.join``).
     opens_path_argument_only: bool = False
+    # Iterating it to the end closes it (``for line in fileinput.input(paths):`` closes each
+    # file when it is exhausted): a ``for`` over it that never leaves early releases it.
+    closed_by_exhaustion: bool = False
+    # Its own finalizer releases it when it is collected (a multiprocessing manager shuts its
+    # server down): lost on an exception path, it goes when the exception's frames do.
+    finalized_when_collected: bool = False
     # Is a failure between creating it and handing it off worth reporting? Yes where the
     # operations in between fail routinely (connect, bind, handshake); no for local files.
     exception_before_handoff: bool = False
@@ -108,6 +114,7 @@ _ARCHIVE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, wrapper_keywords=fro
 _MMAP = ResourceSpec(
     Kind.FILE, "LK301", "memory map", _CLOSE, inert_first_arguments=frozenset({"-1"})
 )
+_FILE_SEQUENCE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, closed_by_exhaustion=True)
 _PATH_OR_FILE_READER = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE,
                                     opens_path_argument_only=True)
 _FD = ResourceSpec(
@@ -212,7 +219,7 @@ _POPEN = ResourceSpec(
 # A manager runs a server process until it is shut down (``with`` shuts it down too).
 _MANAGER = ResourceSpec(
     Kind.PROCESS, "LK104", "manager process", frozenset({"shutdown"}), any_call_can_raise=True,
-    released_verb="shut down",
+    released_verb="shut down", finalized_when_collected=True,
 )
 # A socketserver binds its listening socket when it is built; ``shutdown()`` only stops
 # ``serve_forever``, ``server_close()`` (or ``with``) closes the socket.
@@ -261,8 +268,8 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "shelve.open": (_FILE,),
     "tokenize.open": (_FILE,),
     "wave.open": (_PATH_OR_FILE_READER,),
-    "fileinput.input": (_FILE,),
-    "fileinput.FileInput": (_FILE,),
+    "fileinput.input": (_FILE_SEQUENCE,),
+    "fileinput.FileInput": (_FILE_SEQUENCE,),
     "io.open_code": (_FILE,),
     "mmap.mmap": (_MMAP,),
     "tempfile.TemporaryFile": (_FILE,),
@@ -403,7 +410,9 @@ RESOURCE_PART_ATTRIBUTES = frozenset({"file", "buffer", "raw", "fp", "sock", "so
 TRANSPARENT_WRAPPERS = frozenset(
     {"io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
      "io.BufferedRWPair", "contextlib.closing", "contextlib.nullcontext", "typing.cast",
-     "urllib.response.addinfourl", "urllib.response.addbase", "urllib.response.addclosehook"}
+     "urllib.response.addinfourl", "urllib.response.addbase", "urllib.response.addclosehook",
+     # A view keeps what it views (closing a mmap under an exported view fails).
+     "builtins.memoryview"}
 )
 # Calls that return the path they are given, transformed: the result is the same temporary
 # file to remove (``path = os.path.realpath(tempfile.mkdtemp())``).

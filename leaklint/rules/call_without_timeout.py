@@ -52,7 +52,7 @@ class CallWithoutTimeout(Rule):
     NAME = "call-without-timeout"
     SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
-    TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
+    TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection", "urllib3")
 
     def visit_Call(self, node: cst.Call) -> None:
         missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
