@@ -381,3 +381,22 @@ def test_task_dropped_on_a_hand_made_loop() -> None:
             loop.close()
         """
     ) == {(6, "LK105")}
+
+
+def test_urllib3_timeouts() -> None:
+    assert findings(
+        """
+        import urllib3
+        HTTP = urllib3.PoolManager()
+        SAFE = urllib3.PoolManager(timeout=5)
+        def f(url, host, **kw):
+            HTTP.request("GET", url)
+            SAFE.request("GET", url)
+            urllib3.PoolManager().request("GET", url)
+            urllib3.request("GET", url)
+            urllib3.request("GET", url, timeout=None)
+            urllib3.HTTPConnectionPool(host, 80).urlopen("GET", "/")
+            urllib3.HTTPConnectionPool(host, 80, 5).urlopen("GET", "/")
+            HTTP.request("GET", url, **kw)
+        """
+    ) == {(5, "LK305"), (7, "LK305"), (9, "LK305"), (10, "LK305")}

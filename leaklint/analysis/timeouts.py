@@ -8,9 +8,10 @@ Read by LK305 call-without-timeout. Three families, each judged by its own defau
 * ``httpx`` has a finite default: only an explicit ``timeout=None`` disables it.
 * ``urllib.request.urlopen`` and ``socket.create_connection`` fall back to the process-wide
   socket default, ``None`` unless someone calls ``socket.setdefaulttimeout``.
-* ``urllib3`` falls back to that default too: ``urllib3.request(...)`` without ``timeout=``,
-  and ``request``/``urlopen`` on a ``PoolManager``/``HTTPConnectionPool`` built here (inline or
-  bound to a name of the function or module) when neither the call nor the pool sets one.
+* ``urllib3`` pools fall back to that default too: ``request``/``urlopen`` on a
+  ``PoolManager``/``HTTPConnectionPool`` built here (inline or bound to a name of the function
+  or module) when neither the call nor the pool sets a timeout. ``urllib3.request(...)`` has a
+  finite default (3 s): only an explicit ``timeout=None`` disables it.
 
 Calls forwarding ``**kwargs`` (or ``*args`` where the timeout is positional) are the caller's
 decision and never judged. A session method is only judged when its receiver is known to be a
@@ -57,7 +58,8 @@ POSITIONAL_TIMEOUT_CALLS = {
 }
 
 
-# urllib3: the socket default (None) unless the call or its pool sets a timeout.
+# urllib3: a pool's requests wait as long as the socket default (None) unless the call or
+# the pool sets a timeout; the module's `request()` defaults to 3 seconds.
 URLLIB3_FUNCTIONS = frozenset({"urllib3.request"})
 # Pool constructors, and where they take `timeout` by position (None: keyword only).
 URLLIB3_POOLS: dict[str, Optional[int]] = {
@@ -207,7 +209,8 @@ class TimeoutCalls(Analysis):
             index = POSITIONAL_TIMEOUT_CALLS[qualified]
             return self._positional_call(call, qualified, index, ancestors)
         if qualified in URLLIB3_FUNCTIONS:
-            return self._urllib3_call(call, qualified, None)
+            timeout = _keyword(call, "timeout")
+            return self._unbounded(call, qualified, timeout.value) if timeout else None
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in URLLIB3_METHODS:
             pool = self._urllib3_pool(func.value, ancestors)
@@ -313,24 +316,21 @@ class TimeoutCalls(Analysis):
             return receiver
         return None
 
-    def _urllib3_call(
-        self, call: cst.Call, api: str, pool: Optional[cst.Call]
-    ) -> Optional[MissingTimeout]:
+    def _urllib3_call(self, call: cst.Call, api: str, pool: cst.Call) -> Optional[MissingTimeout]:
         if _forwards_keywords(call):
             return None
         arg = _keyword(call, "timeout")
         if arg is not None:
             return self._unbounded(call, api, arg.value)
-        if pool is not None:
-            if _forwards_keywords(pool) or _forwards_positionals(pool):
-                return None
-            pool_arg = _keyword(pool, "timeout")
-            index = URLLIB3_POOLS.get(_canonical(self.names.call_name(pool)) or "")
-            positional = _positional(pool)
-            if pool_arg is None and index is not None and len(positional) > index:
-                pool_arg = positional[index]
-            if pool_arg is not None:
-                return self._unbounded(call, api, pool_arg.value)
+        if _forwards_keywords(pool) or _forwards_positionals(pool):
+            return None
+        pool_arg = _keyword(pool, "timeout")
+        index = URLLIB3_POOLS.get(_canonical(self.names.call_name(pool)) or "")
+        positional = _positional(pool)
+        if pool_arg is None and index is not None and len(positional) > index:
+            pool_arg = positional[index]
+        if pool_arg is not None:
+            return self._unbounded(call, api, pool_arg.value)
         return MissingTimeout(call, api, "has no timeout")
 
     def _unbounded(
