@@ -1043,7 +1043,10 @@ def _assigned_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
 
 
 def _bound_member(node: cst.CSTNode, is_alias: Callable[[cst.CSTNode], bool]) -> bool:
-    return isinstance(node, cst.Attribute) and is_alias(node.value)
+    """``f.write`` passed as a callback (a plain value such as ``p.pid`` is not one)."""
+    return isinstance(node, cst.Attribute) and is_alias(node.value) and (
+        node.attr.value not in specs.VALUE_ATTRIBUTES
+    )
 
 
 def _exits_process(node: cst.Raise) -> bool:

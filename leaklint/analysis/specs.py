@@ -405,6 +405,13 @@ DISTINCTIVE_RECEIVER_WORDS: dict[str, tuple[str, ...]] = {
 # `NamedTemporaryFile().file`, `TextIOWrapper(...).buffer`, `response.fp`. Keeping one keeps it.
 RESOURCE_PART_ATTRIBUTES = frozenset({"file", "buffer", "raw", "fp", "sock", "socket", "stream"})
 
+# Attributes that are plain values read from the object (``p.pid``, ``p.args``): passing or
+# storing one hands nothing over; nobody can wait for a process through its pid.
+VALUE_ATTRIBUTES = frozenset(
+    {"pid", "args", "returncode", "exitcode", "ident", "native_id", "name", "daemon",
+     "sentinel"}
+)
+
 # Calls through which a created object keeps living as the call's result: the wrapper closes
 # what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
 TRANSPARENT_WRAPPERS = frozenset(
