@@ -400,3 +400,21 @@ def test_urllib3_timeouts() -> None:
             HTTP.request("GET", url, **kw)
         """
     ) == {(5, "LK305"), (7, "LK305"), (9, "LK305"), (10, "LK305")}
+
+
+def test_spawned_pids_and_pid_only_escapes() -> None:
+    assert findings(
+        """
+        import os, subprocess
+        def f(path, argv, pids):
+            pid = os.posix_spawn(path, argv, os.environ)
+            os.spawnv(os.P_NOWAIT, path, argv)
+            os.spawnv(os.P_WAIT, path, argv)
+            waited = os.posix_spawnp(path, argv, os.environ)
+            os.waitpid(waited, 0)
+            child = subprocess.Popen(argv)
+            pids.append(child.pid)
+            kept = subprocess.Popen(argv)
+            pids.append(kept)
+        """
+    ) == {(3, "LK104"), (4, "LK104"), (8, "LK104")}

@@ -502,6 +502,10 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     first = call.args[0].value if call.args and call.args[0].keyword is None else None
     if first is not None and code_of(first) in spec.inert_first_arguments:
         return False
+    if spec.creating_first_arguments and (
+        first is None or code_of(first) not in spec.creating_first_arguments
+    ):
+        return False
     if spec.opens_path_argument_only and not _visibly_a_path(first):
         return False
     if any(

@@ -8,7 +8,7 @@ of a known type, e.g. ``pathlib.Path.open``). Nothing else has to change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Optional
 
@@ -80,6 +80,10 @@ class ResourceSpec:
     # Keywords that make the object a deliberate, persistent one: ``mkstemp(dir=logdir)``
     # creates a uniquely named file in a directory the caller chose.
     persistent_keywords: frozenset[str] = frozenset()
+    # Non-empty: the call creates it only when its first positional argument is one of these
+    # (source text): ``os.spawnv(os.P_NOWAIT, ...)`` returns a pid to wait for, ``P_WAIT``
+    # has waited already.
+    creating_first_arguments: frozenset[str] = frozenset()
     # First positional arguments (source text) that make the call create nothing to release:
     # ``mmap.mmap(-1, size)`` maps anonymous memory, no descriptor.
     inert_first_arguments: frozenset[str] = frozenset()
@@ -233,6 +237,14 @@ _SERVER_CLASSES = (
     "http.server.ThreadingHTTPServer", "xmlrpc.server.SimpleXMLRPCServer",
     "wsgiref.simple_server.WSGIServer", "wsgiref.simple_server.make_server",
 )
+# A child started by pid: only ``os.waitpid(pid, ...)`` reaps it.
+_SPAWNED_PID = ResourceSpec(
+    Kind.PROCESS, "LK104", "process", frozenset(), handle=Handle.FD, with_releases=False,
+    release_functions=frozenset({"os.waitpid"}), released_verb="waited for",
+)
+_SPAWNED_NOWAIT = replace(
+    _SPAWNED_PID, creating_first_arguments=frozenset({"os.P_NOWAIT", "P_NOWAIT"})
+)
 # Reading a task's `result()` or `exception()` needs it done: that path has waited for it.
 _TASK = ResourceSpec(
     Kind.TASK, "LK106", "task", frozenset({"cancel", "result", "exception"}),
@@ -341,6 +353,11 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "multiprocessing.Manager": (_MANAGER,),
     **{server: (_SERVER,) for server in _SERVER_CLASSES},
     "subprocess.Popen": (_POPEN,),
+    "os.posix_spawn": (_SPAWNED_PID,),
+    "os.posix_spawnp": (_SPAWNED_PID,),
+    **{f"os.{spawn}": (_SPAWNED_NOWAIT,)
+       for spawn in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve",
+                     "spawnvp", "spawnvpe")},
     "asyncio.create_task": (_TASK,),
     "asyncio.ensure_future": (_TASK,),
 }

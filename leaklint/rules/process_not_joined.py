@@ -54,7 +54,7 @@ class ProcessNotJoined(Rule):
     NAME = "process-not-joined"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
     MESSAGE = "{detail}"
-    TRIGGERS = ("Popen", "Process", "Manager")
+    TRIGGERS = ("Popen", "Process", "Manager", "spawn")
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):

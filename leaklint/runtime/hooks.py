@@ -635,6 +635,24 @@ class Tracker:
 
             return start
 
+        def make_spawn(original: Any, by_mode: bool) -> Any:
+            def spawn(*args: Any, **kwargs: Any) -> Any:
+                pid = original(*args, **kwargs)
+                if not by_mode or (args and args[0] == os.P_NOWAIT):  # P_WAIT returns a status
+                    known = tracker.registry.pids.get(pid)
+                    if known is None:  # spawnl calls spawnv: one record per child
+                        tracker.registry.pids[pid] = tracker._plain(f"os.{original.__name__}")
+                return pid
+
+            return spawn
+
+        for name in ("posix_spawn", "posix_spawnp"):
+            if hasattr(os, name):
+                self._patch(os, name, functools.partial(make_spawn, by_mode=False))
+        for name in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+                     "spawnvpe"):
+            if hasattr(os, name) and hasattr(os, "P_NOWAIT"):
+                self._patch(os, name, functools.partial(make_spawn, by_mode=True))
         self._patch(subprocess.Popen, "__init__", make_popen)
         self._patch(multiprocessing.managers.BaseManager, "start", make_manager_start)
         self._patch(multiprocessing.process.BaseProcess, "__init__", make_init)
