@@ -529,3 +529,24 @@ def test_fileinput_read_to_the_end_closes_its_files() -> None:
 def test_memoryview_keeps_what_it_views() -> None:
     snippet = "import mmap\ndef f(fd, cb):\n    cb(memoryview(mmap.mmap(fd, 0)))\n"
     assert fate(snippet) is Fate.HANDED_OFF
+
+
+def test_helper_passing_its_parameter_on_keeps_it() -> None:
+    keeps = (
+        "def keep(f, reg):\n    reg.append(f)\n"
+        "def f(p, reg):\n    fh = open(p)\n    keep(fh, reg)\n"
+    )
+    assert fate(keeps) is Fate.HANDED_OFF
+    uses = (
+        "def dump(f, x):\n    json.dump(x, f)\n"
+        "def f(p, x):\n    fh = open(p, 'w')\n    dump(fh, x)\n"
+    )
+    assert fate(uses) is Fate.LEAKED
+
+
+def test_child_process_streams_are_borrowed() -> None:
+    snippet = (
+        "import subprocess\ndef f(p, cmd):\n    log = open(p, 'w')\n"
+        "    return subprocess.Popen(cmd, stdout=log).wait()\n"
+    )
+    assert Fate.LEAKED in fates(snippet)

@@ -146,11 +146,26 @@ def summarize_helper(node: cst.FunctionDef, is_method: bool, names: ImportNames)
                 first = current.args[0].value
                 if isinstance(first, cst.Name) and first.value in index:
                     summary.releases.add(index[first.value])
+            else:
+                # `registry.append(p)`, `Wrapper(p)`: passed on to a callee that may keep it;
+                # `json.dump(x, p)`, `print(x, file=p)` only use it.
+                passed = [a.value.value for a in current.args
+                          if isinstance(a.value, cst.Name) and a.value.value in index]
+                if passed and not _only_uses(current, names):
+                    summary.keeps.update(index[name] for name in passed)
         elif _keeps_value(current):
             value = current.value  # type: ignore[attr-defined]
             summary.keeps.update(index[n] for n in _value_names(value) if n in index)
         stack.extend(children(current))
     return summary
+
+
+def _only_uses(call: cst.Call, names: ImportNames) -> bool:
+    """A library function or a borrowing constructor: it uses its arguments, keeps none."""
+    qualified = names.call_name(call)
+    return qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(
+        qualified, call.func, names
+    )
 
 
 def _keeps_value(node: cst.CSTNode) -> bool:

@@ -700,6 +700,10 @@ class FlowWalk:
 
             index = _argument_index(node, arg, helper, isinstance(func, cst.Attribute))
             return helper.effect_on(index) if index is not None else Effect.TAKES
+        if qualified in specs.STREAM_BORROWERS and arg.keyword is not None and (
+            arg.keyword.value in specs.STREAM_KEYWORDS
+        ):
+            return Effect.BORROWS  # the child gets a copy; ours is still ours to close
         if passes_a_value(self.spec, arg.value) and self.spec.handle is not specs.Handle.FD:
             # `open(tmp.name)`, `shutil.copy(path, dest)`: a path is read, not taken over,
             # unless it is stored (a container method) or wrapped by a constructor.

@@ -457,6 +457,14 @@ BORROWING_MODULES = frozenset(
      "termios", "tty", "ast", "configparser", "email", "mimetypes", "filecmp", "difflib",
      "tokenize", "stat", "time", "logging", "sys", "pprint", "textwrap", "re"}
 )
+# Calls that only give the child process a copy of a file they are passed as a standard
+# stream (``Popen(cmd, stdout=log)``): the caller still has its own to close.
+STREAM_BORROWERS = frozenset(
+    {"subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+     "subprocess.check_output", "asyncio.create_subprocess_exec",
+     "asyncio.create_subprocess_shell"}
+)
+STREAM_KEYWORDS = frozenset({"stdin", "stdout", "stderr"})
 # Calls that register an object with a manager that releases it (managed, never leaked).
 MANAGING_METHODS = frozenset({"enter_context", "enter_async_context", "push", "callback",
                               "push_async_callback", "push_async_exit"})
