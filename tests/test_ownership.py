@@ -520,7 +520,10 @@ def test_multiprocessing_context_and_manager() -> None:
 
 
 def test_fileinput_read_to_the_end_closes_its_files() -> None:
-    loop = "import fileinput\ndef f(ps):\n    for line in fileinput.input(ps):\n        print(line)\n"
+    loop = (
+        "import fileinput\ndef f(ps):\n    for line in fileinput.input(ps):\n"
+        "        print(line)\n"
+    )
     assert fate(loop) is Fate.RELEASED
     left = loop.replace("        print(line)\n", "        if line:\n            break\n")
     assert fate(left) is Fate.DROPPED

@@ -14,7 +14,9 @@ class CallWithoutTimeout(Rule):
     Flags network calls that can wait forever: `requests.get/post/...` and the same methods on
     a `requests.Session` without `timeout=`, with `timeout=None` or with a `(connect, None)`
     tuple; `httpx` calls and clients given `timeout=None`; `urllib.request.urlopen` and
-    `socket.create_connection` without a timeout.
+    `socket.create_connection` without a timeout; `urllib3` `request`/`urlopen` on a
+    `PoolManager` or `HTTPConnectionPool` built here when neither sets a timeout, and
+    `urllib3.request(..., timeout=None)`.
 
     ## Why is this bad?
     requests has no default timeout, and the standard library falls back to the process-wide

@@ -14,10 +14,13 @@ class DanglingTask(Rule):
     Flags an asyncio task or future whose handle is thrown away as soon as it is created:
     `asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `loop.create_task(...)` on any
     event loop, `asyncio.gather(...)` and `asyncio.run_coroutine_threadsafe(...)` used as a bare
-    statement, assigned to `_`, inside a conditional or comprehension statement, or only
-    chained with `.add_done_callback(...)`. `asyncio.Task(coro)` counts too. Since
-    `ensure_future(x)` returns `x` unchanged when it already is a future, it is judged only
-    when `x` is a call of an `async def` of the module.
+    statement, assigned to `_`, inside a conditional or comprehension statement or a display
+    (`(create_task(a), create_task(b))`), as the test of a conditional expression, an `if`
+    or a comprehension's filter, or only chained with `.add_done_callback(...)`.
+    `asyncio.Task(coro)` counts too. Since `ensure_future(x)` returns `x` unchanged when it
+    already is a future, it is judged when `x` is a call not known to return one (a
+    coroutine function, a method, an imported function; not `loop.create_future()`,
+    `run_in_executor(...)`, `.wait()`), `loop=` forms included.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody references can be

@@ -7,8 +7,11 @@ class FileNotClosed(ResourceRule):
     """
     ## What it does
     Flags a file opened in a function (`open`, `io.open`, `codecs.open`, `Path.open`,
-    `gzip`/`bz2`/`lzma.open`, `tarfile.open`, `zipfile.ZipFile`, `tempfile.TemporaryFile` and
-    friends, `os.fdopen`, `os.open`) that is not closed on every path and not handed off:
+    `gzip`/`bz2`/`lzma.open`, `tarfile.open`/`TarFile`, `zipfile.ZipFile`/`PyZipFile` and
+    its members' `ZipFile.open(name)`, `tempfile.TemporaryFile` and friends, `os.fdopen`,
+    `os.open`, `dbm.open`, `shelve.open`, `tokenize.open`, `wave.open(path)`,
+    `fileinput.input`, `io.open_code`, `mmap.mmap`) that is not closed on every path and not
+    handed off:
     used inline (`open(p).read()`, `return open(p).read()`), never closed, not closed on an
     early return, or closed only if no call before the close raises.
 
@@ -41,7 +44,8 @@ class FileNotClosed(ResourceRule):
     `if __name__ == "__main__":`. Also: archives over an in-memory buffer
     (`zipfile.ZipFile(io.BytesIO(...))`, `fileobj=`); a descriptor made a standard stream
     with `os.dup2(fd, 0/1/2)`; a local file dropped only when a call before its hand-off
-    raises.
+    raises; `wave.open(f)` over a file object the caller owns; an anonymous `mmap.mmap(-1,
+    n)`; `for line in fileinput.input(...)` read to the end (it closes each file).
 
     ## Confidence
     Medium: a leak only on an exception path inside test code (files and folders named as

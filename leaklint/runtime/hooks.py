@@ -38,7 +38,7 @@ import tokenize
 import warnings
 import wave
 import weakref
-import zipfile
+import zipfile  # noqa: F401  (loaded so that its member class is hooked: GC_CLOSED_STREAMS)
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Callable, Optional
