@@ -10,6 +10,7 @@ import pytest
 
 from leaklint import registry
 from leaklint.engine import RuleSet, check_text
+from leaklint.model import Confidence
 from leaklint.source import SourceText
 
 CODES = ("LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK305")
@@ -345,8 +346,25 @@ def test_ensure_future_of_any_coroutine_call_is_a_task() -> None:
             asyncio.ensure_future(fetch(), loop=loop)
             asyncio.ensure_future(loop.run_in_executor(None, print))
             asyncio.ensure_future(loop.create_future())
+            sem = asyncio.ensure_future(client.acquire())
+        async def refresh():
+            pass
         """
     ) == {(4, "LK105"), (5, "LK105"), (6, "LK105")}
+
+
+def test_ensure_future_of_a_foreign_method_is_medium() -> None:
+    """tornado's `sem.acquire()`, `q.get()` return futures: only `--confidence medium`."""
+    source = (
+        "import asyncio\ndef f(sem):\n    asyncio.ensure_future(sem.acquire())\n"
+        "    waiter = asyncio.ensure_future(sem.acquire())\n    return 1\n"
+    )
+    medium = RuleSet(registry.select_rules(list(CODES)), confidence=Confidence.MEDIUM)
+    result = check_text(SourceText(source, "utf-8"), "snippet.py", medium)
+    assert {(f.line, f.code, f.confidence) for f in result.findings} == {
+        (3, "LK105", Confidence.MEDIUM), (4, "LK106", Confidence.MEDIUM)
+    }
+    assert findings(source) == set()
 
 
 def test_tasks_discarded_inside_expressions() -> None:

@@ -122,6 +122,24 @@ class TaskApis(Analysis):
             self.names.qualified_name(callee) or ""
         ).startswith(("concurrent.", "tornado.concurrent."))
 
+    def may_return_a_future(self, creation: TaskCreation) -> bool:
+        """``ensure_future(obj.method())`` of a method this module does not define as
+        ``async def``: many libraries' methods return futures (tornado's locks and queues:
+        ``sem.acquire()``, ``q.get()``), which ``ensure_future`` returns unchanged."""
+        if not creation.api.endswith("ensure_future"):
+            return False
+        args = [arg for arg in creation.call.args if arg.keyword is None]
+        if not args or not isinstance(args[0].value, cst.Call):
+            return False
+        callee = args[0].value.func
+        if not isinstance(callee, cst.Attribute) or callee.attr.value in self.coroutine_functions:
+            return False
+        root = callee.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        # `asyncio.sleep(...)`, `mod.fetch(...)`: a function of an imported module, not a method.
+        return not (isinstance(root, cst.Name) and root.value in self.names.aliases)
+
     def creation(self, call: cst.Call) -> Optional[TaskCreation]:
         qualified = self.names.call_name(call)
         if qualified in TASK_FUNCTIONS:

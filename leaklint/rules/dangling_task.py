@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from leaklint.analysis.tasks import TaskApis, TaskCreation
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 
@@ -52,7 +53,10 @@ class DanglingTask(Rule):
     are not event loops.
 
     ## Confidence
-    Always high: a dropped task can vanish mid-run wherever it is.
+    High: a dropped task can vanish mid-run wherever it is. Medium for
+    `ensure_future(obj.method())` of a method the module does not define as `async def`: the
+    method may return a future already (tornado's locks and queues do), which
+    `ensure_future` returns unchanged.
     """
 
     CODE = "LK105"
@@ -66,13 +70,11 @@ class DanglingTask(Rule):
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 
     def visit_Expr(self, node: cst.Expr) -> None:
-        for creation, how in self._dropped(node.value):
-            self.report(creation.call, api=creation.api, how=how)
+        self._report_dropped(node.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if all(_is_discard_target(target.target) for target in node.targets):
-            for creation, how in self._dropped(node.value):
-                self.report(creation.call, api=creation.api, how=how)
+            self._report_dropped(node.value)
 
     # Tests only look at a task's truth and drop it: `x if create_task(c) else y`,
     # `[i for i in items if create_task(c)]`, `if create_task(c):`.
@@ -86,8 +88,12 @@ class DanglingTask(Rule):
         self._report_dropped(node.test)
 
     def _report_dropped(self, value: cst.BaseExpression) -> None:
+        tasks = self.analysis(TaskApis)
         for creation, how in self._dropped(value):
-            self.report(creation.call, api=creation.api, how=how)
+            # `ensure_future(obj.method())`: the method may return a future already.
+            doubtful = tasks.may_return_a_future(creation)
+            self.report(creation.call, api=creation.api, how=how,
+                        confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH)
 
     def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
         """Task creations whose result the expression statement ``value`` throws away."""
