@@ -161,11 +161,19 @@ def summarize_helper(node: cst.FunctionDef, is_method: bool, names: ImportNames)
 
 
 def _only_uses(call: cst.Call, names: ImportNames) -> bool:
-    """A library function or a borrowing constructor: it uses its arguments, keeps none."""
+    """Whether a call in a helper only uses the parameter it is given. It may keep it when it
+    stores it (``reg.append(p)``), wraps it (``Wrapper(p)``), takes it (``setattr``) or hands
+    it to some other object (``selector.register(p)``); a library function, a logger or a
+    plain function (``log(NETWORK, "%s", sock)``) only uses it."""
     qualified = names.call_name(call)
-    return qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(
-        qualified, call.func, names
-    )
+    func = call.func
+    if qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(qualified, func, names):
+        return True
+    if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
+        return False
+    if qualified in specs.TAKING_FUNCTIONS or is_constructor_like(qualified, func):
+        return False
+    return not is_method_of_other_object(func) or is_non_raising(qualified, func)
 
 
 def _keeps_value(node: cst.CSTNode) -> bool:
