@@ -105,7 +105,7 @@ def content_digest(data: bytes) -> str:
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
     # The tree parsed by the first attempt is kept for the retry: libcst's parser is native
     # and its nodes are immutable, so only the rules and analyses need to start again.
-    parsed: list[cst.Module] = []
+    parsed: list[_Parsed] = []
     try:
         try:
             return _check(source.text, path, ruleset, parsed)
@@ -165,13 +165,29 @@ def _on_deep_stack(work: Callable[[], T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
-def _parse(text: str, path: str) -> cst.Module:
+@dataclass(frozen=True)
+class _Parsed:
+    """The tree of a file, the text it was parsed from, and for each line the characters that
+    text lacks at its start (see :func:`_without_form_feed_indents`)."""
+
+    module: cst.Module
+    text: str
+    shifts: Mapping[int, int] = field(default_factory=dict)
+
+
+def _parse(text: str, path: str) -> _Parsed:
     try:
-        return cst.parse_module(text)
+        return _Parsed(cst.parse_module(text), text)
     except cst.ParserSyntaxError as exc:
         python_says = _python_syntax_error(text, path)
         if python_says is not None:
             raise python_says from None
+        if "\f" in text:
+            normalised, shifts = _without_form_feed_indents(text)
+            try:
+                return _Parsed(cst.parse_module(normalised), normalised, shifts)
+            except cst.ParserSyntaxError:
+                pass
         # Python accepts what libcst rejects (syntax newer than this libcst): libcst's words.
         # It prefixes them with "parser error: error at L:C: "; the position is kept apart.
         message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", exc.message)
@@ -181,6 +197,37 @@ def _parse(text: str, path: str) -> cst.Module:
         raise
     except Exception as exc:  # libcst's native parser reports some failures as other types
         raise UnreadableSource(f"parser failed: {exc}") from None
+
+
+def _without_form_feed_indents(text: str) -> tuple[str, dict[int, int]]:
+    """Python resets the indentation count at a form feed (a page break before a ``def``),
+    libcst rejects one that opens a block: keep only the whitespace after the last form feed
+    of each line's indentation, which Python reads the same. Returns the text and, by line,
+    how many characters went from its start."""
+    lines = text.split("\n")  # not splitlines(): it breaks lines at form feeds too
+    shifts: dict[int, int] = {}
+    for number, line in enumerate(lines, start=1):
+        indent = len(line) - len(line.lstrip(" \t\f"))
+        if "\f" in line[:indent]:
+            kept = line[:indent].rsplit("\f", 1)[1]
+            shifts[number] = indent - len(kept)
+            lines[number - 1] = kept + line[indent:]
+    return "\n".join(lines), shifts
+
+
+def _shifted(finding: Finding, shifts: Mapping[int, int]) -> Finding:
+    """A finding's position in the file's own text, from its position in the parsed text."""
+    fix = finding.fix
+    if fix is not None:
+        fix = replace(fix, edits=tuple(
+            replace(edit, column=edit.column + shifts.get(edit.line, 0),
+                    end_column=edit.end_column + shifts.get(edit.end_line, 0))
+            for edit in fix.edits
+        ))
+    return replace(
+        finding, column=finding.column + shifts.get(finding.line, 0),
+        end_column=finding.end_column + shifts.get(finding.end_line, 0), fix=fix,
+    )
 
 
 def _python_syntax_error(text: str, path: str) -> Optional[UnreadableSource]:
@@ -200,29 +247,29 @@ def _python_syntax_error(text: str, path: str) -> Optional[UnreadableSource]:
     return None
 
 
-def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:
+def _check(text: str, path: str, ruleset: RuleSet, parsed: list[_Parsed]) -> FileResult:
     screen = Screen(text)
     applicable = [
         rule for rule in ruleset.rules if rule.CODE != PARSE_ERROR_CODE and rule.may_report(screen)
     ]
-    if parsed:
-        module = parsed[0]
-    elif not applicable and screen.parses():
-        # Valid Python (the running interpreter parsed it) that no rule can report on: the
-        # libcst parse, the main cost of a check, is not paid.
-        return FileResult(path)
-    else:
+    if not parsed:
+        if not applicable and screen.parses():
+            # Valid Python (the running interpreter parsed it) that no rule can report on:
+            # the libcst parse, the main cost of a check, is not paid.
+            return FileResult(path)
         try:
-            module = _parse(text, path)
+            parsed.append(_parse(text, path))
         except UnreadableSource as exc:
             return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
-        parsed.append(module)
+    tree = parsed[0]
     if not applicable:
         return FileResult(path)
-    context = FileContext(path, text, module)
+    context = FileContext(path, tree.text, tree.module)
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
     findings = runner.findings(ruleset.honor_noqa, ruleset.confidence, ruleset.fixes)
+    if tree.shifts:
+        findings = [_shifted(finding, tree.shifts) for finding in findings]
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 

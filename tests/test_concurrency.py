@@ -353,3 +353,105 @@ def test_a_subclass_of_a_daemon_thread_class_is_a_daemon() -> None:
     """
     assert (8, "LK102") in findings(code)
     assert (8, "LK102") not in findings(code, DEFAULT_RULES)
+def test_ensure_future_of_any_coroutine_call_is_a_task() -> None:
+    assert findings(
+        """
+        import asyncio
+        from client import fetch
+        def f(client, loop):
+            asyncio.ensure_future(client.refresh())
+            asyncio.ensure_future(fetch())
+            asyncio.ensure_future(fetch(), loop=loop)
+            asyncio.ensure_future(loop.run_in_executor(None, print))
+            asyncio.ensure_future(loop.create_future())
+            sem = asyncio.ensure_future(client.acquire())
+        async def refresh():
+            pass
+        """,
+        DEFAULT_RULES,
+    ) == {(4, "LK105"), (5, "LK105"), (6, "LK105")}
+
+
+def test_ensure_future_of_a_foreign_method_is_medium() -> None:
+    """tornado's `sem.acquire()`, `q.get()` return futures: only `--confidence medium`."""
+    source = (
+        "import asyncio\ndef f(sem):\n    asyncio.ensure_future(sem.acquire())\n"
+        "    waiter = asyncio.ensure_future(sem.acquire())\n    return 1\n"
+    )
+    medium = RuleSet(registry.select_rules(list(CODES)), confidence=Confidence.MEDIUM)
+    result = check_text(SourceText(source, "utf-8"), "snippet.py", medium)
+    assert {(f.line, f.code, f.confidence) for f in result.findings} == {
+        (3, "LK105", Confidence.MEDIUM), (4, "LK106", Confidence.MEDIUM)
+    }
+    assert findings(source, DEFAULT_RULES) == set()
+
+
+def test_tasks_discarded_inside_expressions() -> None:
+    assert findings(
+        """
+        import asyncio
+        async def work():
+            pass
+        def f(items):
+            (asyncio.create_task(work()),
+             asyncio.create_task(work()))
+            status = "ok" if asyncio.create_task(work()) else "no"
+            kept = [i for i in items if asyncio.create_task(work())]
+            if asyncio.create_task(work()):
+                pass
+            tasks = [asyncio.create_task(work()) for i in items if i]
+            return status, kept, tasks
+        """
+    ) == {(5, "LK105"), (6, "LK105"), (7, "LK105"), (8, "LK105"), (9, "LK105")}
+
+
+def test_task_dropped_on_a_hand_made_loop() -> None:
+    assert findings(
+        """
+        import asyncio
+        async def work():
+            pass
+        def f():
+            loop = asyncio.new_event_loop()
+            loop.create_task(work())
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+        """
+    ) == {(6, "LK105")}
+
+
+def test_urllib3_timeouts() -> None:
+    assert findings(
+        """
+        import urllib3
+        HTTP = urllib3.PoolManager()
+        SAFE = urllib3.PoolManager(timeout=5)
+        def f(url, host, **kw):
+            HTTP.request("GET", url)
+            SAFE.request("GET", url)
+            urllib3.PoolManager().request("GET", url)
+            urllib3.request("GET", url)
+            urllib3.request("GET", url, timeout=None)
+            urllib3.HTTPConnectionPool(host, 80).urlopen("GET", "/")
+            urllib3.HTTPConnectionPool(host, 80, 5).urlopen("GET", "/")
+            HTTP.request("GET", url, **kw)
+        """
+    ) == {(5, "LK305"), (7, "LK305"), (9, "LK305"), (10, "LK305")}
+
+
+def test_spawned_pids_and_pid_only_escapes() -> None:
+    assert findings(
+        """
+        import os, subprocess
+        def f(path, argv, pids):
+            pid = os.posix_spawn(path, argv, os.environ)
+            os.spawnv(os.P_NOWAIT, path, argv)
+            os.spawnv(os.P_WAIT, path, argv)
+            waited = os.posix_spawnp(path, argv, os.environ)
+            os.waitpid(waited, 0)
+            child = subprocess.Popen(argv)
+            pids.append(child.pid)
+            kept = subprocess.Popen(argv)
+            pids.append(kept)
+        """
+    ) == {(3, "LK104"), (4, "LK104"), (8, "LK104")}

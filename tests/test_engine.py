@@ -105,6 +105,23 @@ def test_libcst_words_when_this_python_compiles_what_libcst_rejects(
     assert "syntax error: expected one of" in finding.message
 
 
+def test_form_feed_opening_a_block_is_analysed_at_its_own_position() -> None:
+    """CPython resets the indentation at a form feed; libcst rejects one that opens a block.
+    The file is analysed anyway, and positions count the form feed like any character."""
+    source = (
+        b"import threading\n\ndef f():\n\x0c    t = threading.Thread(target=print)\n"
+        b"    t.start()\n\n\nclass A:\n\x0c    def m(self):\n"
+        b"        return open('x').read()\n"
+    )
+    with pytest.raises(cst.ParserSyntaxError):
+        cst.parse_module(source.decode())
+    findings = check_bytes(source, "paged.py", RuleSet(registry.select_rules())).findings
+    assert [(f.code, f.line, f.column) for f in findings] == [
+        ("LK101", 4, 10),  # after the form feed and four spaces
+        ("LK301", 10, 16),  # a line without one keeps its columns
+    ]
+
+
 def test_newer_syntax_is_parsed_on_any_python() -> None:
     source = b"match x:\n    case 1:\n        pass\ntype A = int\n"
     assert check_bytes(source, "new.py", RuleSet(registry.select_rules())).findings == ()

@@ -432,3 +432,124 @@ def test_streamed_response_checked_before_read() -> None:
     resource = only(snippet)
     assert resource.fate is Fate.RELEASED_ON_NORMAL_PATH_ONLY
     assert resource.risky_call == "r.raise_for_status()"
+
+
+def test_resource_created_in_an_except_block_is_analysed() -> None:
+    snippet = (
+        "def f(p, q):\n    try:\n        return p.read()\n    except OSError:\n"
+        "        fh = open(q)\n        return fh.read()\n"
+    )
+    assert fate(snippet) is Fate.LEAKED
+    closed = snippet.replace("        return fh.read()\n", "        with fh:\n"
+                             "            return fh.read()\n")
+    assert fate(closed) is Fate.MANAGED
+
+
+def test_except_star_block_too() -> None:
+    snippet = (
+        "def f(q):\n    try:\n        pass\n    except* OSError:\n        fh = open(q)\n"
+        "        print(fh.read())\n"
+    )
+    assert fate(snippet) is Fate.LEAKED
+
+
+def test_returned_handle_is_checked_on_a_raise_before_the_return() -> None:
+    snippet = (
+        "def f(p):\n    fh = open(p)\n    if not fh.read(1):\n        raise ValueError(p)\n"
+        "    return fh\n"
+    )
+    assert only(snippet).escape is Escape.RAISE
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("import tarfile\ndef f(p):\n    return tarfile.TarFile(p).getnames()\n", Fate.DROPPED),
+        ("import zipfile\ndef f(p):\n    z = zipfile.PyZipFile(p)\n    return z.namelist()\n",
+         Fate.LEAKED),
+        ("import shelve\ndef f(p):\n    db = shelve.open(p)\n    return db['k']\n", Fate.LEAKED),
+        ("import tokenize\ndef f(p):\n    return tokenize.open(p).read()\n", Fate.DROPPED),
+        ("import fileinput\ndef f(ps):\n    for line in fileinput.input(ps):\n"
+         "        return line\n", Fate.DROPPED),
+        ("def f(p):\n    return io.open_code(p).read()\n", Fate.DROPPED),
+        ("import mmap\ndef f(fd):\n    m = mmap.mmap(fd, 0)\n    return m[:1]\n", Fate.LEAKED),
+        ("import zipfile\ndef f(p, n):\n    with zipfile.ZipFile(p) as z:\n"
+         "        return z.open(n).read()\n", Fate.DROPPED),
+        ("import wave\ndef f(p):\n    w = wave.open(p + '.wav')\n    return w.getnframes()\n",
+         Fate.LEAKED),
+    ],
+)
+def test_more_file_openers(snippet: str, expected: Fate) -> None:
+    assert expected in fates(snippet)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        # Anonymous memory: no descriptor.
+        "import mmap\ndef f(n):\n    m = mmap.mmap(-1, n)\n    return m[:1]\n",
+        # A file object the caller owns: wave only borrows it.
+        "import wave\ndef f(stream):\n    w = wave.open(stream)\n    return w.getnframes()\n",
+    ],
+)
+def test_openers_that_create_nothing_here(snippet: str) -> None:
+    assert resources(snippet) == []
+
+
+def test_socketserver_closed_only_by_server_close() -> None:
+    snippet = (
+        "import socketserver\ndef f(h):\n"
+        "    s = socketserver.TCPServer(('127.0.0.1', 0), h)\n    s.handle_request()\n"
+        "    s.shutdown()\n"
+    )
+    assert fate(snippet) is Fate.LEAKED
+    closed = snippet.replace("s.shutdown()", "s.server_close()")
+    assert fate(closed) is Fate.RELEASED_ON_NORMAL_PATH_ONLY  # handle_request() may raise
+
+
+def test_multiprocessing_context_and_manager() -> None:
+    context = (
+        "import multiprocessing\ndef f(w):\n    ctx = multiprocessing.get_context('spawn')\n"
+        "    p = ctx.Process(target=w)\n    p.start()\n"
+    )
+    assert fate(context) is Fate.LEAKED
+    assert fate(context + "    p.join()\n") is Fate.RELEASED
+    manager = "import multiprocessing\ndef f():\n    m = multiprocessing.Manager()\n    m.dict()\n"
+    assert fate(manager) is Fate.LEAKED
+    assert fate(manager + "    m.shutdown()\n") is Fate.RELEASED_ON_NORMAL_PATH_ONLY
+
+
+def test_fileinput_read_to_the_end_closes_its_files() -> None:
+    loop = (
+        "import fileinput\ndef f(ps):\n    for line in fileinput.input(ps):\n"
+        "        print(line)\n"
+    )
+    assert fate(loop) is Fate.RELEASED
+    left = loop.replace("        print(line)\n", "        if line:\n            break\n")
+    assert fate(left) is Fate.DROPPED
+
+
+def test_memoryview_keeps_what_it_views() -> None:
+    snippet = "import mmap\ndef f(fd, cb):\n    cb(memoryview(mmap.mmap(fd, 0)))\n"
+    assert fate(snippet) is Fate.HANDED_OFF
+
+
+def test_helper_passing_its_parameter_on_keeps_it() -> None:
+    keeps = (
+        "def keep(f, reg):\n    reg.append(f)\n"
+        "def f(p, reg):\n    fh = open(p)\n    keep(fh, reg)\n"
+    )
+    assert fate(keeps) is Fate.HANDED_OFF
+    uses = (
+        "def dump(f, x):\n    json.dump(x, f)\n"
+        "def f(p, x):\n    fh = open(p, 'w')\n    dump(fh, x)\n"
+    )
+    assert fate(uses) is Fate.LEAKED
+
+
+def test_child_process_streams_are_borrowed() -> None:
+    snippet = (
+        "import subprocess\ndef f(p, cmd):\n    log = open(p, 'w')\n"
+        "    return subprocess.Popen(cmd, stdout=log).wait()\n"
+    )
+    assert Fate.LEAKED in fates(snippet)

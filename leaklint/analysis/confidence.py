@@ -107,10 +107,13 @@ def concurrency_confidence(resource: Resource, context: FileContext) -> Confiden
     """Threads, timers, processes and executors left behind by test code live as long as the
     test run, whatever the path: ``medium`` there (``pytest --leaklint`` is the tool that
     checks what a test leaves behind); so is a process launched detached on purpose, and one
-    started only on Windows, where an unwaited child leaves no zombie; otherwise as
+    started only on Windows, where an unwaited child leaves no zombie, and an object whose own
+    finalizer releases it (a multiprocessing manager) lost only on an exception path; otherwise as
     :func:`resource_confidence`."""
     if is_test_path(context.path) or launched_detached(resource.call):
         return Confidence.MEDIUM
     if resource.spec.kind is Kind.PROCESS and resource.windows_only:
         return Confidence.MEDIUM  # an unwaited child is a zombie on POSIX, not on Windows
+    if resource.spec.finalized_when_collected and leaks_only_when_raising(resource):
+        return Confidence.MEDIUM  # its finalizer releases it once the exception unwinds
     return resource_confidence(resource, context)

@@ -146,11 +146,34 @@ def summarize_helper(node: cst.FunctionDef, is_method: bool, names: ImportNames)
                 first = current.args[0].value
                 if isinstance(first, cst.Name) and first.value in index:
                     summary.releases.add(index[first.value])
+            else:
+                # `registry.append(p)`, `Wrapper(p)`: passed on to a callee that may keep it;
+                # `json.dump(x, p)`, `print(x, file=p)` only use it.
+                passed = [a.value.value for a in current.args
+                          if isinstance(a.value, cst.Name) and a.value.value in index]
+                if passed and not _only_uses(current, names):
+                    summary.keeps.update(index[name] for name in passed)
         elif _keeps_value(current):
             value = current.value  # type: ignore[attr-defined]
             summary.keeps.update(index[n] for n in _value_names(value) if n in index)
         stack.extend(children(current))
     return summary
+
+
+def _only_uses(call: cst.Call, names: ImportNames) -> bool:
+    """Whether a call in a helper only uses the parameter it is given. It may keep it when it
+    stores it (``reg.append(p)``), wraps it (``Wrapper(p)``), takes it (``setattr``) or hands
+    it to some other object (``selector.register(p)``); a library function, a logger or a
+    plain function (``log(NETWORK, "%s", sock)``) only uses it."""
+    qualified = names.call_name(call)
+    func = call.func
+    if qualified in specs.BORROWING_CONSTRUCTORS or is_library_function(qualified, func, names):
+        return True
+    if isinstance(func, cst.Attribute) and func.attr.value in STORE_METHODS:
+        return False
+    if qualified in specs.TAKING_FUNCTIONS or is_constructor_like(qualified, func):
+        return False
+    return not is_method_of_other_object(func) or is_non_raising(qualified, func)
 
 
 def _keeps_value(node: cst.CSTNode) -> bool:

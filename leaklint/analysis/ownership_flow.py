@@ -349,9 +349,13 @@ class FlowWalk:
         if Status.FAILED in caught and self.failure_cause is None:
             self.failure_cause = body_frame.cause
         for handler in handlers:
+            assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
             if caught:
-                assert isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler))
                 outs |= self._suite(handler.body, caught)
+            elif self._creates_here(handler):
+                # Created in the handler (a fallback opened when the body failed): the
+                # handler runs from what the try started with.
+                outs |= self._suite(handler.body, state)
         if node.orelse is not None and body_out:
             body_out = self._suite(node.orelse.body, body_out)
         self.tries.pop()
@@ -699,6 +703,10 @@ class FlowWalk:
 
             index = _argument_index(node, arg, helper, isinstance(func, cst.Attribute))
             return helper.effect_on(index) if index is not None else Effect.TAKES
+        if qualified in specs.STREAM_BORROWERS and arg.keyword is not None and (
+            arg.keyword.value in specs.STREAM_KEYWORDS
+        ):
+            return Effect.BORROWS  # the child gets a copy; ours is still ours to close
         if passes_a_value(self.spec, arg.value) and self.spec.handle is not specs.Handle.FD:
             # `open(tmp.name)`, `shutil.copy(path, dest)`: a path is read, not taken over,
             # unless it is stored (a container method) or wrapped by a constructor.
@@ -942,6 +950,16 @@ class FlowWalk:
             node = parent
         return found
 
+    def _creates_here(self, node: cst.CSTNode) -> bool:
+        """Is the creating call inside ``node``?"""
+        parents = self.resolver.index.parents
+        current: Optional[cst.CSTNode] = self.creation.call
+        while current is not None and current is not self.scope.node:
+            if current is node:
+                return True
+            current = parents.get(current)
+        return False
+
     def _created_once(self) -> bool:
         """Created under a test of a flag that the same branch then sets (``if not is_temp:
         f = NamedTemporaryFile(); is_temp = True``): a loop cannot create it again, so it is
@@ -1039,7 +1057,10 @@ def _assigned_names(statements: Sequence[cst.BaseStatement]) -> set[str]:
 
 
 def _bound_member(node: cst.CSTNode, is_alias: Callable[[cst.CSTNode], bool]) -> bool:
-    return isinstance(node, cst.Attribute) and is_alias(node.value)
+    """``f.write`` passed as a callback (a plain value such as ``p.pid`` is not one)."""
+    return isinstance(node, cst.Attribute) and is_alias(node.value) and (
+        node.attr.value not in specs.VALUE_ATTRIBUTES
+    )
 
 
 def _exits_process(node: cst.Raise) -> bool:

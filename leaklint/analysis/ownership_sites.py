@@ -500,6 +500,15 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     without ``**kwargs`` that might carry it) it takes the spec's default."""
     if spec.wrapper_keywords and _wraps_an_object(spec, call):
         return False
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if first is not None and code_of(first) in spec.inert_first_arguments:
+        return False
+    if spec.creating_first_arguments and (
+        first is None or code_of(first) not in spec.creating_first_arguments
+    ):
+        return False
+    if spec.opens_path_argument_only and not _visibly_a_path(first):
+        return False
     if any(
         arg.keyword is not None
         and arg.keyword.value in spec.persistent_keywords | spec.adopting_keywords
@@ -515,6 +524,18 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     return condition.default
 
 
+_PATH_BUILDERS = frozenset({"os.path.join", "Path", "pathlib.Path", "str", "os.fspath"})
+
+
+def _visibly_a_path(node: Optional[cst.BaseExpression]) -> bool:
+    """A string, an f-string, a ``/`` of paths or a call that builds a path: not a file object."""
+    if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, (cst.Divide, cst.Add))
+    return isinstance(node, cst.Call) and (dotted_name(node.func) or "") in _PATH_BUILDERS
+
+
 def _wraps_an_object(spec: ResourceSpec, call: cst.Call) -> bool:
     """``gzip.GzipFile(fileobj=buf)``, ``ZipFile(self)``: a wrapper over an object the caller
     owns holds no OS resource of its own."""
@@ -523,6 +544,19 @@ def _wraps_an_object(spec: ResourceSpec, call: cst.Call) -> bool:
             return not (isinstance(arg.value, cst.Name) and arg.value.value == "None")
     first = call.args[0].value if call.args and call.args[0].keyword is None else None
     return isinstance(first, cst.Name) and first.value == "self"
+
+
+def _leaves_early(loop: cst.For) -> bool:
+    """Does the loop's body ``break`` or ``return`` (not in a loop or function of its own)?"""
+    stack: list[cst.CSTNode] = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Break, cst.Return)):
+            return True
+        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        stack.extend(children(node))
+    return False
 
 
 def _subscript_index(node: cst.Subscript) -> Optional[int]:
@@ -625,6 +659,10 @@ class Placer:
                 climb.element_index = None
                 climb.expr = parent
             elif isinstance(parent, (cst.CompFor, cst.For)) and parent.iter is expr:
+                if spec.closed_by_exhaustion and isinstance(parent, cst.For) and (
+                    not _leaves_early(parent)
+                ):
+                    return Placement(Fate.RELEASED)
                 return inert or Placement(Fate.DROPPED, Escape.INLINE)
             elif isinstance(parent, (cst.Return, cst.Yield)) and parent.value is expr:
                 returned = isinstance(parent, cst.Return) and not climb.container

@@ -8,7 +8,7 @@ of a known type, e.g. ``pathlib.Path.open``). Nothing else has to change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Optional
 
@@ -80,6 +80,22 @@ class ResourceSpec:
     # Keywords that make the object a deliberate, persistent one: ``mkstemp(dir=logdir)``
     # creates a uniquely named file in a directory the caller chose.
     persistent_keywords: frozenset[str] = frozenset()
+    # Non-empty: the call creates it only when its first positional argument is one of these
+    # (source text): ``os.spawnv(os.P_NOWAIT, ...)`` returns a pid to wait for, ``P_WAIT``
+    # has waited already.
+    creating_first_arguments: frozenset[str] = frozenset()
+    # First positional arguments (source text) that make the call create nothing to release:
+    # ``mmap.mmap(-1, size)`` maps anonymous memory, no descriptor.
+    inert_first_arguments: frozenset[str] = frozenset()
+    # The first argument may be a file object the caller owns (``wave.open(f)``): the call
+    # creates a resource only when it is visibly a path (a string, a ``Path``, ``os.path.join``).
+    opens_path_argument_only: bool = False
+    # Iterating it to the end closes it (``for line in fileinput.input(paths):`` closes each
+    # file when it is exhausted): a ``for`` over it that never leaves early releases it.
+    closed_by_exhaustion: bool = False
+    # Its own finalizer releases it when it is collected (a multiprocessing manager shuts its
+    # server down): lost on an exception path, it goes when the exception's frames do.
+    finalized_when_collected: bool = False
     # Is a failure between creating it and handing it off worth reporting? Yes where the
     # operations in between fail routinely (connect, bind, handshake); no for local files.
     exception_before_handoff: bool = False
@@ -98,6 +114,13 @@ class ResourceSpec:
 _CLOSE = frozenset({"close"})
 _FILE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE)
 _ARCHIVE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, wrapper_keywords=frozenset({"fileobj"}))
+# A memory map keeps its own duplicate of the descriptor it maps until it is closed.
+_MMAP = ResourceSpec(
+    Kind.FILE, "LK301", "memory map", _CLOSE, inert_first_arguments=frozenset({"-1"})
+)
+_FILE_SEQUENCE = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE, closed_by_exhaustion=True)
+_PATH_OR_FILE_READER = ResourceSpec(Kind.FILE, "LK301", "file", _CLOSE,
+                                    opens_path_argument_only=True)
 _FD = ResourceSpec(
     Kind.FILE, "LK301", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
@@ -197,6 +220,31 @@ _POPEN = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
     released_verb="waited for", reaping_polls=frozenset({"poll"}),
 )
+# A manager runs a server process until it is shut down (``with`` shuts it down too).
+_MANAGER = ResourceSpec(
+    Kind.PROCESS, "LK104", "manager process", frozenset({"shutdown"}), any_call_can_raise=True,
+    released_verb="shut down", finalized_when_collected=True,
+)
+# A socketserver binds its listening socket when it is built; ``shutdown()`` only stops
+# ``serve_forever``, ``server_close()`` (or ``with``) closes the socket.
+_SERVER = ResourceSpec(Kind.SOCKET, "LK302", "server", frozenset({"server_close"}))
+_SERVER_CLASSES = (
+    "socketserver.TCPServer", "socketserver.UDPServer", "socketserver.ThreadingTCPServer",
+    "socketserver.ThreadingUDPServer", "socketserver.ForkingTCPServer",
+    "socketserver.ForkingUDPServer", "socketserver.UnixStreamServer",
+    "socketserver.UnixDatagramServer", "socketserver.ThreadingUnixStreamServer",
+    "socketserver.ThreadingUnixDatagramServer", "http.server.HTTPServer",
+    "http.server.ThreadingHTTPServer", "xmlrpc.server.SimpleXMLRPCServer",
+    "wsgiref.simple_server.WSGIServer", "wsgiref.simple_server.make_server",
+)
+# A child started by pid: only ``os.waitpid(pid, ...)`` reaps it.
+_SPAWNED_PID = ResourceSpec(
+    Kind.PROCESS, "LK104", "process", frozenset(), handle=Handle.FD, with_releases=False,
+    release_functions=frozenset({"os.waitpid"}), released_verb="waited for",
+)
+_SPAWNED_NOWAIT = replace(
+    _SPAWNED_PID, creating_first_arguments=frozenset({"os.P_NOWAIT", "P_NOWAIT"})
+)
 # Reading a task's `result()` or `exception()` needs it done: that path has waited for it.
 _TASK = ResourceSpec(
     Kind.TASK, "LK106", "task", frozenset({"cancel", "result", "exception"}),
@@ -221,7 +269,21 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "lzma.LZMAFile": (_ARCHIVE,),
     "tarfile.open": (_ARCHIVE,),
     "tarfile.TarFile.open": (_ARCHIVE,),
+    "tarfile.TarFile": (_ARCHIVE,),
+    "tarfile.taropen": (_ARCHIVE,),
     "zipfile.ZipFile": (_ARCHIVE,),
+    "zipfile.PyZipFile": (_ARCHIVE,),
+    "dbm.open": (_FILE,),
+    "dbm.gnu.open": (_FILE,),
+    "dbm.ndbm.open": (_FILE,),
+    "dbm.dumb.open": (_FILE,),
+    "shelve.open": (_FILE,),
+    "tokenize.open": (_FILE,),
+    "wave.open": (_PATH_OR_FILE_READER,),
+    "fileinput.input": (_FILE_SEQUENCE,),
+    "fileinput.FileInput": (_FILE_SEQUENCE,),
+    "io.open_code": (_FILE,),
+    "mmap.mmap": (_MMAP,),
     "tempfile.TemporaryFile": (_FILE,),
     "tempfile.NamedTemporaryFile": (_FILE, _NAMED_TEMP_KEPT),
     "tempfile.SpooledTemporaryFile": (_FILE,),
@@ -288,7 +350,14 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "multiprocessing.pool.Pool": (_POOL,),
     "multiprocessing.pool.ThreadPool": (_POOL,),
     "multiprocessing.Process": (_PROCESS,),
+    "multiprocessing.Manager": (_MANAGER,),
+    **{server: (_SERVER,) for server in _SERVER_CLASSES},
     "subprocess.Popen": (_POPEN,),
+    "os.posix_spawn": (_SPAWNED_PID,),
+    "os.posix_spawnp": (_SPAWNED_PID,),
+    **{f"os.{spawn}": (_SPAWNED_NOWAIT,)
+       for spawn in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve",
+                     "spawnvp", "spawnvpe")},
     "asyncio.create_task": (_TASK,),
     "asyncio.ensure_future": (_TASK,),
 }
@@ -313,6 +382,9 @@ TYPE_CONSTRUCTORS: dict[str, str] = {
     "aiohttp.ClientSession": "aiohttp.ClientSession",
     "socket.socket": "socket.socket",
     "socket.create_connection": "socket.socket",
+    "zipfile.ZipFile": "zipfile.ZipFile",
+    "zipfile.PyZipFile": "zipfile.ZipFile",
+    "multiprocessing.get_context": "multiprocessing.context.BaseContext",
 }
 # Methods of a typed object that return an object of the same type (``p.parent.open()``).
 SAME_TYPE_METHODS: dict[str, frozenset[str]] = {
@@ -327,6 +399,11 @@ METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
     ("pathlib.Path", "open"): (_FILE,),
     ("ssl.SSLContext", "wrap_socket"): (_SOCKET,),
     ("socket.socket", "makefile"): (_FILE,),
+    # A member opened from an archive shares its descriptor, kept open until both are closed.
+    ("zipfile.ZipFile", "open"): (_FILE,),
+    ("multiprocessing.context.BaseContext", "Process"): (_PROCESS,),
+    ("multiprocessing.context.BaseContext", "Pool"): (_POOL,),
+    ("multiprocessing.context.BaseContext", "Manager"): (_MANAGER,),
     **{("requests.Session", verb): (_STREAM_RESPONSE,) for verb in _HTTP_VERBS},
     **{("aiohttp.ClientSession", verb): (_AIOHTTP_RESPONSE,) for verb in _HTTP_VERBS},
 }
@@ -345,12 +422,21 @@ DISTINCTIVE_RECEIVER_WORDS: dict[str, tuple[str, ...]] = {
 # `NamedTemporaryFile().file`, `TextIOWrapper(...).buffer`, `response.fp`. Keeping one keeps it.
 RESOURCE_PART_ATTRIBUTES = frozenset({"file", "buffer", "raw", "fp", "sock", "socket", "stream"})
 
+# Attributes that are plain values read from the object (``p.pid``, ``p.args``): passing or
+# storing one hands nothing over; nobody can wait for a process through its pid.
+VALUE_ATTRIBUTES = frozenset(
+    {"pid", "args", "returncode", "exitcode", "ident", "native_id", "name", "daemon",
+     "sentinel"}
+)
+
 # Calls through which a created object keeps living as the call's result: the wrapper closes
 # what it wraps (``io.TextIOWrapper(open(p, "rb"))`` closes the file when it is closed).
 TRANSPARENT_WRAPPERS = frozenset(
     {"io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
      "io.BufferedRWPair", "contextlib.closing", "contextlib.nullcontext", "typing.cast",
-     "urllib.response.addinfourl", "urllib.response.addbase", "urllib.response.addclosehook"}
+     "urllib.response.addinfourl", "urllib.response.addbase", "urllib.response.addclosehook",
+     # A view keeps what it views (closing a mmap under an exported view fails).
+     "builtins.memoryview"}
 )
 # Calls that return the path they are given, transformed: the result is the same temporary
 # file to remove (``path = os.path.realpath(tempfile.mkdtemp())``).
@@ -371,6 +457,14 @@ BORROWING_MODULES = frozenset(
      "termios", "tty", "ast", "configparser", "email", "mimetypes", "filecmp", "difflib",
      "tokenize", "stat", "time", "logging", "sys", "pprint", "textwrap", "re"}
 )
+# Calls that only give the child process a copy of a file they are passed as a standard
+# stream (``Popen(cmd, stdout=log)``): the caller still has its own to close.
+STREAM_BORROWERS = frozenset(
+    {"subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+     "subprocess.check_output", "asyncio.create_subprocess_exec",
+     "asyncio.create_subprocess_shell"}
+)
+STREAM_KEYWORDS = frozenset({"stdin", "stdout", "stderr"})
 # Calls that register an object with a manager that releases it (managed, never leaked).
 MANAGING_METHODS = frozenset({"enter_context", "enter_async_context", "push", "callback",
                               "push_async_callback", "push_async_exit"})

@@ -35,6 +35,15 @@ LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
 LOOP_GETTERS = frozenset(
     {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
 )
+# Calls known to return a future already, or that may (tornado's ``Event.wait()`` and
+# ``Condition.wait()`` return futures, asyncio's are coroutines): ``ensure_future`` hands a
+# future back as it is, so its result is not judged.
+FUTURE_RETURNING = frozenset(
+    {"create_future", "run_in_executor", "Future", "wrap_future", "gather", "shield",
+     "create_task", "ensure_future", "run_coroutine_threadsafe", "submit", "maybe_future",
+     "convert_yielded", "to_asyncio_future", "sock_connect", "sock_recv", "sock_sendall",
+     "getaddrinfo", "Task", "as_future", "wait"}
+)
 TASK_GROUP_TYPES = frozenset({"asyncio.TaskGroup", "asyncio.taskgroups.TaskGroup"})
 
 
@@ -95,15 +104,41 @@ class TaskApis(Analysis):
         return name in self.loop_names or "loop" in name.lower()
 
     def makes_new_task(self, creation: TaskCreation) -> bool:
-        """``ensure_future(x)`` returns ``x`` itself when it already is a future (a tornado
-        ``Event.wait()``, a ``loop.create_future()``): only a coroutine makes a new task. Its
-        result is judged only when ``x`` is a call of an ``async def`` of this module."""
+        """``ensure_future(x)`` returns ``x`` itself when it already is a future (a
+        ``loop.create_future()``, ``run_in_executor(...)``, a tornado ``gen.maybe_future``):
+        only a coroutine makes a new task. Its result is judged when ``x`` is a call (of a
+        coroutine function, a parameter, an imported function, a method) not known to return
+        a future; a name may hold either."""
         if not creation.api.endswith("ensure_future"):
             return True
-        args = creation.call.args
+        args = [arg for arg in creation.call.args if arg.keyword is None]
         if not args or not isinstance(args[0].value, cst.Call):
             return False
-        return _last_identifier(args[0].value.func) in self.coroutine_functions
+        callee = args[0].value.func
+        name = _last_identifier(callee)
+        if name in self.coroutine_functions:
+            return True
+        return name is not None and name not in FUTURE_RETURNING and not (
+            self.names.qualified_name(callee) or ""
+        ).startswith(("concurrent.", "tornado.concurrent."))
+
+    def may_return_a_future(self, creation: TaskCreation) -> bool:
+        """``ensure_future(obj.method())`` of a method this module does not define as
+        ``async def``: many libraries' methods return futures (tornado's locks and queues:
+        ``sem.acquire()``, ``q.get()``), which ``ensure_future`` returns unchanged."""
+        if not creation.api.endswith("ensure_future"):
+            return False
+        args = [arg for arg in creation.call.args if arg.keyword is None]
+        if not args or not isinstance(args[0].value, cst.Call):
+            return False
+        callee = args[0].value.func
+        if not isinstance(callee, cst.Attribute) or callee.attr.value in self.coroutine_functions:
+            return False
+        root = callee.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        # `asyncio.sleep(...)`, `mod.fetch(...)`: a function of an imported module, not a method.
+        return not (isinstance(root, cst.Name) and root.value in self.names.aliases)
 
     def creation(self, call: cst.Call) -> Optional[TaskCreation]:
         qualified = self.names.call_name(call)

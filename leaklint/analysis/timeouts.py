@@ -8,6 +8,10 @@ Read by LK305 call-without-timeout. Three families, each judged by its own defau
 * ``httpx`` has a finite default: only an explicit ``timeout=None`` disables it.
 * ``urllib.request.urlopen`` and ``socket.create_connection`` fall back to the process-wide
   socket default, ``None`` unless someone calls ``socket.setdefaulttimeout``.
+* ``urllib3`` pools fall back to that default too: ``request``/``urlopen`` on a
+  ``PoolManager``/``HTTPConnectionPool`` built here (inline or bound to a name of the function
+  or module) when neither the call nor the pool sets a timeout. ``urllib3.request(...)`` has a
+  finite default (3 s): only an explicit ``timeout=None`` disables it.
 
 Calls forwarding ``**kwargs`` (or ``*args`` where the timeout is positional) are the caller's
 decision and never judged. A session method is only judged when its receiver is known to be a
@@ -52,6 +56,20 @@ POSITIONAL_TIMEOUT_CALLS = {
     "urllib.request.urlopen": 2,
     "socket.create_connection": 1,
 }
+
+
+# urllib3: a pool's requests wait as long as the socket default (None) unless the call or
+# the pool sets a timeout; the module's `request()` defaults to 3 seconds.
+URLLIB3_FUNCTIONS = frozenset({"urllib3.request"})
+# Pool constructors, and where they take `timeout` by position (None: keyword only).
+URLLIB3_POOLS: dict[str, Optional[int]] = {
+    "urllib3.PoolManager": None, "urllib3.poolmanager.PoolManager": None,
+    "urllib3.ProxyManager": None, "urllib3.poolmanager.ProxyManager": None,
+    "urllib3.proxy_from_url": None, "urllib3.connection_from_url": None,
+    "urllib3.HTTPConnectionPool": 2, "urllib3.connectionpool.HTTPConnectionPool": 2,
+    "urllib3.HTTPSConnectionPool": 2, "urllib3.connectionpool.HTTPSConnectionPool": 2,
+}
+URLLIB3_METHODS = frozenset({"request", "urlopen", "request_encode_url", "request_encode_body"})
 
 
 @dataclass(frozen=True)
@@ -141,6 +159,20 @@ def _local_value(function: cst.FunctionDef, name: str) -> Optional[cst.BaseExpre
     return values[0] if len(values) == 1 else None
 
 
+def _module_value(module: cst.Module, name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one plain module-level assignment of ``name``, if there is one."""
+    values = [
+        small.value
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+        if isinstance(small, cst.Assign)
+        for target in small.targets
+        if isinstance(target.target, cst.Name) and target.target.value == name
+    ]
+    return values[0] if len(values) == 1 else None
+
+
 class TimeoutCalls(Analysis):
     """Finds the calls in one file that can wait forever on the network."""
 
@@ -176,7 +208,15 @@ class TimeoutCalls(Analysis):
         if qualified in POSITIONAL_TIMEOUT_CALLS:
             index = POSITIONAL_TIMEOUT_CALLS[qualified]
             return self._positional_call(call, qualified, index, ancestors)
+        if qualified in URLLIB3_FUNCTIONS:
+            timeout = _keyword(call, "timeout")
+            return self._unbounded(call, qualified, timeout.value) if timeout else None
         func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in URLLIB3_METHODS:
+            pool = self._urllib3_pool(func.value, ancestors)
+            if pool is not None:
+                kind = (_canonical(self.names.call_name(pool)) or "").rsplit(".", 1)[-1]
+                return self._urllib3_call(call, f"{kind}.{func.attr.value}", pool)
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value in SESSION_METHODS
@@ -254,6 +294,44 @@ class TimeoutCalls(Analysis):
             passed_through = target is not None and not _built_here(target, function)
             return MissingTimeout(call, api, "has no timeout", passed_through)
         return self._unbounded(call, api, arg.value)
+
+    def _urllib3_pool(
+        self, receiver: cst.BaseExpression, ancestors: Sequence[cst.CSTNode]
+    ) -> Optional[cst.Call]:
+        """The pool constructor call ``receiver`` is: inline, or the one value of a name in
+        the enclosing function (else the module)."""
+        if isinstance(receiver, cst.Name):
+            function = next(
+                (a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)), None
+            )
+            bound = _local_value(function, receiver.value) if function is not None else None
+            if bound is None:
+                bound = _module_value(self.context.module, receiver.value)
+            if bound is None:
+                return None
+            receiver = bound
+        if isinstance(receiver, cst.Call) and (
+            _canonical(self.names.call_name(receiver)) in URLLIB3_POOLS
+        ):
+            return receiver
+        return None
+
+    def _urllib3_call(self, call: cst.Call, api: str, pool: cst.Call) -> Optional[MissingTimeout]:
+        if _forwards_keywords(call):
+            return None
+        arg = _keyword(call, "timeout")
+        if arg is not None:
+            return self._unbounded(call, api, arg.value)
+        if _forwards_keywords(pool) or _forwards_positionals(pool):
+            return None
+        pool_arg = _keyword(pool, "timeout")
+        index = URLLIB3_POOLS.get(_canonical(self.names.call_name(pool)) or "")
+        positional = _positional(pool)
+        if pool_arg is None and index is not None and len(positional) > index:
+            pool_arg = positional[index]
+        if pool_arg is not None:
+            return self._unbounded(call, api, pool_arg.value)
+        return MissingTimeout(call, api, "has no timeout")
 
     def _unbounded(
         self, call: cst.Call, api: str, value: cst.BaseExpression

@@ -18,7 +18,9 @@ class CallWithoutTimeout(Rule):
     Flags network calls that can wait forever: `requests.get/post/...` and the same methods on
     a `requests.Session` without `timeout=`, with `timeout=None` or with a `(connect, None)`
     tuple; `httpx` calls and clients given `timeout=None`; `urllib.request.urlopen` and
-    `socket.create_connection` without a timeout.
+    `socket.create_connection` without a timeout; `urllib3` `request`/`urlopen` on a
+    `PoolManager` or `HTTPConnectionPool` built here when neither sets a timeout, and
+    `urllib3.request(..., timeout=None)`.
 
     ## Why is this bad?
     requests has no default timeout, and the standard library falls back to the process-wide
@@ -62,7 +64,7 @@ class CallWithoutTimeout(Rule):
     NAME = "call-without-timeout"
     SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
-    TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
+    TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection", "urllib3")
     OPTIONS = (
         RuleOption("fix-timeout", 10, "seconds the (unsafe) fix passes as `timeout=`", float),
     )

@@ -7,7 +7,7 @@ import libcst as cst
 
 from leaklint.analysis.tasks import TaskApis, TaskCreation
 from leaklint.fixers.tasks import keep_task_fix
-from leaklint.model import Applicability, Fix
+from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
 
 
@@ -17,10 +17,13 @@ class DanglingTask(Rule):
     Flags an asyncio task or future whose handle is thrown away as soon as it is created:
     `asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `loop.create_task(...)` on any
     event loop, `asyncio.gather(...)` and `asyncio.run_coroutine_threadsafe(...)` used as a bare
-    statement, assigned to `_`, inside a conditional or comprehension statement, or only
-    chained with `.add_done_callback(...)`. `asyncio.Task(coro)` counts too. Since
-    `ensure_future(x)` returns `x` unchanged when it already is a future, it is judged only
-    when `x` is a call of an `async def` of the module.
+    statement, assigned to `_`, inside a conditional or comprehension statement or a display
+    (`(create_task(a), create_task(b))`), as the test of a conditional expression, an `if`
+    or a comprehension's filter, or only chained with `.add_done_callback(...)`.
+    `asyncio.Task(coro)` counts too. Since `ensure_future(x)` returns `x` unchanged when it
+    already is a future, it is judged when `x` is a call not known to return one (a
+    coroutine function, a method, an imported function; not `loop.create_future()`,
+    `run_in_executor(...)`, `.wait()`), `loop=` forms included.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody references can be
@@ -52,7 +55,10 @@ class DanglingTask(Rule):
     are not event loops.
 
     ## Confidence
-    Always high: a dropped task can vanish mid-run wherever it is.
+    High: a dropped task can vanish mid-run wherever it is. Medium for
+    `ensure_future(obj.method())` of a method the module does not define as `async def`: the
+    method may return a future already (tornado's locks and queues do), which
+    `ensure_future` returns unchanged.
 
     ## Autofix
     Safe (`--fix`): a task thrown away by a statement of its own (`create_task(...)`,
@@ -75,13 +81,30 @@ class DanglingTask(Rule):
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 
     def visit_Expr(self, node: cst.Expr) -> None:
-        for creation, how in self._dropped(node.value):
-            self.report(creation.call, api=creation.api, how=how)
+        self._report_dropped(node.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if all(_is_discard_target(target.target) for target in node.targets):
-            for creation, how in self._dropped(node.value):
-                self.report(creation.call, api=creation.api, how=how)
+            self._report_dropped(node.value)
+
+    # Tests only look at a task's truth and drop it: `x if create_task(c) else y`,
+    # `[i for i in items if create_task(c)]`, `if create_task(c):`.
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._report_dropped(node.test)
+
+    def visit_CompIf(self, node: cst.CompIf) -> None:
+        self._report_dropped(node.test)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._report_dropped(node.test)
+
+    def _report_dropped(self, value: cst.BaseExpression) -> None:
+        tasks = self.analysis(TaskApis)
+        for creation, how in self._dropped(value):
+            # `ensure_future(obj.method())`: the method may return a future already.
+            doubtful = tasks.may_return_a_future(creation)
+            self.report(creation.call, api=creation.api, how=how,
+                        confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH)
 
     def fix(self, report: Report) -> Optional[Fix]:
         assert isinstance(report.node, cst.Call)
@@ -98,6 +121,13 @@ class DanglingTask(Rule):
         elif isinstance(value, cst.BooleanOperation):
             yield from self._dropped(value.left)
             yield from self._dropped(value.right)
+        elif isinstance(value, cst.UnaryOperation):
+            yield from self._dropped(value.expression)
+        elif isinstance(value, (cst.Tuple, cst.List, cst.Set)):
+            # `(create_task(a), create_task(b))` as a statement: a display nobody keeps.
+            for element in value.elements:
+                if isinstance(element, cst.Element):
+                    yield from self._dropped(element.value)
         elif isinstance(value, (cst.ListComp, cst.SetComp)):
             yield from self._dropped(value.elt)
         elif isinstance(value, cst.DictComp):

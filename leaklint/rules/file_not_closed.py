@@ -8,8 +8,11 @@ class FileNotClosed(ResourceRule):
     """
     ## What it does
     Flags a file opened in a function (`open`, `io.open`, `codecs.open`, `Path.open`,
-    `gzip`/`bz2`/`lzma.open`, `tarfile.open`, `zipfile.ZipFile`, `tempfile.TemporaryFile` and
-    friends, `os.fdopen`, `os.open`) that is not closed on every path and not handed off:
+    `gzip`/`bz2`/`lzma.open`, `tarfile.open`/`TarFile`, `zipfile.ZipFile`/`PyZipFile` and
+    its members' `ZipFile.open(name)`, `tempfile.TemporaryFile` and friends, `os.fdopen`,
+    `os.open`, `dbm.open`, `shelve.open`, `tokenize.open`, `wave.open(path)`,
+    `fileinput.input`, `io.open_code`, `mmap.mmap`) that is not closed on every path and not
+    handed off:
     used inline (`open(p).read()`, `return open(p).read()`), never closed, not closed on an
     early return, or closed only if no call before the close raises.
 
@@ -36,7 +39,9 @@ class FileNotClosed(ResourceRule):
     ## Not flagged
     Archives over an in-memory buffer (`zipfile.ZipFile(io.BytesIO(...))`, `fileobj=`); a
     descriptor made a standard stream with `os.dup2(fd, 0/1/2)`; a local file dropped only
-    when a call before its hand-off raises.
+    when a call before its hand-off raises; `wave.open(f)` over a file object the caller
+    owns; an anonymous `mmap.mmap(-1, n)`; `for line in fileinput.input(...)` read to the
+    end (it closes each file).
 
     ## Autofix
     Safe (`--fix`): a file used inline in one simple statement that is done with it when the
@@ -51,4 +56,4 @@ class FileNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "file-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp")
+    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp", "fileinput", "mmap")

@@ -9,7 +9,10 @@ class ProcessNotJoined(ConcurrencyRule):
     Flags a `multiprocessing.Process` (or subclass instance) that is started and never
     joined, and a `subprocess.Popen` that is never `wait()`ed, `communicate()`d or managed by
     `with` - on every path - nor handed off. `kill()` or `terminate()` without a following
-    wait still leaves a zombie.
+    wait still leaves a zombie. Also a `multiprocessing.get_context(...).Process`, a
+    `multiprocessing.Manager()` (a server process) never `shutdown()` nor used in `with`, the
+    pid of `os.posix_spawn`/`posix_spawnp`/`os.spawn*(os.P_NOWAIT, ...)` never given to
+    `os.waitpid`, and a process whose only escape is a plain value such as `.pid`.
 
     ## Why is this bad?
     A child that exits stays in the process table as a zombie until its parent reaps it.
@@ -47,4 +50,4 @@ class ProcessNotJoined(ConcurrencyRule):
     CODE = "LK104"
     NAME = "process-not-joined"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    TRIGGERS = ("Popen", "Process")
+    TRIGGERS = ("Popen", "Process", "Manager", "spawn")

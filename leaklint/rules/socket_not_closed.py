@@ -10,7 +10,10 @@ class SocketNotClosed(ResourceRule):
     Flags a socket (`socket.socket`, `socket.create_connection`, `socket.socketpair`,
     `socket.fromfd`, `ssl.wrap_socket`/`SSLContext.wrap_socket`) or a selector
     (`selectors.DefaultSelector()`) created in a function that is not closed on every path
-    and not handed off — typically one that leaks when `connect()` raises.
+    and not handed off — typically one that leaks when `connect()` raises. A `socketserver`
+    server (`TCPServer`, `UDPServer`, `ThreadingTCPServer`, `http.server.HTTPServer`, ...)
+    counts too: `shutdown()` only stops `serve_forever`, `server_close()` (or `with`) closes
+    the listening socket.
 
     ## Why is this bad?
     A socket holds a file descriptor and, once connected, a connection the peer keeps open.
@@ -49,4 +52,5 @@ class SocketNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "socket-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd")
+    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd", "Server",
+                "make_server")

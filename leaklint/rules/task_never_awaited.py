@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
 from leaklint.analysis.confidence import resource_confidence
-from leaklint.analysis.ownership_model import Fate
+from leaklint.analysis.ownership_model import Fate, Resource
+from leaklint.analysis.tasks import TaskApis
+from leaklint.context import FileContext
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 
@@ -49,7 +52,8 @@ class TaskNeverAwaited(Rule):
 
     ## Confidence
     Medium: a task held by a program's entry point (`main()`, what the `__main__` block
-    calls).
+    calls), and `ensure_future(obj.method())` of a method the module does not define as
+    `async def` (it may return a future already, which `ensure_future` returns unchanged).
     """
 
     CODE = "LK106"
@@ -67,5 +71,15 @@ class TaskNeverAwaited(Rule):
                 self.report(
                 resource.call,
                 detail=describe(verdict, self.context),
-                confidence=resource_confidence(verdict.resource, self.context),
+                confidence=_confidence(resource, self.context),
             )
+
+
+def _confidence(resource: Resource, context: FileContext) -> Confidence:
+    """Medium also for ``ensure_future(obj.method())``: the method may return a future,
+    which ``ensure_future`` hands back unchanged (see ``TaskApis.may_return_a_future``)."""
+    tasks = context.analysis(TaskApis)
+    creation = tasks.creation(resource.call)
+    if creation is not None and tasks.may_return_a_future(creation):
+        return Confidence.MEDIUM
+    return resource_confidence(resource, context)

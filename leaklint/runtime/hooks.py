@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import io
 import logging
+import multiprocessing.managers
 import multiprocessing.pool
 import multiprocessing.process
 import os
@@ -29,11 +30,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
+import tokenize
 import warnings
+import wave
 import weakref
+import zipfile  # noqa: F401  (loaded so that its member class is hooked: GC_CLOSED_STREAMS)
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Callable, Optional
@@ -74,7 +79,18 @@ class Closeable:
 GC_CLOSED_STREAMS = (
     ("http.client", "HTTPResponse", "LK304"),
     ("urllib3.response", "HTTPResponse", "LK304"),
+    # A member shares the archive's descriptor, which stays open until the member is closed.
+    ("zipfile", "ZipExtFile", "LK301"),
 )
+# Readers whose own ``__del__`` closes the file they opened, silently: (class, the attribute
+# that holds the file until ``close()`` clears it, rule).
+SELF_CLOSING_READERS: tuple[tuple[type, str, str], ...] = (
+    (wave.Wave_read, "_i_opened_the_file", "LK301"),
+    (wave.Wave_write, "_i_opened_the_file", "LK301"),
+)
+# Functions that open a file without the hooked ``builtins.open``: a reference to it taken at
+# import (``tarfile.bltn_open``), a wrapper made around its result, or C code.
+_OTHER_OPENERS = ((tarfile, "bltn_open"), (tokenize, "open"), (io, "open_code"))
 _EXITS = ("__exit__", "__aexit__")
 # Responses are left out: reading one to the end releases it, which no single method marks.
 CLOSEABLES = (
@@ -331,6 +347,23 @@ class Tracker:
             cls.__del__ = __del__  # type: ignore[attr-defined]
             self._undo.append(functools.partial(delattr, cls, "__del__"))
 
+    def _install_self_closing(self, cls: type, holder: str, code: str) -> None:
+        """``wave.open(path)``: its ``__del__`` closes the file it opened without a warning;
+        one still held when the object is collected was never closed by its user."""
+        tracker = self
+
+        def make_del(original: Any) -> Any:
+            def __del__(self: Any) -> None:
+                handle = getattr(self, holder, None)
+                record = tracker.site_for(handle) if handle is not None else None
+                if record is not None:
+                    tracker.note_collected(type(self).__name__, code, record)
+                original(self)
+
+            return __del__
+
+        self._patch(cls, "__del__", make_del)
+
     def _install_closeable(self, cls: type, closeable: Closeable) -> None:
         tracker = self
         released = self.registry.released
@@ -469,6 +502,12 @@ class Tracker:
         else:  # io.open is the builtin: point it at the same wrapper
             self._undo.append(functools.partial(setattr, io, "open", io.open))
             io.open = builtins.open
+        for module, alias in _OTHER_OPENERS:
+            if hasattr(module, alias):
+                self._patch(module, alias, wrap_open)
+        for cls, holder, code in SELF_CLOSING_READERS:
+            if "__del__" in cls.__dict__:
+                self._install_self_closing(cls, holder, code)
         self._patch(os, "open", wrap_os_open)
         self._patch(os, "fdopen", wrap_fdopen)
         self._patch(sqlite3, "connect", wrap_connect)
@@ -578,7 +617,44 @@ class Tracker:
 
             return start
 
+        def make_manager_start(original: Any) -> Any:
+            def start(self: Any, *args: Any, **kwargs: Any) -> None:
+                original(self, *args, **kwargs)
+                record = tracker.site_for(self) or tracker.created(
+                    self, "multiprocessing manager")
+                finalizer = self.shutdown
+
+                def shutdown() -> None:  # `shutdown()` or `with`: released by its user
+                    tracker.registry.released.add(record.serial)
+                    finalizer()
+
+                self.shutdown = shutdown
+                # Collected still running: its own finalizer stops the server process.
+                weakref.finalize(self, tracker.note_collected, type(self).__name__, "LK104",
+                                 record)
+
+            return start
+
+        def make_spawn(original: Any, by_mode: bool) -> Any:
+            def spawn(*args: Any, **kwargs: Any) -> Any:
+                pid = original(*args, **kwargs)
+                if not by_mode or (args and args[0] == os.P_NOWAIT):  # P_WAIT returns a status
+                    known = tracker.registry.pids.get(pid)
+                    if known is None:  # spawnl calls spawnv: one record per child
+                        tracker.registry.pids[pid] = tracker._plain(f"os.{original.__name__}")
+                return pid
+
+            return spawn
+
+        for name in ("posix_spawn", "posix_spawnp"):
+            if hasattr(os, name):
+                self._patch(os, name, functools.partial(make_spawn, by_mode=False))
+        for name in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+                     "spawnvpe"):
+            if hasattr(os, name) and hasattr(os, "P_NOWAIT"):
+                self._patch(os, name, functools.partial(make_spawn, by_mode=True))
         self._patch(subprocess.Popen, "__init__", make_popen)
+        self._patch(multiprocessing.managers.BaseManager, "start", make_manager_start)
         self._patch(multiprocessing.process.BaseProcess, "__init__", make_init)
         self._patch(multiprocessing.process.BaseProcess, "start", make_start)
 

@@ -313,6 +313,11 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
     return records
 
 
+# The rule a hook named when it noted an object collected unreleased (``what`` ends "[LK303]").
+_HINTED_KINDS = {"LK302": Kind.SOCKET, "LK303": Kind.CONNECTION, "LK304": Kind.CONNECTION,
+                 "LK104": Kind.PROCESS}
+
+
 def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     """Objects the garbage collector had to close (their ResourceWarning was captured)."""
     records = []
@@ -325,9 +330,9 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
             kind, code = Kind.SOCKET, "LK302"
         if created.what.startswith("sqlite3"):
             kind, code = Kind.CONNECTION, "LK303"
-        for hinted in ("LK302", "LK303", "LK304"):
+        for hinted, hinted_kind in _HINTED_KINDS.items():
             if created.what.endswith(f"[{hinted}]"):
-                kind, code = (Kind.SOCKET if hinted == "LK302" else Kind.CONNECTION), hinted
+                kind, code = hinted_kind, hinted
         if (created.site, kind) in seen:
             continue
         seen.add((created.site, kind))
