@@ -103,6 +103,24 @@ def launched_detached(call: cst.Call) -> bool:
     return False
 
 
+def runs_own_housekeeping(call: cst.Call) -> bool:
+    """``Thread(target=self._watch).start()``: a thread that runs one of its owner's own
+    methods and is handed no data of its own (no ``args``/``kwargs``) does the object's
+    housekeeping, usually one at a time by design (an off-UI-thread call, a restart
+    watcher); the thread per job that piles up is given the job (``args=(request,)``)."""
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    target = keywords.get("target")
+    if target is None or "args" in keywords or "kwargs" in keywords:
+        return False
+    positional = [arg for arg in call.args if arg.keyword is None]
+    return (
+        not positional
+        and isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value == "self"
+    )
+
+
 def concurrency_confidence(resource: Resource, context: FileContext) -> Confidence:
     """Threads, timers, processes and executors left behind by test code live as long as the
     test run, whatever the path: ``medium`` there (``pytest --leaklint`` is the tool that
@@ -114,6 +132,8 @@ def concurrency_confidence(resource: Resource, context: FileContext) -> Confiden
         return Confidence.MEDIUM
     if resource.spec.kind is Kind.PROCESS and resource.windows_only:
         return Confidence.MEDIUM  # an unwaited child is a zombie on POSIX, not on Windows
+    if resource.spec.kind is Kind.THREAD and runs_own_housekeeping(resource.call):
+        return Confidence.MEDIUM
     if resource.spec.finalized_when_collected and leaks_only_when_raising(resource):
         return Confidence.MEDIUM  # its finalizer releases it once the exception unwinds
     return resource_confidence(resource, context)

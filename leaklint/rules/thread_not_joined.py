@@ -41,6 +41,12 @@ class ThreadNotJoined(ConcurrencyRule):
     or collected in a list joined in a later loop; threads handed off (returned, stored on
     `self`, passed to an owner); threads stopped by a method of their own class that joins
     them.
+
+    ## Confidence
+    Medium: a thread that runs one of its owner's own methods and is given no data of its
+    own (`Thread(target=self._watch).start()`, no `args`/`kwargs`): the object's
+    housekeeping, usually one at a time by design (a call kept off a UI thread, a restart
+    watcher). A thread handed a job (`args=(request,)`) is the one that piles up.
     """
 
     CODE = "LK101"
