@@ -17,6 +17,7 @@ import asyncio.runners
 import atexit
 import builtins
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import io
@@ -35,11 +36,16 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 from types import FrameType
+from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
 from leaklint.runtime.records import Site
 
+# leaklint's own reads of /proc go to the functions as they were before anyone (our hooks, a
+# test's blockbuster) wrapped them.
+_listdir = os.listdir
+_readlink = os.readlink
 _BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
 # Client objects that own the sockets made inside their methods: a socket (or a blocking read
 # without a timeout) is also attributed to the line that created its client.
@@ -102,15 +108,41 @@ _EXECUTOR_RELEASE: dict[type, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Created:
-    """What a hook learnt about one object: where it was made and by which executor, if any."""
+    """What a hook learnt about one object: the stack that made it and by which executor, if
+    any. Hooks keep only code objects and line numbers (``frames``); the user's line is worked
+    out from them when somebody asks for ``site``, so a hook never touches the filesystem."""
 
-    site: Optional[Site]
+    given_site: Optional[Site]
     what: str
     owner_site: Optional[Site] = None
     owner: str = ""
     serial: int = 0
     owner_serial: int = 0
-    caller: Optional[Site] = None  # the user line that called the function creating it
+    given_caller: Optional[Site] = None
+    owner_by_library: bool = False  # the owning executor was made by library code
+    frames: sites.RawStack = field(default=(), compare=False, repr=False)
+
+    @property
+    def site(self) -> Optional[Site]:
+        """The user's line that created it (else the first library line)."""
+        if self.given_site is None and self.frames:
+            return sites.raw_user_site(self.frames)
+        return self.given_site
+
+    @property
+    def caller(self) -> Optional[Site]:
+        """The user line that called the function creating it (a factory's caller)."""
+        if self.given_caller is None and self.frames:
+            return sites.raw_caller_site(self.frames)
+        return self.given_caller
+
+    @property
+    def by_library(self) -> bool:
+        """Made by an installed library's own code (a runner's loop, a worker-thread cache),
+        not by a line of the user's: such objects are the library's to manage."""
+        if self.frames:
+            return sites.classify(self.frames[0][0].co_filename) != sites.USER
+        return self.given_site is None or sites.classify(self.given_site.file) != sites.USER
 
 
 @dataclass
@@ -121,8 +153,10 @@ class Registry:
         default_factory=weakref.WeakKeyDictionary
     )
     fds: dict[int, Created] = field(default_factory=dict)
-    fd_targets: dict[int, str] = field(default_factory=dict)
-    paths: dict[str, Created] = field(default_factory=dict)
+    # The object owning each fd (a file, a socket, a pipe): once it is closed or collected the
+    # number may have been reused by code the hooks do not see.
+    fd_holders: dict[int, Callable[[], Any]] = field(default_factory=dict)
+    paths: dict[str, Created] = field(default_factory=dict)  # as the user spelt them
     pids: dict[int, Created] = field(default_factory=dict)
     by_id: dict[int, tuple[str, Created]] = field(default_factory=dict)
     coroutines: weakref.WeakKeyDictionary[Any, Site] = field(
@@ -154,6 +188,7 @@ class Tracker:
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
         self._client_names: set[str] = set()
+        self._quiet = threading.local()
         # Told about every object created by a user frame (the harness watches those frames).
         self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
         self.shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -186,15 +221,15 @@ class Tracker:
         ):
             frame = frame.f_back
         owner_record = self._executor_owner(frame) if owner else None
-        creator = sites.user_frame(frame)
         record = Created(
-            site=sites.user_site(frame),
-            caller=sites.user_site(creator.f_back) if creator is not None else None,
-            what=what,
+            None,
+            what,
             owner_site=owner_record.site if owner_record else None,
             owner=owner_record.what if owner_record else "",
             serial=self.registry.next_serial(),
             owner_serial=owner_record.serial if owner_record else 0,
+            owner_by_library=owner_record.by_library if owner_record else False,
+            frames=sites.raw_stack(frame),
         )
         try:
             self.registry.objects[obj] = record
@@ -206,6 +241,20 @@ class Tracker:
             if creator is not None:
                 self.on_created(obj, record, creator)
         return record
+
+    @property
+    def quiet(self) -> bool:
+        """True on a thread where leaklint itself is reading files (psutil, /proc): the hooks
+        let those calls through unrecorded."""
+        return bool(getattr(self._quiet, "on", False))
+
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        self._quiet.on = True
+        try:
+            yield
+        finally:
+            self._quiet.on = False
 
     def _executor_owner(self, frame: Optional[FrameType]) -> Optional[Created]:
         """The executor whose method is on the stack (a worker made for ``submit``/``map``)."""
@@ -231,13 +280,22 @@ class Tracker:
             frame = frame.f_back
         return found
 
-    def remember_fd(self, fd: int, record: Created) -> None:
+    def remember_fd(self, fd: int, record: Created, holder: Any = None) -> None:
         if isinstance(fd, int) and fd >= 0:
             self.registry.fds[fd] = record
-            try:  # what it pointed at: a later reuse of the number by untracked code differs
-                self.registry.fd_targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                self.registry.fd_targets.pop(fd, None)
+            if holder is None:
+                self.registry.fd_holders.pop(fd, None)
+            else:
+                self.registry.fd_holders[fd] = _ref(holder)
+
+    def fd_record(self, fd: int) -> Optional[Created]:
+        """The record of the object that opened ``fd``, unless that object has since been
+        closed or collected (the number now belongs to somebody else)."""
+        record = self.registry.fds.get(fd)
+        holder = self.registry.fd_holders.get(fd)
+        if record is None or holder is None:
+            return record
+        return record if _holds(holder(), fd) else None
 
     def site_for(self, obj: Any) -> Optional[Created]:
         try:
@@ -392,12 +450,14 @@ class Tracker:
         def wrap_open(original: Any) -> Any:
             def open(*args: Any, **kwargs: Any) -> Any:
                 handle = original(*args, **kwargs)
+                if tracker.quiet:
+                    return handle
                 record = tracker.created(handle, "file")
                 for layer in (handle, getattr(handle, "buffer", None)):
                     if layer is not None:
                         tracker.registry.by_id[id(layer)] = (type(layer).__name__, record)
                 try:
-                    tracker.remember_fd(handle.fileno(), record)
+                    tracker.remember_fd(handle.fileno(), record, handle)
                 except (OSError, ValueError, AttributeError):
                     pass
                 return handle
@@ -407,7 +467,8 @@ class Tracker:
         def wrap_os_open(original: Any) -> Any:
             def os_open(path: Any, *args: Any, **kwargs: Any) -> int:
                 fd: int = original(path, *args, **kwargs)
-                tracker.remember_fd(fd, tracker._plain(f"os.open({path!r})"))
+                if not tracker.quiet:
+                    tracker.remember_fd(fd, tracker._plain(f"os.open({path!r})"))
                 return fd
 
             return os_open
@@ -415,7 +476,8 @@ class Tracker:
         def wrap_fdopen(original: Any) -> Any:
             def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
                 handle = original(fd, *args, **kwargs)
-                tracker.remember_fd(fd, tracker.created(handle, "file"))
+                if not tracker.quiet:
+                    tracker.remember_fd(fd, tracker.created(handle, "file"), handle)
                 return handle
 
             return fdopen
@@ -429,7 +491,7 @@ class Tracker:
                 connection = original(database, *args, **kwargs)
                 record = tracker.created(connection, "sqlite3 connection")
                 if isinstance(database, (str, os.PathLike)) and str(database) != ":memory:":
-                    tracker.registry.paths[os.path.abspath(os.fspath(database))] = record
+                    tracker.registry.paths[os.fspath(database)] = record
                 _watch_close(tracker, connection, record)
                 return connection
 
@@ -453,7 +515,7 @@ class Tracker:
                 record = tracker.created(handle, "tempfile.NamedTemporaryFile")
                 tracker.registry.tempfiles.append((handle.name, False, record))
                 try:
-                    tracker.remember_fd(handle.fileno(), record)
+                    tracker.remember_fd(handle.fileno(), record, handle)
                 except (OSError, ValueError):
                     pass
                 return handle
@@ -474,7 +536,8 @@ class Tracker:
         self._patch(tempfile, "NamedTemporaryFile", wrap_named)
 
     def _plain(self, what: str) -> Created:
-        return Created(sites.caller_site(2), what, serial=self.registry.next_serial())
+        return Created(None, what, serial=self.registry.next_serial(),
+                       frames=sites.raw_stack(sys._getframe(2)))
 
     def _install_sockets(self) -> None:
         tracker = self
@@ -482,6 +545,8 @@ class Tracker:
         def make_init(original: Any) -> Any:
             def __init__(self: socket.socket, *args: Any, **kwargs: Any) -> None:
                 original(self, *args, **kwargs)
+                if tracker.quiet:
+                    return
                 record = tracker.created(self, "socket")
                 client = tracker.client_owner(sys._getframe(1))
                 if client is not None:
@@ -489,7 +554,7 @@ class Tracker:
                                                  owner=client.what)
                     tracker.registry.objects[self] = record
                 try:
-                    tracker.remember_fd(self.fileno(), record)
+                    tracker.remember_fd(self.fileno(), record, self)
                 except OSError:
                     pass
 
@@ -549,7 +614,7 @@ class Tracker:
                 for pipe in (self.stdin, self.stdout, self.stderr):
                     if pipe is not None:
                         tracker.registry.by_id[id(pipe)] = (type(pipe).__name__, record)
-                        tracker.remember_fd(pipe.fileno(), record)
+                        tracker.remember_fd(pipe.fileno(), record, pipe)
 
             return __init__
 
@@ -641,7 +706,18 @@ class Tracker:
 
             return _cancel_all_tasks
 
+        def make_close(original: Any) -> Any:
+            def close(self: Any) -> None:
+                # A hand-made loop (``new_event_loop()`` ... ``close()``) drops its pending
+                # tasks silently; ``asyncio.run`` has cancelled (and noted) them by now.
+                if not self.is_closed() and not self.is_running():
+                    tracker.note_pending_at_close(self)
+                original(self)
+
+            return close
+
         self._patch(asyncio.base_events.BaseEventLoop, "create_task", make_create)
+        self._patch(asyncio.base_events.BaseEventLoop, "close", make_close)
         self._patch(asyncio, "run_coroutine_threadsafe", make_threadsafe)
         if hasattr(asyncio.runners, "_cancel_all_tasks"):
             self._patch(asyncio.runners, "_cancel_all_tasks", make_cancel_all)
@@ -777,15 +853,32 @@ class _TrackedConnection(sqlite3.Connection):
 def _open_fd_targets() -> dict[int, str]:
     found: dict[int, str] = {}
     try:
-        names = os.listdir("/proc/self/fd")
+        names = _listdir("/proc/self/fd")
     except OSError:
         return found
     for name in names:
         try:
-            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+            found[int(name)] = _readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
     return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
+
+
+def _ref(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _holds(holder: Any, fd: int) -> bool:
+    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``."""
+    if holder is None:
+        return False
+    try:
+        return bool(holder.fileno() == fd)
+    except (OSError, ValueError, AttributeError):  # closed
+        return False
 
 
 def _watch_close(tracker: Tracker, connection: Any, record: Created) -> None:
