@@ -193,6 +193,9 @@ class Tracker:
         self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
         self.shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
         self.shut_down_serials: set[int] = set()
+        # Every coroutine then records 16 frames where it was made: it names the line behind a
+        # task made by the Task constructor, at a cost the pytest plugin does not pay.
+        self.track_coroutine_origins = True
 
     @property
     def active(self) -> bool:
@@ -721,6 +724,8 @@ class Tracker:
         self._patch(asyncio, "run_coroutine_threadsafe", make_threadsafe)
         if hasattr(asyncio.runners, "_cancel_all_tasks"):
             self._patch(asyncio.runners, "_cancel_all_tasks", make_cancel_all)
+        if not self.track_coroutine_origins:
+            return
         self._origin_depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(max(self._origin_depth, 16))
         depth = self._origin_depth

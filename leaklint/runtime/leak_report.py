@@ -64,8 +64,8 @@ def summary(records: Sequence[LeakRecord], owner: str = "") -> str:
     for kind, count in counts.items():
         where = f" ({first_site[kind]})" if kind in first_site else ""
         parts.append(f"{_plural(kind, count)}{where}")
-    by = f" by {owner}" if owner else ""
-    return f"leaked{by} " + ", ".join(parts)
+    who = f"{owner} " if owner else ""
+    return f"{who}leaked " + ", ".join(parts)
 
 
 def _test_line(record: LeakRecord, test_file: str) -> Optional[Site]:
@@ -80,7 +80,8 @@ def render(record: LeakRecord, root: str, test_file: str) -> list[str]:
     created = f" created at {shown(record.site, root)}" if record.site else ""
     if record.site is not None and record.site.function:
         created += f" in {record.site.function}"
-    lines = [f"  {record.kind} {record.identity}{created} [{record.rule_code}]"]
+    what = "" if record.identity in ("", str(record.kind)) else f" {record.identity}"
+    lines = [f"  {record.kind}{what}{created} [{record.rule_code}]"]
     via = _test_line(record, test_file)
     if via is not None:
         lines.append(f"    via {shown(via, root)} (the test's own line)")

@@ -191,6 +191,20 @@ def take(tracker: Tracker) -> Snapshot:
     )
 
 
+def _still_attached(entries: list[tuple[str, str, int, Created]]) -> bool:
+    """Whether any of these handlers (or filters) is still on its logger. pytest's own log
+    capture adds and removes a handler around every phase of every test."""
+    loggers = logging.Logger.manager.loggerDict
+    for logger_name, _, handler_id, created in entries:
+        if not user_made(created):
+            continue
+        logger = logging.getLogger() if logger_name == "root" else loggers.get(logger_name)
+        attached = [*getattr(logger, "handlers", ()), *getattr(logger, "filters", ())]
+        if any(id(h) == handler_id for h in attached):
+            return True
+    return False
+
+
 def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
     """The cheap question asked after every test: is anything there that was not before? Only
     identities and counters are compared (threads, fd numbers, children, pending tasks, what
@@ -201,7 +215,7 @@ def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
         or len(registry.cancelled_tasks) > baseline.cancelled
         or len(registry.tempfiles) > baseline.tempfiles
         or len(registry.registrations) > baseline.registrations
-        or len(registry.handlers) > baseline.handler_count
+        or _still_attached(registry.handlers[baseline.handler_count:])
     ):
         return True
     if any(id(t) not in baseline.threads for t in threading.enumerate()):

@@ -107,6 +107,7 @@ def pytest_configure(config: Any) -> None:
     else:
         config._leaklint = state
     if enabled:
+        TRACKER.track_coroutine_origins = False
         TRACKER.install()  # once for the run: installing around every test costs more
 
 
@@ -173,7 +174,8 @@ def pytest_fixture_post_finalizer(fixturedef: Any, request: Any) -> None:
         "threads": now.threads - (after.threads - before.threads),
         "fds": {fd: t for fd, t in now.fds.items() if not (
             fd in after.fds and before.fds.get(fd) != after.fds[fd])},
-        "fd_listing": frozenset(),
+        "fd_listing": now.fd_listing - {fd for fd, t in after.fds.items()
+                                         if before.fds.get(fd) != t},
         "children": now.children - (after.children - before.children),
         "tasks": now.tasks - (after.tasks - before.tasks),
         "serial": before.serial,
