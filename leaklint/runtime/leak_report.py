@@ -64,8 +64,8 @@ def summary(records: Sequence[LeakRecord], owner: str = "") -> str:
     for kind, count in counts.items():
         where = f" ({first_site[kind]})" if kind in first_site else ""
         parts.append(f"{_plural(kind, count)}{where}")
-    who = f"{owner} " if owner else ""
-    return f"{who}leaked " + ", ".join(parts)
+    by = f" by {owner}" if owner else ""
+    return "leaked " + ", ".join(parts) + by
 
 
 def _test_line(record: LeakRecord, test_file: str) -> Optional[Site]:
