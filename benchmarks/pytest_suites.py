@@ -54,8 +54,8 @@ PROJECTS = (
     # runner's event loop kept across tests are what the plugin must recognise.
     Project("anyio", "4.16.0", ("tests",),
             ("trio", "blockbuster", "hypothesis", "psutil", "pytest-mock", "trustme",
-             "truststore", "uvloop", "exceptiongroup"),
-            ("-m", "not network", "-p", "no:timeout"), asyncio=True),
+             "truststore", "uvloop", "exceptiongroup", "pytest-timeout"),
+            ("-m", "not network"), asyncio=True),
     # janus: a queue shared by threads and the asyncio loop (pytest-asyncio runs its tests).
     Project("janus", "2.0.0", ("tests",), ("pytest-asyncio",),
             ("--ignore=tests/test_benchmarks.py", "-o", "addopts="), asyncio=True),

@@ -155,7 +155,8 @@ def test_task_dropped_on_a_hand_made_loop_is_reported(pytester: pytest.Pytester)
     )
     result = _run(pytester, "--leaklint", "-W", "ignore")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR test_loop.py::test_dropped - leaked 1 task (test_loop.py:6)*"])
+    result.stdout.fnmatch_lines(
+        ["*ERROR test_loop.py::test_dropped - leaked 1 task (test_loop.py:6)*"])
 
 
 def test_wider_fixture_leak_is_reported_against_the_fixture(pytester: pytest.Pytester) -> None:

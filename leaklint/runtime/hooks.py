@@ -34,9 +34,9 @@ import tempfile
 import threading
 import warnings
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
-from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
@@ -237,8 +237,9 @@ class Tracker:
         try:
             self.registry.objects[obj] = record
         except TypeError:  # not weakly referenceable: keep it by id only
-            pass
-        self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+            self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+        else:  # an id is reused once the object is gone: never let a stale entry name it
+            self.registry.by_id.pop(id(obj), None)
         if self.on_created is not None and not record.owner:
             creator = sites.user_frame(frame)
             if creator is not None:
@@ -307,6 +308,8 @@ class Tracker:
             found = None
         if found is not None:
             return found
+        if isinstance(obj, asyncio.Future):  # made where no hook saw it (uvloop's create_task)
+            return None
         entry = self.registry.by_id.get(id(obj))
         if entry is not None and entry[0] == type(obj).__name__:
             return entry[1]

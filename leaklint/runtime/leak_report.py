@@ -56,7 +56,7 @@ def shown(site: Site, root: str) -> str:
 def summary(records: Sequence[LeakRecord], owner: str = "") -> str:
     """``leaked 1 thread (test_x.py:12)``; several kinds are joined by commas."""
     counts = Counter(r.kind for r in records)
-    first_site = {}
+    first_site: dict[Kind, str] = {}
     for record in records:
         if record.site is not None:
             first_site.setdefault(record.kind, record.site.short())

@@ -65,17 +65,18 @@ def open_fds(numbers: Optional[frozenset[int]] = None) -> dict[int, str]:
     """Every open descriptor of this process (or those of ``numbers``) and what it points at."""
     if _HAS_PROC_FD:
         found: dict[int, str] = {}
-        for fd in fd_numbers() if numbers is None else numbers:
+        for fd in numbers if numbers is not None else fd_numbers() or ():
             try:
                 found[fd] = _readlink(f"{_PROC_FD}/{fd}")
             except OSError:  # the listing's own descriptor, closed already
                 continue
         return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
-    process = psutil.Process()
-    found = {f.fd: f.path for f in process.open_files() if f.fd >= 0}
-    for conn in process.net_connections(kind="all"):
-        if conn.fd >= 0:
-            found[conn.fd] = f"socket:{conn.laddr}->{conn.raddr}"
+    with _muted():
+        process = psutil.Process()
+        found = {f.fd: f.path for f in process.open_files() if f.fd >= 0}
+        for conn in process.net_connections(kind="all"):
+            if conn.fd >= 0:
+                found[conn.fd] = f"socket:{conn.laddr}->{conn.raddr}"
     return found
 
 
@@ -404,15 +405,16 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     owner_names: dict[Site, str] = {}
     for pid in sorted(child_pids() - baseline.children):
         created = tracker.registry.pids.get(pid)
-        try:
-            child = psutil.Process(pid)
-            status = child.status()
-        except psutil.Error:
-            continue  # it ended and was reaped meanwhile
-        try:
-            command = " ".join(child.cmdline())[:80]
-        except psutil.Error:  # a zombie has no command line any more
-            command = f"pid {pid}"
+        with _muted():  # psutil reads /proc with open(): not the user's files
+            try:
+                child = psutil.Process(pid)
+                status = child.status()
+            except psutil.Error:
+                continue  # it ended and was reaped meanwhile
+            try:
+                command = " ".join(child.cmdline())[:80]
+            except psutil.Error:  # a zombie has no command line any more
+                command = f"pid {pid}"
         if created is not None and created.owner:
             if created.owner_site is None or created.owner_serial <= baseline.serial:
                 continue  # a worker of a pool that was there before the check began

@@ -76,7 +76,8 @@ _KEY = pytest.StashKey[_Session]() if hasattr(pytest, "StashKey") else None
 
 def _state(config: Any) -> _Session:
     if _KEY is not None:
-        return config.stash[_KEY]
+        found: _Session = config.stash[_KEY]
+        return found
     state: _Session = config._leaklint
     return state
 

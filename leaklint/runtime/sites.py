@@ -57,7 +57,7 @@ _RAW_DEPTH = 64
 
 
 def raw_stack(frame: Optional[FrameType]) -> RawStack:
-    found = []
+    found: list[tuple[CodeType, int]] = []
     while frame is not None and len(found) < _RAW_DEPTH:
         found.append((frame.f_code, frame.f_lineno))
         frame = frame.f_back
