@@ -118,7 +118,7 @@ def run_suite(project: Project, source: str, python: str, leaklint: bool) -> Run
     timed_out = False
     try:
         done = subprocess.run(command, cwd=source, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+                              timeout=TIMEOUT, env={**os.environ, "COLUMNS": "250"})
         output = done.stdout
     except subprocess.TimeoutExpired as expired:
         timed_out = True

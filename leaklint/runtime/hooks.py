@@ -44,6 +44,8 @@ from leaklint.runtime.records import Site
 
 # leaklint's own reads of /proc go to the functions as they were before anyone (our hooks, a
 # test's blockbuster) wrapped them.
+# Kept from import time: a test may remove sys._getframe to test code that lives without it.
+_getframe = sys._getframe
 _listdir = os.listdir
 _readlink = os.readlink
 _BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
@@ -215,7 +217,7 @@ class Tracker:
 
     # --- recording ------------------------------------------------------------------------
     def created(self, obj: Any, what: str, skip: int = 2, owner: bool = False) -> Created:
-        frame: Optional[FrameType] = sys._getframe(skip)
+        frame: Optional[FrameType] = _getframe(skip)
         # A subclass's ``__init__`` calling ``super().__init__``: the site is who built it.
         while (
             frame is not None
@@ -543,7 +545,7 @@ class Tracker:
 
     def _plain(self, what: str) -> Created:
         return Created(None, what, serial=self.registry.next_serial(),
-                       frames=sites.raw_stack(sys._getframe(2)))
+                       frames=sites.raw_stack(_getframe(2)))
 
     def _install_sockets(self) -> None:
         tracker = self
@@ -554,7 +556,7 @@ class Tracker:
                 if tracker.quiet:
                     return
                 record = tracker.created(self, "socket")
-                client = tracker.client_owner(sys._getframe(1))
+                client = tracker.client_owner(_getframe(1))
                 if client is not None:
                     record = dataclasses.replace(record, owner_site=client.site,
                                                  owner=client.what)
@@ -600,7 +602,7 @@ class Tracker:
                 self._undo.append(functools.partial(delattr, socket.socket, name))
 
     def note_no_timeout(self, operation: str) -> None:
-        frame = sys._getframe(2)
+        frame = _getframe(2)
         site = sites.user_site(frame)
         if site is None or (site, operation) in self.registry.no_timeout:
             return
@@ -784,7 +786,7 @@ class Tracker:
             def register(*args: Any, **kwargs: Any) -> Any:
                 # Only the user's own calls: libraries register on their own behalf (e.g.
                 # weakref.finalize installs one atexit hook for the whole process).
-                caller = sys._getframe(1).f_code.co_filename
+                caller = _getframe(1).f_code.co_filename
                 if sites.classify(caller) == sites.USER:
                     shown = f"{label}({int(args[0])})" if label == "signal.signal" and args else (
                         label)

@@ -12,6 +12,8 @@ from typing import Optional
 
 from leaklint.runtime.records import Site
 
+# Kept from import time: a test may remove sys._getframe to test code that lives without it.
+_getframe = sys._getframe
 _LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -124,7 +126,7 @@ def user_site(frame: Optional[FrameType]) -> Optional[Site]:
 
 def caller_site(skip: int = 1) -> Optional[Site]:
     """The user's line that called the hooked function (``skip`` frames above this one)."""
-    frame: Optional[FrameType] = sys._getframe(skip + 1)
+    frame: Optional[FrameType] = _getframe(skip + 1)
     return user_site(frame)
 
 
