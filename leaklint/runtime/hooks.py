@@ -764,7 +764,9 @@ class Tracker:
 
         def make_add_handler(original: Any) -> Any:
             def addHandler(self: logging.Logger, handler: logging.Handler) -> None:
-                if handler not in self.handlers:
+                # Only with a user line on the stack: pytest's log capture adds and removes
+                # a handler around every phase of every test.
+                if handler not in self.handlers and sites.user_frame(_getframe(1)) is not None:
                     record = tracker._plain(f"handler {type(handler).__name__}")
                     entry = (self.name, repr(handler), id(handler), record)
                     tracker.registry.handlers.append(entry)
@@ -797,7 +799,9 @@ class Tracker:
 
         def make_add_filter(original: Any) -> Any:
             def addFilter(self: logging.Filterer, log_filter: Any) -> None:
-                if log_filter not in self.filters:
+                if log_filter not in self.filters and (
+                    sites.user_frame(_getframe(1)) is not None
+                ):
                     record = tracker._plain(f"filter {type(log_filter).__name__}")
                     owner = getattr(self, "name", None) or repr(self)
                     entry = (str(owner), repr(log_filter), id(log_filter), record)
