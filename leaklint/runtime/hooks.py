@@ -749,7 +749,14 @@ class Tracker:
         return None
 
     def note_pending_at_close(self, loop: Any) -> None:
-        """``asyncio.run`` is about to cancel what ``main`` left running: remember each one."""
+        """``asyncio.run`` is about to cancel what ``main`` left running: remember each one.
+        Not when the loop is being torn down by KeyboardInterrupt or SystemExit: its tasks
+        were interrupted mid-flight (a test of Ctrl-C handling does that on purpose)."""
+        interrupted = sys.exc_info()[0]
+        if interrupted is not None and not issubclass(interrupted, Exception) and issubclass(
+            interrupted, (KeyboardInterrupt, SystemExit)
+        ):
+            return
         for task in asyncio.all_tasks(loop):
             if task.done():
                 continue

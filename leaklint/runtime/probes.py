@@ -212,8 +212,10 @@ def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
     the hooks recorded); a yes sends the check down the slow path, which decides."""
     registry = tracker.registry
     if (
-        len(registry.unclosed) > baseline.unclosed
-        or len(registry.cancelled_tasks) > baseline.cancelled
+        any(user_made(created) for _, _, created in registry.unclosed[baseline.unclosed:])
+        # A runner's own task cancelled when its loop closes (anyio's, after every test)
+        or any(user_made(created) for _, created, _ in
+               registry.cancelled_tasks[baseline.cancelled:])
         or len(registry.tempfiles) > baseline.tempfiles
         or len(registry.registrations) > baseline.registrations
         or _still_attached(registry.handlers[baseline.handler_count:])
