@@ -262,3 +262,23 @@ def test_asyncio_suite_under_blockbuster(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*ERROR test_async.py::test_leaks_a_task - leaked 1 task*"])
     result.stdout.no_fnmatch_line("*BlockingError*")
+
+
+def test_a_failed_test_is_not_also_a_leak(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_failing="""
+        import socket, pytest
+        KEEP = []
+        @pytest.fixture
+        def broken():
+            KEEP.append(socket.socket())
+            raise RuntimeError("setup failed")
+        def test_setup_fails(broken):
+            pass
+        def test_call_fails():
+            KEEP.append(socket.socket())
+            assert False
+        """
+    )
+    # Each test reports its own error once; what it left behind is not a second report.
+    _run(pytester, "--leaklint").assert_outcomes(failed=1, errors=1)

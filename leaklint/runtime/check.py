@@ -14,6 +14,7 @@ import functools
 import gc
 import inspect
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -106,6 +107,15 @@ class Options:
         return not self.ignore.drops(record)
 
 
+def collect_garbage() -> None:
+    """``gc.collect()`` with ResourceWarnings shown to the hooks, never raised: a suite run with
+    ``-W error`` would otherwise get an error, from our collection, in a test that did nothing
+    wrong (the object was another test's garbage)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+
+
 class Check:
     """One observation window: :meth:`start` takes the baseline, :meth:`finish` the verdict."""
 
@@ -122,7 +132,7 @@ class Check:
         self.tracker.install()
         self._started = True
         if collect:
-            gc.collect()
+            collect_garbage()
         self.baseline = probes.take(self.tracker)
 
     def absorb(self, before: probes.Snapshot, after: probes.Snapshot) -> None:
@@ -154,7 +164,7 @@ class Check:
             deadline = time.monotonic() + self.options.settle
             pause = 0.005
             while True:
-                gc.collect()
+                collect_garbage()
                 found = self._collect(extra)
                 settling = [r for r in found if r.kind in _SETTLING_KINDS]
                 if not settling or time.monotonic() >= deadline:

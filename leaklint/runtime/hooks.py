@@ -36,7 +36,7 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
@@ -190,6 +190,7 @@ class Tracker:
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
         self._client_names: set[str] = set()
+        self._client_codes: set[CodeType] = set()
         self._quiet = threading.local()
         # Told about every object created by a user frame (the harness watches those frames).
         self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
@@ -219,12 +220,10 @@ class Tracker:
     def created(self, obj: Any, what: str, skip: int = 2, owner: bool = False) -> Created:
         frame: Optional[FrameType] = _getframe(skip)
         # A subclass's ``__init__`` calling ``super().__init__``: the site is who built it.
-        while (
-            frame is not None
-            and frame.f_code.co_name == "__init__"
-            and frame.f_locals.get("self") is obj
-        ):
-            frame = frame.f_back
+        if frame is not None and frame.f_code.co_name == "__init__":
+            inits = _init_codes(type(obj))
+            while frame is not None and frame.f_code in inits:
+                frame = frame.f_back
         owner_record = self._executor_owner(frame) if owner else None
         record = Created(
             None,
@@ -267,7 +266,10 @@ class Tracker:
         while frame is not None:
             if sites.classify(frame.f_code.co_filename) == sites.USER:
                 return None
-            candidate = frame.f_locals.get("self")
+            # Only frames of the executors' own methods: reading ``f_locals`` makes (3.9-3.12)
+            # a snapshot dict that keeps the frame's locals alive, changing what user code
+            # sees of reference cycles.
+            candidate = _self_of(frame) if frame.f_code in _EXECUTOR_CODES else None
             if isinstance(candidate, _EXECUTOR_TYPES):
                 # An executor made before the hooks were installed owns its workers too.
                 found = self.registry.objects.get(candidate)
@@ -279,8 +281,8 @@ class Tracker:
         """The outermost tracked client object whose method is on the stack."""
         found: Optional[Created] = None
         while frame is not None:
-            if sites.classify(frame.f_code.co_filename) == sites.LIBRARY:
-                candidate = frame.f_locals.get("self")
+            if frame.f_code in self._client_codes:  # not f_locals of others: see above
+                candidate = _self_of(frame)
                 if candidate is not None and type(candidate).__name__ in self._client_names:
                     found = self.site_for(candidate) or found
             frame = frame.f_back
@@ -354,6 +356,7 @@ class Tracker:
             cls = getattr(sys.modules.get(module_name), class_name, None)
             if isinstance(cls, type) and "__init__" in cls.__dict__:
                 self._client_names.add(class_name)
+                self._client_codes |= _method_codes(cls)
                 self._patch(cls, "__init__", functools.partial(make, label=class_name))
         for closeable in CLOSEABLES:
             cls = getattr(sys.modules.get(closeable.module), closeable.name, None)
@@ -883,6 +886,32 @@ def _open_fd_targets() -> dict[int, str]:
         except OSError:
             continue
     return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
+
+
+def _method_codes(cls: type) -> set[CodeType]:
+    """The code objects of a class's methods, its bases' included (not ``object``'s)."""
+    found: set[CodeType] = set()
+    for klass in cls.__mro__[:-1]:
+        for value in vars(klass).values():
+            function = getattr(value, "__func__", value)  # static and class methods
+            code = getattr(function, "__code__", None)
+            if isinstance(code, CodeType):
+                found.add(code)
+    return found
+
+
+_EXECUTOR_CODES = frozenset().union(*(_method_codes(cls) for cls in _EXECUTOR_TYPES))
+
+
+def _init_codes(cls: type) -> frozenset[CodeType]:
+    """The ``__init__`` codes along a class's bases: the frames of a constructor chain (told
+    apart by their code, not by reading ``self`` out of ``f_locals``)."""
+    codes = (getattr(vars(k).get("__init__"), "__code__", None) for k in cls.__mro__)
+    return frozenset(c for c in codes if isinstance(c, CodeType))
+
+
+def _self_of(frame: FrameType) -> Any:
+    return frame.f_locals.get("self")
 
 
 def _ref(obj: Any) -> Callable[[], Any]:

@@ -66,6 +66,7 @@ class _Session:
     kinds: Optional[list[str]]
     ignore: Ignore
     check: Optional[Check] = None  # the running test's
+    failed: bool = False  # its setup or call failed: that error is the news, not leftovers
     fixtures: dict[int, tuple[str, probes.Snapshot, probes.Snapshot]] = field(
         default_factory=dict)
     fixture_leaks: list[tuple[str, tuple[LeakRecord, ...]]] = field(default_factory=list)
@@ -135,6 +136,7 @@ def _options(item: Any) -> Optional[Options]:
 def pytest_runtest_setup(item: Any) -> Generator[None, Any, None]:
     state = _state(item.config)
     options = _options(item)
+    state.failed = False
     if options is not None:
         state.check = Check(options)
         state.check.start(collect=False)
@@ -194,7 +196,7 @@ def pytest_runtest_teardown(item: Any, nextitem: Any) -> Generator[None, Any, No
     fixture_leaks, state.fixture_leaks = state.fixture_leaks, []
     if check is None:
         return
-    if outcome.excinfo is not None:
+    if outcome.excinfo is not None or state.failed:
         check.stop()
         return
     records = check.finish()
@@ -213,7 +215,11 @@ def pytest_runtest_teardown(item: Any, nextitem: Any) -> Generator[None, Any, No
 def pytest_runtest_makereport(item: Any, call: Any) -> Generator[None, Any, None]:
     outcome = yield
     excinfo = call.excinfo
-    if call.when != "teardown" or excinfo is None or not isinstance(excinfo.value, LeakError):
+    if call.when != "teardown":
+        if excinfo is not None and outcome.get_result().failed:
+            _state(item.config).failed = True
+        return
+    if excinfo is None or not isinstance(excinfo.value, LeakError):
         return
     report = outcome.get_result()
     groups = getattr(excinfo.value, "groups", [("", excinfo.value.records)])
