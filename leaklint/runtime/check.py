@@ -27,6 +27,7 @@ from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakError, LeakRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SETTLE = 1.0
+_COLLECT_EVERY = 0.2  # seconds between garbage collections while waiting for things to settle
 # Reported only when asked for by name: one registration is often deliberate setup.
 GROWTH_KINDS = frozenset({Kind.HANDLER, Kind.LOGGER})
 # Checks that cover threads and the like; the rest are final as soon as they are seen.
@@ -163,8 +164,13 @@ class Check:
                 return ()  # the common case: microseconds, no collection, no wait
             deadline = time.monotonic() + self.options.settle
             pause = 0.005
+            collected = -1.0
             while True:
-                collect_garbage()
+                # A full collection costs milliseconds on a big heap: the first one frees what
+                # only cycles held; later ones, at most every 0.2 s, what stopping threads drop.
+                if time.monotonic() - collected >= _COLLECT_EVERY:
+                    collect_garbage()
+                    collected = time.monotonic()
                 found = self._collect(extra)
                 settling = [r for r in found if r.kind in _SETTLING_KINDS]
                 if not settling or time.monotonic() >= deadline:
