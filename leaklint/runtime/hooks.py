@@ -5,6 +5,9 @@ The hooks wrap Python-level entry points (``threading.Thread.__init__``, ``built
 ``socket.socket.__init__``, ``subprocess.Popen.__init__``, executors, ``sqlite3.connect``,
 ``tempfile``, ``logging``, ``atexit``/``signal`` registration, ``asyncio`` task creation) and
 capture ``ResourceWarning``s, whose ``source`` is the object the garbage collector had to close.
+A hook keeps only the creating stack's code objects and line numbers: no path work, no
+filesystem call, no ``f_locals`` snapshot (it may run on an event loop under blockbuster, or in
+the middle of code that counts its references); lines become paths when a report is written.
 Installation is reference counted so nested checks (a ``no_leaks`` inside a pytest run) share one
 set of hooks; everything is restored when the last user uninstalls.
 """

@@ -16,6 +16,7 @@ without ``--leaklint``. ``leaklint = true`` in the ini file turns it on for ever
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -72,15 +73,12 @@ class _Session:
     fixture_leaks: list[tuple[str, tuple[LeakRecord, ...]]] = field(default_factory=list)
 
 
-_KEY = pytest.StashKey[_Session]() if hasattr(pytest, "StashKey") else None
+# Keyed by the config (pytester runs sessions inside a session); works on every pytest.
+_STATES: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
 
 def _state(config: Any) -> _Session:
-    if _KEY is not None:
-        found: _Session = config.stash[_KEY]
-        return found
-    state: _Session = config._leaklint
-    return state
+    return _STATES[config]
 
 
 def pytest_configure(config: Any) -> None:
@@ -104,10 +102,7 @@ def pytest_configure(config: Any) -> None:
             frames=tuple(config.getini("leaklint_ignore_sites")),
         ),
     )
-    if _KEY is not None:
-        config.stash[_KEY] = state
-    else:
-        config._leaklint = state
+    _STATES[config] = state
     if enabled:
         TRACKER.track_coroutine_origins = False
         TRACKER.install()  # once for the run: installing around every test costs more
