@@ -131,7 +131,10 @@ def run_suite(project: Project, source: str, python: str, leaklint: bool) -> Run
     for count, label in _SUMMARY.findall(tail):
         outcomes[label.rstrip("s") if label.startswith("error") else label] = int(count)
     flagged, bad = [], set()
-    for line in output.splitlines():
+    # Only the run's own summary: a flagged test's captured output may hold an inner pytest
+    # session's summary lines (pytester), which are not this run's outcomes.
+    summary = output.rsplit("short test summary info", 1)[-1]
+    for line in summary.splitlines():
         match = _SHORT.match(line)
         if match is None:
             continue
