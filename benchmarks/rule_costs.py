@@ -7,6 +7,11 @@ analysis is charged to itself, not to its caller): the libcst parse, the engine'
 rule's callbacks, every ``Analysis`` built through ``context.analysis``, and position
 resolution. The share of each in the total says what to optimise; the ratio to the parse says
 how far the check is from the parse floor.
+
+It also counts the visits per node: every walk of a libcst tree in leaklint (the engine's
+batched walk, ``iter_nodes``, ``iter_statements``, ``children``) lists a node's children with
+``walker.child_list``, so its calls divided by the nodes of the trees parsed is how many times
+each node is visited; and how many files the cheap ``ast`` first look spared the libcst parse.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from leaklint import engine
+from leaklint import engine, screen, walker
 from leaklint.context import FileContext
 
 _totals: dict[str, float] = defaultdict(float)
@@ -43,7 +48,42 @@ def _timed(label: str, work: Callable[[], Any]) -> Any:
             _stack[-1][2] += elapsed
 
 
+_visits = {"child lists": 0, "nodes": 0, "parsed": 0}
+
+
+def _count_nodes(module: Any, child_list: Callable[[Any], list[Any]]) -> int:
+    stack, count = [module], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(child_list(node))
+    return count
+
+
+def _count_visits() -> None:
+    """Count every ``child_list`` call, in the walker and where modules imported it."""
+    original = walker.child_list
+
+    def counted(node: Any) -> list[Any]:
+        _visits["child lists"] += 1
+        return original(node)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("leaklint") and getattr(module, "child_list", None) is original:
+            module.child_list = counted  # type: ignore[attr-defined]
+    parse = engine._parse
+
+    def parse_and_count(text: str, path: str) -> Any:
+        module = parse(text, path)
+        _visits["nodes"] += _count_nodes(module, original)
+        _visits["parsed"] += 1
+        return module
+
+    engine._parse = parse_and_count  # type: ignore[assignment]
+
+
 def _instrument() -> None:
+    _count_visits()
     parse, walk = engine._parse, engine.walk
     analysis, position = FileContext.analysis, FileContext.position
     guarded = engine._RuleRunner._guarded
@@ -67,6 +107,13 @@ def _instrument() -> None:
         label = f"rule {rule.CODE} {rule.NAME}"
         return lambda node: _timed(label, lambda: call(node))
 
+    first_look_parse, first_look_facts = screen.parse_quietly, screen.collect_facts
+    screen.parse_quietly = lambda text: _timed(  # type: ignore[assignment]
+        "ast first look: parse", lambda: first_look_parse(text)
+    )
+    screen.collect_facts = lambda tree: _timed(  # type: ignore[assignment]
+        "ast first look: facts", lambda: first_look_facts(tree)
+    )
     engine._parse = timed_parse  # type: ignore[assignment]
     engine.walk = timed_walk
     FileContext.analysis = timed_analysis  # type: ignore[method-assign]
@@ -90,13 +137,17 @@ def main(argv: Sequence[str]) -> int:
     _instrument()
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     for path in files:
-        _timed("engine rest (read, decode, triggers, findings)",
+        _timed("engine rest (read, decode, screens, findings)",
                lambda path=path: engine.check_path(path, ruleset))
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     total = sum(_totals.values())
     parse = _totals["libcst parse"] or 1e-9
     print(f"{len(files)} files, {wall:.1f} s wall, {cpu:.1f} s CPU; "
-          f"check / parse = {total / parse:.2f}x\n")
+          f"check / parse = {total / parse:.2f}x")
+    nodes = _visits["nodes"] or 1
+    print(f"libcst parsed {_visits['parsed']} of {len(files)} files (the others: no rule may "
+          f"report on them); {_visits['child lists'] / nodes:.2f} visits per node of the "
+          f"parsed trees\n")
     print("| where | seconds | share | vs parse | calls |")
     print("|---|---:|---:|---:|---:|")
     for label, seconds in sorted(_totals.items(), key=lambda item: -item[1]):

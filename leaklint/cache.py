@@ -17,14 +17,14 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from typing import Any, Optional
 
 from leaklint import __version__
+from leaklint.atomic import write_atomically
 from leaklint.model import FileResult, Finding
 
 CACHE_FOLDER = ".leaklint_cache"
-_FORMAT = 3
+_FORMAT = 4
 # Namespaces kept: enough for a few selections used side by side (pre-commit hooks, CI, editor).
 KEEP_NAMESPACES = 8
 _NAMESPACE = re.compile(r"^[0-9a-f]{16}$")
@@ -89,21 +89,15 @@ class ResultCache:
         if result.errors:
             return  # an internal error is not a result worth keeping
         entry = self._entry(key)
-        payload = {"path": result.path, "findings": [f.to_json() for f in result.findings]}
+        payload = {
+            "path": result.path,
+            "findings": [f.to_json() for f in result.findings],
+            "digest": result.digest,
+        }
         try:
             os.makedirs(os.path.dirname(entry), exist_ok=True)
             self._write_marker()
-            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(payload, handle)
-                os.replace(temporary, entry)
-            except BaseException:
-                try:
-                    os.unlink(temporary)
-                except OSError:
-                    pass
-                raise
+            write_atomically(entry, json.dumps(payload).encode("utf-8"))
         except (OSError, ValueError):
             pass  # a read-only or full disk only costs speed
 
@@ -147,4 +141,9 @@ def _result_from_json(data: Any, path: Optional[str]) -> Optional[FileResult]:
             value = item.get(name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 return None
-    return FileResult(data["path"], tuple(Finding.from_json(item) for item in findings))
+    digest = data.get("digest", "")
+    if not isinstance(digest, str):
+        return None
+    return FileResult(
+        data["path"], tuple(Finding.from_json(item) for item in findings), digest=digest
+    )

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from leaklint import registry
 from leaklint.engine import RuleSet
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 
 if sys.version_info >= (3, 11):
@@ -32,6 +33,7 @@ TOP_LEVEL_KEYS = {
     "extend-exclude",
     "per-file-ignores",
     "cache-dir",
+    "confidence",
 }
 
 
@@ -41,17 +43,21 @@ class Settings:
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    root: str = "."  # the folder patterns are relative to (the config file's folder)
+    # The project root: the folder of the configuration file, else of the nearest
+    # pyproject.toml, else the current folder. Patterns are relative to it; the cache is in it.
+    root: str = "."
     config_file: Optional[str] = None
     cache_dir: Optional[str] = None
+    confidence: Confidence = Confidence.HIGH
 
     def rules(self) -> tuple[type[Rule], ...]:
         return registry.select_rules(self.select, self.ignore, self.extend_select)
 
     def ruleset(self, honor_noqa: bool = True) -> RuleSet:
-        return RuleSet(self.rules(), self.rule_options, honor_noqa)
+        return RuleSet(self.rules(), self.rule_options, honor_noqa, self.confidence)
 
     def ignored_for(self, path: str) -> tuple[str, ...]:
         relative = _relative_posix(path, self.root)
@@ -70,13 +76,13 @@ class Settings:
         return any(
             _path_matches(relative, pattern)
             and not (named is not None and _path_matches(named, pattern))
-            for pattern in self.exclude
+            for pattern in self.exclude + self.extend_exclude
         )
 
     def fingerprint(self) -> str:
         """What the cached results of a file depend on, besides its content."""
         options = sorted((code, sorted(opts.items())) for code, opts in self.rule_options.items())
-        return repr((sorted(rule.CODE for rule in self.rules()), options))
+        return repr((sorted(rule.CODE for rule in self.rules()), options, self.confidence.value))
 
 
 def _relative_posix(path: str, root: str) -> str:
@@ -179,10 +185,11 @@ def settings_from_table(table: Mapping[str, Any], root: str, source: str) -> Set
             settings = replace(settings, ignore=_codes(value, f"{where} ignore"))
         elif key == "extend-select":
             settings = replace(settings, extend_select=_codes(value, f"{where} extend-select"))
-        elif key in ("exclude", "extend-exclude"):
-            settings = replace(
-                settings, exclude=settings.exclude + _string_list(value, f"{where} {key}")
-            )
+        elif key == "exclude":
+            settings = replace(settings, exclude=_string_list(value, f"{where} exclude"))
+        elif key == "extend-exclude":
+            patterns = _string_list(value, f"{where} extend-exclude")
+            settings = replace(settings, extend_exclude=settings.extend_exclude + patterns)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where} per-file-ignores: expected a table of pattern = codes")
@@ -195,6 +202,8 @@ def settings_from_table(table: Mapping[str, Any], root: str, source: str) -> Set
             if not isinstance(value, str):
                 raise ConfigError(f"{where} cache-dir: expected a string")
             settings = replace(settings, cache_dir=os.path.join(root, value))
+        elif key == "confidence":
+            settings = replace(settings, confidence=parse_confidence(value, f"{where} confidence"))
         elif key.upper().startswith(registry.PREFIX) or isinstance(value, dict):
             rule = _rule_by_key(key, where)
             options[rule.CODE] = _rule_options(rule.CODE, value, where)
@@ -202,6 +211,16 @@ def settings_from_table(table: Mapping[str, Any], root: str, source: str) -> Set
             known = ", ".join(sorted(TOP_LEVEL_KEYS))
             raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known}, or a rule code)")
     return replace(settings, rule_options=options)
+
+
+def parse_confidence(value: Any, where: str) -> Confidence:
+    """``high`` (the default: only findings a maintainer would fix) or ``medium`` (also the
+    shapes that leak in some code and are noise in most)."""
+    try:
+        return Confidence(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(repr(c.value) for c in Confidence)
+        raise ConfigError(f"{where}: {value!r} is not a confidence (one of {choices})") from None
 
 
 def _rule_by_key(key: str, where: str) -> type[Rule]:
@@ -214,10 +233,20 @@ def _rule_by_key(key: str, where: str) -> type[Rule]:
         ) from None
 
 
+def find_project_root(start: str) -> Optional[Path]:
+    """The nearest folder at or above ``start`` holding a pyproject.toml, with or without a
+    [tool.leaklint] table."""
+    here = Path(start).resolve()
+    if here.is_file():
+        here = here.parent
+    return next((f for f in (here, *here.parents) if (f / "pyproject.toml").is_file()), None)
+
+
 def load_settings(config_file: Optional[str], start: str) -> Settings:
     path = Path(config_file) if config_file else find_config(start)
     if path is None:
-        return Settings(root=os.getcwd())
+        project = find_project_root(start)
+        return Settings(root=str(project) if project else os.getcwd())
     if config_file and not path.is_file():
         raise ConfigError(f"{config_file}: no such configuration file")
     data = _read_toml(path)
@@ -232,9 +261,16 @@ def apply_command_line(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     extend_select: Sequence[str] = (),
+    confidence: Optional[str] = None,
+    exclude: Sequence[str] = (),
+    extend_exclude: Sequence[str] = (),
 ) -> Settings:
     """Command-line selection overrides the file's ``select``; ``--ignore`` and
-    ``--extend-select`` add to what the file says."""
+    ``--extend-select`` add to what the file says; ``--confidence`` overrides the file's. In
+    the same way ``--exclude`` replaces the file's ``exclude`` and ``--extend-exclude`` adds to
+    its ``extend-exclude``; their patterns are relative to the current folder, as typed."""
+    if confidence is not None:
+        settings = replace(settings, confidence=parse_confidence(confidence, "--confidence"))
     if select:
         settings = replace(settings, select=_codes(list(select), "--select"))
     if ignore:
@@ -244,4 +280,22 @@ def apply_command_line(
             settings,
             extend_select=settings.extend_select + _codes(list(extend_select), "--extend-select"),
         )
+    if exclude:
+        settings = replace(settings, exclude=_from_here(exclude, settings.root))
+    if extend_exclude:
+        settings = replace(
+            settings, extend_exclude=settings.extend_exclude + _from_here(extend_exclude,
+                                                                           settings.root)
+        )
     return settings
+
+
+def _from_here(patterns: Sequence[str], root: str) -> tuple[str, ...]:
+    """Anchored patterns (``gen/*.py``) typed in a subfolder of the project, made relative to
+    the project root; unanchored ones (``build/``, ``*_pb2.py``) match anywhere already."""
+    here = _relative_posix(os.getcwd(), root)
+    if here == "." or here.startswith("../") or os.path.isabs(here):
+        return tuple(patterns)
+    return tuple(
+        f"{here}/{pattern}" if "/" in pattern.rstrip("/") else pattern for pattern in patterns
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Callable
@@ -31,6 +32,9 @@ SKIPPED_FOLDERS = frozenset(
     }
 )
 SKIPPED_FOLDER_PATTERNS = ("*.egg-info",)
+PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+# `#!/usr/bin/python3`, `#!/usr/bin/env python3.12`, `#!/usr/bin/env -S uv run python`, pypy.
+_PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\b(?:python|pypy)[0-9.]*\b")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,45 @@ class Target:
 
     path: str
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class NamedPaths:
+    """The paths named on the command line, sorted out before any is checked."""
+
+    checked: tuple[str, ...]  # folders, and files that are Python source
+    missing: tuple[tuple[str, str], ...]  # (path, why it cannot be used): a usage error
+    not_python: tuple[str, ...]  # files skipped with a warning (README.md, setup.cfg)
+
+
+def sort_named_paths(paths: Sequence[str]) -> NamedPaths:
+    checked: list[str] = []
+    missing: list[tuple[str, str]] = []
+    not_python: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            checked.append(path)
+        elif not os.path.isfile(path):
+            missing.append((path, _why_missing(path)))
+        elif is_python_source(path):
+            checked.append(path)
+        else:
+            not_python.append(path)
+    return NamedPaths(tuple(checked), tuple(missing), tuple(not_python))
+
+
+def is_python_source(path: str) -> bool:
+    """A ``.py``/``.pyw``/``.pyi`` file, or any file whose first line is a Python shebang
+    (a script without a suffix). A file that cannot be read counts as Python, so that the
+    check reports why it cannot be read."""
+    if path.endswith(PYTHON_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            first_line = handle.readline(256)
+    except OSError:
+        return True
+    return _PYTHON_SHEBANG.match(first_line) is not None
 
 
 def _is_skipped_folder(path: str, name: str) -> bool:
@@ -73,6 +116,8 @@ def discover(
 def _why_missing(path: str) -> str:
     try:
         os.stat(path)
+    except FileNotFoundError:
+        return "no such file or folder"
     except OSError as exc:
         return f"cannot open path: {exc.strerror}"
     return "not a regular file or folder"

@@ -8,19 +8,24 @@ and every other rule and file is still checked.
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import re
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
-from leaklint.model import FileResult, Finding, InternalError
-from leaklint.rule import Rule
+from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
+from leaklint.rule import Report, Rule
+from leaklint.screen import Screen
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
@@ -44,6 +49,11 @@ class RuleSet:
     rules: tuple[type[Rule], ...]
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     honor_noqa: bool = True
+    # The least confidence reported: ``high`` by default, ``medium`` reports both.
+    confidence: Confidence = Confidence.HIGH
+    # Ask each finding's rule for its fix (and record the file's digest): only when the user
+    # wants fixes, since building them costs a code generation per finding.
+    fixes: bool = False
 
 
 def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -82,7 +92,14 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
         source = decode_source(data)
     except UnreadableSource as exc:
         return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
-    return check_text(source, path, ruleset)
+    result = check_text(source, path, ruleset)
+    if ruleset.fixes:
+        result = replace(result, digest=content_digest(data))
+    return result
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
@@ -152,8 +169,11 @@ def _parse(text: str, path: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        # libcst prefixes its messages with "parser error: error at L:C: "; the position is
-        # reported separately, so keep only what went wrong.
+        python_says = _python_syntax_error(text, path)
+        if python_says is not None:
+            raise python_says from None
+        # Python accepts what libcst rejects (syntax newer than this libcst): libcst's words.
+        # It prefixes them with "parser error: error at L:C: "; the position is kept apart.
         message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", exc.message)
         line, column = exc.raw_line, exc.raw_column + 1
         raise UnreadableSource(f"syntax error: {message}", line, column) from None
@@ -163,10 +183,34 @@ def _parse(text: str, path: str) -> cst.Module:
         raise UnreadableSource(f"parser failed: {exc}") from None
 
 
+def _python_syntax_error(text: str, path: str) -> Optional[UnreadableSource]:
+    """The interpreter's own message and position (``'(' was never closed`` at 1:5) for a file
+    libcst rejects, which read better than libcst's list of expected tokens; None when this
+    Python compiles the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings (bad escapes) are not our report
+            compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        return UnreadableSource(f"syntax error: {exc.msg}", line, max(column, 1))
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> FileResult:
-    applicable = [rule for rule in ruleset.rules if rule.applies_to(text)]
+    screen = Screen(text)
+    applicable = [
+        rule for rule in ruleset.rules if rule.CODE != PARSE_ERROR_CODE and rule.may_report(screen)
+    ]
     if parsed:
         module = parsed[0]
+    elif not applicable and screen.parses():
+        # Valid Python (the running interpreter parsed it) that no rule can report on: the
+        # libcst parse, the main cost of a check, is not paid.
+        return FileResult(path)
     else:
         try:
             module = _parse(text, path)
@@ -178,7 +222,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[cst.Module]) -> 
     context = FileContext(path, text, module)
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
-    findings = runner.findings(ruleset.honor_noqa)
+    findings = runner.findings(ruleset.honor_noqa, ruleset.confidence, ruleset.fixes)
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))
 
 
@@ -254,19 +298,44 @@ class _RuleRunner:
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
 
-    def findings(self, honor_noqa: bool) -> list[Finding]:
+    def _fix(self, rule: Rule, report: Report) -> Optional[Fix]:
+        """The rule's fix for one report; a fixer that fails costs the fix, not the finding."""
+        try:
+            return rule.fix(report)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            self.errors.append(
+                internal_error(self.context.path, f"{rule.CODE} {rule.NAME} fix", exc)
+            )
+            return None
+
+    def findings(
+        self, honor_noqa: bool, confidence: Confidence, fixes: bool = False
+    ) -> list[Finding]:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
         for rule in self.rules:
-            if rule.CODE in self.failed or not rule.reports:
+            reports = [r for r in rule.reports if confidence.admits(r.confidence)]
+            if reports:
+                # Computed only for files with something to report; nothing in code that
+                # cannot run (a TYPE_CHECKING block, a branch for Python 2) is reported.
+                dead = self.context.analysis(DeadCode)
+                reports = [r for r in reports if not dead.holds(r.node)]
+            if rule.CODE in self.failed or not reports:
                 continue
             if suppressions is None:
                 suppressions = Suppressions(self.context.source, honor_noqa)
-            for report in rule.reports:
+            for report in reports:
                 span = self.context.position(report.node)
                 line, column = span.start.line, span.start.column + 1
                 if suppressions.is_suppressed(line, rule.CODE):
                     continue
+                found_confidence = report.confidence
+                if suppressions.marks_deliberate(line, rule.SIMILAR_CHECKS):
+                    found_confidence = Confidence.MEDIUM
+                    if not confidence.admits(found_confidence):
+                        continue
                 found.append(
                     Finding(
                         path=self.context.path,
@@ -277,6 +346,8 @@ class _RuleRunner:
                         end_column=span.end.column + 1,
                         name=rule.NAME,
                         message=report.message,
+                        confidence=found_confidence,
+                        fix=self._fix(rule, report) if fixes and rule.AUTOFIX else None,
                     )
                 )
         return list(dict.fromkeys(found))

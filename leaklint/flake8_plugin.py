@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from leaklint import __version__, registry
 from leaklint.engine import RuleSet, check_text
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.source import SourceText
 
@@ -37,6 +38,13 @@ class LeaklintChecker:
 
     @classmethod
     def add_options(cls, parser: Any) -> None:
+        parser.add_option(
+            "--leaklint-confidence",
+            default=Confidence.HIGH.value,
+            parse_from_config=True,
+            choices=[c.value for c in Confidence],
+            help="leaklint: least confidence reported, high or medium (default: %(default)s)",
+        )
         for rule in registry.ALL_RULES:
             for option in rule.OPTIONS:
                 parser.add_option(
@@ -63,7 +71,8 @@ class LeaklintChecker:
             for option in rule.OPTIONS:
                 raw = getattr(options, _option_dest(rule, option.name), option.default)
                 rule_options.setdefault(rule.CODE, {})[option.name] = option.parse(raw)
-        cls.ruleset = RuleSet(rules, rule_options, honor_noqa=False)
+        confidence = Confidence(getattr(options, "leaklint_confidence", Confidence.HIGH.value))
+        cls.ruleset = RuleSet(rules, rule_options, honor_noqa=False, confidence=confidence)
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         # flake8 has already decoded the file (honouring its coding cookie).

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
+
+
+class Confidence(str, Enum):
+    """How sure a finding is. ``high`` findings are reported by default; ``medium`` ones are
+    shapes that leak in some code and are noise in most (``--confidence medium`` shows them)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+
+    @property
+    def rank(self) -> int:
+        return 2 if self is Confidence.HIGH else 1
+
+    def admits(self, other: Confidence) -> bool:
+        """Whether a selection at this confidence reports a finding of ``other``."""
+        return other.rank >= self.rank
 
 
 @dataclass(frozen=True)
@@ -17,14 +34,24 @@ class Edit:
     replacement: str
 
 
+class Applicability(Enum):
+    """Whether a fix keeps the code's behaviour (``--fix``) or may change it
+    (``--unsafe-fixes``), as in ruff."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
 @dataclass(frozen=True)
 class Fix:
     description: str
     edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
 
     def to_json(self) -> dict[str, Any]:
         return {
             "description": self.description,
+            "applicability": self.applicability.value,
             "edits": [
                 {
                     "line": e.line,
@@ -39,7 +66,11 @@ class Fix:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fix:
-        return cls(data["description"], tuple(Edit(**e) for e in data["edits"]))
+        return cls(
+            data["description"],
+            tuple(Edit(**e) for e in data["edits"]),
+            Applicability(data.get("applicability", Applicability.SAFE.value)),
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +86,7 @@ class Finding:
     name: str = field(compare=False)
     message: str = field(compare=False)
     fix: Optional[Fix] = field(default=None, compare=False)
+    confidence: Confidence = field(default=Confidence.HIGH, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
@@ -69,6 +101,7 @@ class Finding:
             "code": self.code,
             "name": self.name,
             "message": self.message,
+            "confidence": self.confidence.value,
             "fix": self.fix.to_json() if self.fix else None,
         }
 
@@ -85,6 +118,7 @@ class Finding:
             name=data["name"],
             message=data["message"],
             fix=Fix.from_json(fix) if fix else None,
+            confidence=Confidence(data.get("confidence", Confidence.HIGH.value)),
         )
 
 
@@ -106,3 +140,6 @@ class FileResult:
     path: str
     findings: tuple[Finding, ...] = ()
     errors: tuple[InternalError, ...] = ()
+    # SHA-256 of the bytes the findings were computed from, set when fixes were asked for:
+    # a fix is applied only to a file that still has exactly these bytes.
+    digest: str = ""

@@ -25,6 +25,7 @@ from leaklint.rules.thread_not_joined import ThreadNotJoined
 from leaklint.rules.timer_not_cancelled import TimerNotCancelled
 from leaklint.rules.unbounded_memoize import UnboundedMemoize
 from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
+from leaklint.rules.view_pins_buffer import ViewPinsBuffer
 from leaklint.rules.worker_loop import WorkerLoopWithoutExit
 
 # One explicit list, grouped by family; the order is the order of `leaklint rules`.
@@ -52,8 +53,9 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ResponseNotClosed,
     CallWithoutTimeout,
     TempfileNotRemoved,
-    # LK4 closures
+    # LK4 memory kept alive by closures and views
     LargeCaptureClosure,
+    ViewPinsBuffer,
 )
 
 PREFIX = "LK"

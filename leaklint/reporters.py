@@ -8,14 +8,15 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from leaklint import __version__, registry
-from leaklint.model import Finding
+from leaklint.model import Finding, Fix
+from leaklint.text_report import Painter, render_concise
 
 FORMATS = ("text", "json", "sarif", "github")
 HOMEPAGE = "https://github.com/leaklint/leaklint"
 
 
 def render_text(findings: Sequence[Finding]) -> str:
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+    return render_concise(findings, Painter(colour=False))
 
 
 def render_json(findings: Sequence[Finding]) -> str:
@@ -41,6 +42,32 @@ def _sarif_uri(path: str) -> str:
     return relative.replace(os.sep, "/")
 
 
+def _sarif_fix(fix: Fix, path: str) -> dict[str, Any]:
+    """A SARIF 2.1.0 ``fix`` (section 3.55): the edits as replacements of regions of one
+    artifact; an insertion is a region of length zero. Columns end exclusively, as ours do."""
+    return {
+        "description": {"text": fix.description},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _sarif_uri(path), "uriBaseId": "%SRCROOT%"},
+                "replacements": [
+                    {
+                        "deletedRegion": {
+                            "startLine": edit.line,
+                            "startColumn": edit.column,
+                            "endLine": edit.end_line,
+                            "endColumn": edit.end_column,
+                        },
+                        "insertedContent": {"text": edit.replacement},
+                    }
+                    for edit in fix.edits
+                ],
+            }
+        ],
+        "properties": {"applicability": fix.applicability.value},
+    }
+
+
 def render_sarif(findings: Sequence[Finding]) -> str:
     rules = list(registry.ALL_RULES)
     index = {rule.CODE: i for i, rule in enumerate(rules)}
@@ -50,6 +77,7 @@ def render_sarif(findings: Sequence[Finding]) -> str:
             "ruleIndex": index[f.code],
             "level": "error" if f.code == "LK001" else "warning",
             "message": {"text": f.message},
+            "properties": {"confidence": f.confidence.value},
             "locations": [
                 {
                     "physicalLocation": {
@@ -63,6 +91,7 @@ def render_sarif(findings: Sequence[Finding]) -> str:
                     }
                 }
             ],
+            **({"fixes": [_sarif_fix(f.fix, f.path)]} if f.fix is not None else {}),
         }
         for f in findings
     ]

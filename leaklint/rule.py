@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.model import Applicability, Confidence, Fix
+
 if TYPE_CHECKING:
     from leaklint.context import Analysis, FileContext
+    from leaklint.screen import Screen, SourceFacts
 
 AnalysisT = TypeVar("AnalysisT", bound="Analysis")
 
@@ -37,6 +40,7 @@ class Report:
 
     node: cst.CSTNode
     message: str
+    confidence: Confidence = Confidence.HIGH
 
 
 class Rule:
@@ -44,11 +48,16 @@ class Rule:
     NAME: ClassVar[str]
     MESSAGE: ClassVar[str]
     DEFAULT_ENABLED: ClassVar[bool] = True
-    AUTOFIX: ClassVar[bool] = False
+    # The kind of fix :meth:`fix` can offer (safe: ``--fix``; unsafe: ``--unsafe-fixes``), or
+    # None for a rule that never fixes.
+    AUTOFIX: ClassVar[Optional[Applicability]] = None
     # Text prefilter: the rule runs on a file only if one of these strings occurs in it.
     # Empty means "always run". Keep them cheap and broad: a miss here is a missed leak.
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
     OPTIONS: ClassVar[tuple[RuleOption, ...]] = ()
+    # Other linters' checks of the same defect (ruff/flake8 codes, pylint names): a line that
+    # silences one of them was judged deliberate by its maintainers; reported at `medium`.
+    SIMILAR_CHECKS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: FileContext, options: Optional[Mapping[str, Any]] = None) -> None:
         self.context = context
@@ -62,17 +71,44 @@ class Rule:
         """The shared analysis of this file, computed once for all rules that ask."""
         return self.context.analysis(kind)
 
-    def report(self, node: cst.CSTNode, message: Optional[str] = None, **fields: Any) -> None:
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        confidence: Confidence = Confidence.HIGH,
+        **fields: Any,
+    ) -> None:
         text = message if message is not None else self.MESSAGE.format(**fields)
-        self.reports.append(Report(node, text))
+        self.reports.append(Report(node, text, confidence))
 
     def finish(self) -> None:
         """Called once after the traversal; rules that decide at module end override it."""
 
+    def fix(self, report: Report) -> Optional[Fix]:
+        """The fix for one of this rule's reports, or None when the shape is not one the rule
+        can rewrite without changing what the code does. Asked only when the user wants fixes
+        (``--fix``, ``--diff``, ``--unsafe-fixes``, JSON and SARIF output), after the
+        traversal, for reports that are not suppressed."""
+        return None
+
     # --- documentation ---------------------------------------------------------------------
+    # Documentation a family of rules shares, by heading ("Not flagged", "Confidence"): added
+    # after what the rule's own docstring says under that heading (or as that section).
+    SHARED_DOCS: ClassVar[Mapping[str, str]] = {}
+
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        for heading, shared in cls.SHARED_DOCS.items():
+            marker = f"## {heading}\n"
+            if marker in doc:
+                head, rest = doc.split(marker, 1)
+                own, sep, tail = rest.partition("\n## ")
+                doc = f"{head}{marker}{own.strip()} {shared}\n{sep}{tail}"
+            else:
+                doc = f"{doc}\n\n{marker}{shared}"
+        return doc
 
     @classmethod
     def summary(cls) -> str:
@@ -82,5 +118,33 @@ class Rule:
         return " ".join(lines.split())
 
     @classmethod
+    def section(cls, heading: str) -> str:
+        """The text under ``## <heading>`` of the docs, up to the next heading ("" if none)."""
+        doc = cls.documentation()
+        marker = f"## {heading}\n"
+        if marker not in doc:
+            return ""
+        return doc.split(marker, 1)[1].split("\n## ", 1)[0].strip()
+
+    @classmethod
     def applies_to(cls, source: str) -> bool:
         return not cls.TRIGGERS or any(trigger in source for trigger in cls.TRIGGERS)
+
+    @classmethod
+    def may_report(cls, screen: Screen) -> bool:
+        """Whether the file may hold a finding of this rule, from the cheap first look at it:
+        its text triggers, then (when the running Python parses the file) its ``ast`` facts.
+        A file no rule may report on is never parsed by libcst."""
+        if not cls.applies_to(screen.text):
+            return False
+        facts = screen.facts
+        return facts is None or cls.may_report_in(facts, screen.text)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        """The rule's precise screen on the file's ``ast`` facts. It must be sound: True for
+        a file without a finding costs time, False for a file with one loses a leak. By
+        default a trigger that is a word must be spelled in code (``Thread`` in the base
+        class of ``class Worker(threading.Thread)``), not only in a comment or a string."""
+        words = tuple(trigger for trigger in cls.TRIGGERS if trigger.isidentifier())
+        return len(words) < len(cls.TRIGGERS) or not words or facts.spells_any(words)

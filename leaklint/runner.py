@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
@@ -73,17 +73,24 @@ def _check_chunk(job: _Job, targets: Sequence[Target]) -> list[FileResult]:
     return [_check_target(job, target) for target in targets]
 
 
+def result_cache_folder(settings: Settings) -> str:
+    """``cache-dir`` from the configuration, else ``.leaklint_cache`` at the project root."""
+    return settings.cache_dir or os.path.join(settings.root, CACHE_FOLDER)
+
+
 def check_targets(
     targets: Sequence[Target],
     settings: Settings,
     jobs: int = 1,
     use_cache: bool = True,
+    fixes: bool = False,
 ) -> list[FileResult]:
-    cache_folder = None
-    if use_cache:
-        cache_folder = settings.cache_dir or os.path.join(settings.root, CACHE_FOLDER)
+    """Check the targets; with ``fixes``, findings carry their fixes (cached apart)."""
+    cache_folder = result_cache_folder(settings) if use_cache else None
     code = code_fingerprint() if cache_folder else ""
-    job = _Job(settings.ruleset(), cache_folder, settings.fingerprint(), code)
+    ruleset = replace(settings.ruleset(), fixes=fixes)
+    fingerprint = settings.fingerprint() + (" with fixes" if fixes else "")
+    job = _Job(ruleset, cache_folder, fingerprint, code)
     cache = job.cache()
     results: list[Optional[FileResult]] = [None] * len(targets)
     pending: list[int] = []
@@ -167,4 +174,4 @@ def _apply_settings(
         for finding in result.findings
         if finding.code in selected and not any(finding.code.startswith(i) for i in ignored)
     )
-    return FileResult(result.path, findings, result.errors)
+    return replace(result, findings=findings)

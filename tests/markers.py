@@ -9,7 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
-_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*(LK\d{3}(?:\s*,\s*LK\d{3})*)")
+# A code may carry the confidence it is found at: `# expect: LK301[medium]` (no suffix: high).
+_CODE = r"LK\d{3}(?:\[(?:high|medium)\])?"
+_MARKER = re.compile(rf"#\s*(expect|miss|fp):\s*({_CODE}(?:\s*,\s*{_CODE})*)")
+_CODE_AND_CONFIDENCE = re.compile(r"(LK\d{3})(?:\[(high|medium)\])?")
 
 
 @dataclass
@@ -17,20 +20,29 @@ class Markers:
     expect: set[tuple[int, str]] = field(default_factory=set)
     miss: set[tuple[int, str]] = field(default_factory=set)
     fp: set[tuple[int, str]] = field(default_factory=set)
+    # (line, code) of the expect/fp markers found only with `--confidence medium`
+    medium: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def reported(self) -> set[tuple[int, str]]:
-        """What leaklint is expected to report today: the real leaks it finds, and the
-        recorded false positives."""
+        """What leaklint is expected to report today with `--confidence medium`: the real
+        leaks it finds, and the recorded false positives."""
         return self.expect | self.fp
+
+    @property
+    def reported_by_default(self) -> set[tuple[int, str]]:
+        """What the default selection (`high` only) reports."""
+        return self.reported - self.medium
 
 
 def read_markers(path: Path) -> Markers:
     markers = Markers()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         for kind, codes in _MARKER.findall(line):
-            for code in re.split(r"\s*,\s*", codes):
+            for code, confidence in _CODE_AND_CONFIDENCE.findall(codes):
                 getattr(markers, kind).add((number, code))
+                if confidence == "medium":
+                    markers.medium.add((number, code))
     return markers
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +72,78 @@ def test_every_bad_file_is_reported_and_the_rest_checked(tree: Path) -> None:
     assert _snapshot(tree) == before
 
 
-def test_explicit_bad_paths(tree: Path) -> None:
+def test_named_paths_that_do_not_exist_are_usage_errors(tree: Path) -> None:
     result = run_cli("check", "loop", "missing.py", "leaky.py", "--format", "json", "--no-cache")
-    assert result.exit_code == 1 and "Traceback" not in result.stderr
-    by_path = {f["path"]: f for f in json_findings(result)}
-    assert "symbolic links" in by_path["loop"]["message"]
-    assert "No such file" in by_path["missing.py"]["message"]
-    assert by_path["leaky.py"]["code"] == "LK105"
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "leaklint: error: missing.py: no such file or folder" in result.stderr
+    assert "leaklint: error: loop: cannot open path: Too many levels of symbolic links" in (
+        result.stderr
+    )
+    # The paths that do exist are still checked and reported; no LK001 stands for a typo.
+    assert [(f["path"], f["code"]) for f in json_findings(result)] == [("leaky.py", "LK105")]
+
+
+def test_only_missing_paths_still_exit_2(tree: Path) -> None:
+    result = run_cli("check", "missing.py", "--no-cache")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "missing.py: no such file or folder" in result.stderr
+
+
+def test_named_file_that_is_not_python_is_skipped_with_a_warning(tree: Path) -> None:
+    (tree / "README.md").write_text("# Title\n\nasyncio.create_task(x)\n")
+    (tree / "notes.txt").write_text("#!/bin/sh\necho hi\n")
+    result = run_cli("check", "README.md", "notes.txt", "empty.py", "--no-cache")
+    assert result.exit_code == 0, result.stdout
+    assert "leaklint: warning: README.md: not Python source" in result.stderr
+    assert "leaklint: warning: notes.txt: not Python source" in result.stderr
+    assert "No leaks found (1 file checked)." in result.stderr
+    quiet = run_cli("check", "README.md", "empty.py", "--no-cache", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "shebang",
+    ["#!/usr/bin/env python3", "#!/usr/bin/python3.12 -u", "#!/usr/bin/env -S uv run python",
+     "#!/opt/pypy3/bin/pypy3"],
+)
+def test_named_script_with_a_python_shebang_is_checked(tree: Path, shebang: str) -> None:
+    (tree / "tool").write_text(shebang + "\n" + LEAKY_TASK)
+    result = run_cli("check", "tool", "--format", "json", "--no-cache")
+    assert [(f["path"], f["line"], f["code"]) for f in json_findings(result)] == [
+        ("tool", 6, "LK105")
+    ]
+
+
+def test_python_files_without_py_suffix_in_folders_are_not_walked(tree: Path) -> None:
+    (tree / "sub" / "tool").write_text("#!/usr/bin/env python3\n" + LEAKY_TASK)
+    listed = run_cli("check", "sub", "--show-files").stdout.splitlines()
+    assert "sub/tool" not in listed
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "line", "column"),
+    [
+        ("x = (1,\n", "'(' was never closed", 1, 5),
+        ("def f():\n    return [1, 2\n\ny = 3\n", "'[' was never closed", 2, 12),
+        ("x = 1\n  y = 2\n", "unexpected indent", 2, 2),
+    ],
+)
+def test_syntax_errors_read_like_pythons(
+    tmp_path: Path, source: str, message: str, line: int, column: int
+) -> None:
+    path = tmp_path / "broken.py"
+    path.write_text(source)
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        python_says = (exc.msg, exc.lineno, exc.offset)
+    [finding] = check_path(str(path), RuleSet(select_rules())).findings
+    assert finding.code == "LK001"
+    assert finding.message == f"cannot analyse this file: syntax error: {python_says[0]}"
+    assert (finding.line, finding.column) == python_says[1:]
+    if sys.version_info >= (3, 10):  # 3.9's parser words some of these differently
+        assert (python_says[0], finding.line, finding.column) == (message, line, column)
+    assert "expected one of" not in finding.message  # libcst lists the tokens it wanted
 
 
 def test_unreadable_file(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,8 +50,11 @@ def test_json_contract(project: Path) -> None:
         "code": "LK105",
         "name": "dangling-task",
         "message": finding["message"],
-        "fix": None,
+        "confidence": "high",
+        "fix": finding["fix"],
     }
+    assert set(finding["fix"]) == {"description", "applicability", "edits"}
+    assert finding["fix"]["applicability"] == "safe"
 
 
 def test_sarif_has_rules_help_and_results(project: Path) -> None:
@@ -150,3 +153,49 @@ def test_module_entry_point(project: Path) -> None:
         capture_output=True, text=True, timeout=120, env={**os.environ},
     )
     assert completed.returncode == 1 and "LK105" in completed.stdout
+
+
+MEDIUM_ONLY = """\
+import socket
+
+
+def test_connects():
+    sock = socket.socket()
+    sock.connect(("127.0.0.1", 9))
+    sock.close()
+"""
+
+
+@pytest.fixture()
+def test_code_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A leak only on the exception path, in test code: a `medium` finding."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_net.py").write_text(MEDIUM_ONLY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_confidence_medium_reports_doubtful_shapes(test_code_project: Path) -> None:
+    assert run_cli("check", "tests", "--no-cache").exit_code == 0
+    medium = run_cli("check", "tests", "--no-cache", "--confidence", "medium", "--format", "json")
+    [finding] = json_findings(medium)
+    assert (finding["code"], finding["confidence"]) == ("LK302", "medium")
+    as_sarif = ("--confidence", "MEDIUM", "--format", "sarif")
+    sarif = json.loads(run_cli("check", "tests", "--no-cache", *as_sarif).stdout)
+    assert sarif["runs"][0]["results"][0]["properties"] == {"confidence": "medium"}
+
+
+def test_confidence_from_pyproject(test_code_project: Path) -> None:
+    (test_code_project / "pyproject.toml").write_text('[tool.leaklint]\nconfidence = "medium"\n')
+    assert run_cli("check", "tests", "--no-cache").exit_code == 1
+    assert run_cli("check", "tests", "--no-cache", "--confidence", "high").exit_code == 0
+
+
+def test_unknown_confidence_is_a_usage_error(test_code_project: Path) -> None:
+    result = run_cli("check", "tests", "--confidence", "low")
+    assert result.exit_code == 2
+    assert "'low' is not one of 'high', 'medium'" in result.stderr
+    (test_code_project / "pyproject.toml").write_text('[tool.leaklint]\nconfidence = "sure"\n')
+    result = run_cli("check", "tests")
+    assert result.exit_code == 2
+    assert "confidence: 'sure' is not a confidence" in result.stderr

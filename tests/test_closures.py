@@ -8,15 +8,15 @@ import libcst as cst
 import pytest
 
 from leaklint import registry
-from leaklint.analysis.closures import Closures
+from leaklint.analysis.closures import LargeValues
 from leaklint.config import ConfigError, settings_from_table
 from leaklint.context import FileContext
 from leaklint.engine import RuleSet, check_bytes
 
 
-def _closures(source: str) -> Closures:
+def _large_values(source: str) -> LargeValues:
     text = textwrap.dedent(source)
-    return FileContext("snippet.py", text, cst.parse_module(text)).analysis(Closures)
+    return FileContext("snippet.py", text, cst.parse_module(text)).analysis(LargeValues)
 
 
 def _lines(source: str, options: dict | None = None) -> list[int]:
@@ -39,14 +39,14 @@ def _lines(source: str, options: dict | None = None) -> list[int]:
     ],
 )
 def test_fold(expression: str, value: int) -> None:
-    closures = _closures("SIZE = 100\n")
-    assert closures.fold(cst.parse_expression(expression)) == value
+    values = _large_values("SIZE = 100\n")
+    assert values.fold(cst.parse_expression(expression)) == value
 
 
 def test_fold_gives_up_on_unknowns() -> None:
-    closures = _closures("SIZE = 100\nSIZE = 200\n")
-    assert closures.fold(cst.parse_expression("SIZE")) is None  # rebound: not a constant
-    assert closures.fold(cst.parse_expression("n * 2")) is None
+    values = _large_values("SIZE = 100\nSIZE = 200\n")
+    assert values.fold(cst.parse_expression("SIZE")) is None  # rebound: not a constant
+    assert values.fold(cst.parse_expression("n * 2")) is None
 
 
 @pytest.mark.parametrize(

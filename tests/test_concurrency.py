@@ -10,15 +10,18 @@ import pytest
 
 from leaklint import registry
 from leaklint.engine import RuleSet, check_text
+from leaklint.model import Confidence
 from leaklint.source import SourceText
 
 CODES = ("LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK305")
-RULES = RuleSet(registry.select_rules(list(CODES)))
+# The analyses are tested at `medium`: what a shape is reported at is the rules' concern.
+RULES = RuleSet(registry.select_rules(list(CODES)), confidence=Confidence.MEDIUM)
+DEFAULT_RULES = RuleSet(registry.select_rules(list(CODES)))
 
 
-def findings(code: str) -> set[tuple[int, str]]:
+def findings(code: str, ruleset: RuleSet = RULES) -> set[tuple[int, str]]:
     source = textwrap.dedent(code).lstrip("\n")
-    result = check_text(SourceText(source, "utf-8"), "snippet.py", RULES)
+    result = check_text(SourceText(source, "utf-8"), "snippet.py", ruleset)
     assert not result.errors, result.errors
     return {(f.line, f.code) for f in result.findings}
 
@@ -259,13 +262,24 @@ def test_kill_without_wait_leaves_a_zombie() -> None:
         ("import httpx\nhttpx.Client(timeout=None)\n", {(2, "LK305")}),
         ("import httpx\nhttpx.get(u, timeout=httpx.Timeout(None))\n", {(2, "LK305")}),
         ("import socket\nsocket.create_connection(a, 5)\n", set()),
-        ("import socket\nsocket.create_connection(a)\n", {(2, "LK305")}),
+        ("import socket\nsocket.create_connection((host, 80))\n", {(2, "LK305")}),
+        # An address only passed through defers to socket.setdefaulttimeout(): medium.
+        ("import socket\nsocket.create_connection(a)\n", set()),
+        ("import socket\ndef f(a):\n    return socket.create_connection(a)\n", set()),
+        ("import socket\ndef f(h, p):\n    a = (h, p)\n    return socket.create_connection(a)\n",
+         {(4, "LK305")}),
+        ("from urllib.request import urlopen, Request\ndef f(b):\n"
+         "    u = f'{b}/x'\n    return urlopen(Request(u, data=b''))\n", {(4, "LK305")}),
+        ("from urllib.request import urlopen\ndef f(b):\n    return urlopen(b + '/x')\n",
+         {(3, "LK305")}),
+        ("from urllib.request import urlopen\ndef f(self):\n    return urlopen(self.url)\n",
+         set()),
         ("from urllib.request import urlopen\nurlopen(u, None, 10)\n", set()),
         ("def get(u):\n    pass\nclient = object()\nclient.get(u)\n", set()),
     ],
 )
 def test_timeouts(code: str, expected: set[tuple[int, str]]) -> None:
-    assert {f for f in findings(code) if f[1] == "LK305"} == expected
+    assert {f for f in findings(code, DEFAULT_RULES) if f[1] == "LK305"} == expected
 
 
 def test_session_receivers() -> None:
@@ -321,3 +335,21 @@ def test_function_ending_in_raise_but_returning_early_may_return() -> None:
                 raise
         """
     ) == {(7, "LK101")}
+
+
+def test_a_subclass_of_a_daemon_thread_class_is_a_daemon() -> None:
+    code = """
+    import threading
+    class Base(threading.Thread):
+        def __init__(self):
+            super().__init__()
+            self.daemon = True
+    class Poller(Base):
+        def run(self):
+            while True:
+                pass
+    def start():
+        Poller().start()
+    """
+    assert (8, "LK102") in findings(code)
+    assert (8, "LK102") not in findings(code, DEFAULT_RULES)

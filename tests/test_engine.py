@@ -86,11 +86,23 @@ def test_internal_error_exits_2_and_other_files_are_checked(
 def test_parse_error_positions_and_selection() -> None:
     everything = RuleSet(registry.select_rules())
     [finding] = check_bytes(b"x = 1\ndef f(:\n", "bad.py", everything).findings
-    assert (finding.code, finding.line) == ("LK001", 2)
-    assert "syntax error: expected one of" in finding.message
+    assert (finding.code, finding.line, finding.column) == ("LK001", 2, 7)
+    assert finding.message == "cannot analyse this file: syntax error: invalid syntax"
     # LK001 is a rule like the others: not selected, not reported.
     only_tasks = RuleSet(registry.select_rules(["LK105"]))
     assert check_bytes(b"def f(:\n", "bad.py", only_tasks).findings == ()
+
+
+def test_libcst_words_when_this_python_compiles_what_libcst_rejects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leaklint import engine
+
+    monkeypatch.setattr(engine, "_python_syntax_error", lambda text, path: None)
+    everything = RuleSet(registry.select_rules())
+    [finding] = check_bytes(b"x = 1\ndef f(:\n", "bad.py", everything).findings
+    assert (finding.code, finding.line) == ("LK001", 2)
+    assert "syntax error: expected one of" in finding.message
 
 
 def test_newer_syntax_is_parsed_on_any_python() -> None:

@@ -14,11 +14,14 @@ from markers import FIXTURES, ROOT, fixture_files, read_markers, rule_code_of
 
 from leaklint import registry
 from leaklint.engine import RuleSet, check_path
+from leaklint.model import Confidence
 
 FILES = fixture_files()
 
 OFF_BY_DEFAULT = [rule.CODE for rule in registry.ALL_RULES if not rule.DEFAULT_ENABLED]
-EVERYTHING = RuleSet(registry.select_rules(["LK"], (), OFF_BY_DEFAULT))
+EVERYTHING = RuleSet(
+    registry.select_rules(["LK"], (), OFF_BY_DEFAULT), confidence=Confidence.MEDIUM
+)
 EXTEND = [f"--extend-select={','.join(OFF_BY_DEFAULT)}"] if OFF_BY_DEFAULT else []
 
 
@@ -37,6 +40,11 @@ def test_fixture_markers(path: Path) -> None:
         f"not found: {sorted(markers.reported - found)}"
     )
     assert not (found & markers.miss), "a `# miss:` line is now found: turn it into `# expect:`"
+    medium = {(f.line, f.code) for f in result.findings if f.confidence is Confidence.MEDIUM}
+    assert medium == markers.medium, (
+        f"found at medium but marked high: {sorted(medium - markers.medium)}; "
+        f"marked [medium] but found at high: {sorted(markers.medium - medium)}"
+    )
 
 
 @pytest.mark.parametrize("path", FILES, ids=_ids)
@@ -66,10 +74,11 @@ def test_every_rule_has_fixtures() -> None:
 
 
 def _expected_everywhere() -> dict[tuple[str, int, str], None]:
+    """What the default (`high`) selection reports on every fixture."""
     expected: dict[tuple[str, int, str], None] = {}
     for path in FILES:
         relative = str(path.relative_to(ROOT))
-        for line, code in read_markers(path).reported:
+        for line, code in read_markers(path).reported_by_default:
             expected[(relative, line, code)] = None
     return expected
 
@@ -91,13 +100,14 @@ def test_cli_end_to_end_on_all_fixtures() -> None:
 
 
 def test_flake8_end_to_end_matches_cli() -> None:
+    """Parity at `medium`, so that the doubtful shapes are compared too."""
     flake8 = _run(
         [sys.executable, "-m", "flake8", "--isolated", "--select=LK", *EXTEND,
-         "--format=%(path)s:%(row)d:%(col)d:%(code)s", "fixtures"]
+         "--leaklint-confidence=medium", "--format=%(path)s:%(row)d:%(col)d:%(code)s", "fixtures"]
     )
     cli = _run(
         [sys.executable, "-m", "leaklint", "check", "fixtures", "--format", "json", "--no-cache",
-         "--select", "LK", *EXTEND]
+         "--select", "LK", "--confidence", "medium", *EXTEND]
     )
     flake8_found = set()
     for line in flake8.stdout.splitlines():

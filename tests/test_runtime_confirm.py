@@ -137,7 +137,7 @@ def test_growth_probe_reports_per_call_growth_of_the_flagged_container(tmp_path:
     data = _harness(path, tmp_path, "LK201:2")
     [record] = [r for r in data["records"] if r["code"] == "LK201"]
     assert record["site"]["line"] == 2
-    assert "+1 entries per call" in record["detail"]
+    assert "+1 entry per call" in record["detail"]
 
 
 def test_creator_exit_evidence_for_a_thread_dropped_on_an_early_return(tmp_path: Path) -> None:

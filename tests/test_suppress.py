@@ -1,4 +1,4 @@
-"""noqa and leaklint: ignore comments, with flake8's logical-line semantics."""
+"""noqa and leaklint: ignore comments, read as flake8 reads noqa."""
 
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ def test_comment_forms(comment: str, line_codes: dict[str, bool]) -> None:
         assert suppressions.is_suppressed(1, code) is suppressed
 
 
-def test_logical_line_spans_physical_lines() -> None:
-    source = "x = call(\n    a,\n    b,\n)  # noqa: LK105\ny = 2\n"
+def test_brackets_do_not_join_lines_but_strings_and_backslashes_do() -> None:
+    source = 'x = call(\n    a,\n)  # noqa: LK105\ny = """\n"""  # noqa\nz = 1 + \\\n 2  # noqa\n'
     suppressions = Suppressions(source)
-    assert all(suppressions.is_suppressed(line, "LK105") for line in (1, 2, 3, 4))
-    assert not suppressions.is_suppressed(5, "LK105")
+    assert [suppressions.is_suppressed(line, "LK105") for line in range(1, 8)] == [
+        False, False, True, True, True, True, True
+    ]
 
 
 def test_noqa_can_be_left_to_flake8() -> None:
@@ -39,5 +40,33 @@ def test_noqa_can_be_left_to_flake8() -> None:
     assert suppressions.is_suppressed(2, "LK105")
 
 
-def test_hash_in_string_is_not_a_comment() -> None:
-    assert not Suppressions('x = "# noqa"\n').is_suppressed(1, "LK105")
+def test_noqa_is_searched_in_the_line_text_as_flake8_does() -> None:
+    # flake8 matches its pattern against the physical line, strings included; so do we.
+    assert Suppressions('x = "# noqa"\n').is_suppressed(1, "LK105")
+    assert Suppressions('x = "# leaklint: ignore"\n').is_suppressed(1, "LK105")
+
+
+def test_a_line_that_silences_a_similar_check_is_marked_deliberate() -> None:
+    source = (
+        "task = loop.create_task(run())  # noqa: F841 - keep a hard reference\n"
+        "f = open(p)  # pylint: disable=consider-using-with, R1732\n"
+        "g = open(p)  # noqa: E501\n"
+        "h = open(p)\n"
+    )
+    suppressions = Suppressions(source)
+    assert suppressions.marks_deliberate(1, ("RUF006", "F841"))
+    assert suppressions.marks_deliberate(2, ("SIM115", "consider-using-with"))
+    assert not suppressions.marks_deliberate(3, ("SIM115", "consider-using-with"))
+    assert not suppressions.marks_deliberate(4, ("SIM115",))
+
+
+def test_a_deliberate_line_is_reported_only_at_medium() -> None:
+    from leaklint import registry
+    from leaklint.engine import RuleSet, check_bytes
+    from leaklint.model import Confidence
+
+    source = b"def f(p):\n    return open(p).read()  # noqa: SIM115\n"
+    rules = registry.select_rules(["LK301"])
+    assert check_bytes(source, "m.py", RuleSet(rules)).findings == ()
+    [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
+    assert finding.confidence is Confidence.MEDIUM

@@ -15,6 +15,7 @@ The size threshold is the rule's option, so the analysis keeps sizes and lets th
 
 from __future__ import annotations
 
+import ast
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import libcst as cst
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.context import Analysis, FileContext
+from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import children
 
 
@@ -40,6 +42,14 @@ class LargeValue:
     source: str  # what made it, for messages: "bytearray(N)", "f.read()"
     unit: Unit
     size: Optional[int]  # None when the size is not a constant
+
+    def is_large(self, min_bytes: int, min_elements: int) -> bool:
+        """Against a rule's thresholds; loaded data and shapes that are not constants are."""
+        if self.size is None:
+            return True
+        if self.unit is Unit.BYTES:
+            return self.size >= min_bytes
+        return self.size >= min_elements
 
 
 @dataclass(frozen=True)
@@ -103,18 +113,15 @@ _ASSIGNMENTS = frozenset({cst.Assign})
 _SINKS = frozenset({cst.Return, cst.Yield, cst.Assign, cst.Call})
 
 
-class Closures(Analysis):
+class LargeValues(Analysis):
+    """Which locals are bound to a large allocation or a loaded blob, and how large: shared by
+    the rules about what a long-lived object keeps alive (LK401 closures, LK402 views)."""
+
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.names = context.analysis(ImportNames)
-        self.scopes = context.analysis(Scopes)
         self.constants = _module_constants(context.module)
-        self.captures: list[Capture] = []
-        for scope in self.scopes.functions:
-            if scope.nested:
-                self._check(scope)
 
-    # --- sizes -----------------------------------------------------------------------------
     def fold(self, expr: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> Optional[int]:
         """The value of a constant integer expression, or None."""
         if isinstance(expr, cst.Integer):
@@ -195,17 +202,7 @@ class Closures(Analysis):
             return total
         return self.fold(shape)
 
-    # --- per function ----------------------------------------------------------------------
-    def _check(self, scope: FunctionScope) -> None:
-        large = self._large_locals(scope)
-        if not large:
-            return
-        for closure, escape in self._escaping(scope):
-            label = closure.name if closure.name != "<lambda>" else "lambda"
-            for value, use in self._partial_captures(closure, large):
-                self.captures.append(Capture(closure.node, label, escape, value, use))
-
-    def _large_locals(self, scope: FunctionScope) -> dict[str, LargeValue]:
+    def large_locals(self, scope: FunctionScope) -> dict[str, LargeValue]:
         """Locals bound once, to a large allocation (a name rebound to anything else is not)."""
         found: dict[str, LargeValue] = {}
         other: set[str] = set()
@@ -231,6 +228,28 @@ class Closures(Analysis):
                     other.update(target_names(target))
         return {name: value for name, value in found.items() if name not in other}
 
+
+
+class Closures(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.scopes = context.analysis(Scopes)
+        self.values = context.analysis(LargeValues)
+        self.captures: list[Capture] = []
+        for scope in self.scopes.functions:
+            if scope.nested:
+                self._check(scope)
+
+    def _check(self, scope: FunctionScope) -> None:
+        large = self.values.large_locals(scope)
+        if not large:
+            return
+        for closure, escape in self._escaping(scope):
+            label = closure.name if closure.name != "<lambda>" else "lambda"
+            for value, use in self._partial_captures(closure, large):
+                self.captures.append(Capture(closure.node, label, escape, value, use))
+
     def _escaping(self, scope: FunctionScope) -> Iterator[tuple[FunctionScope, str]]:
         by_name: dict[str, FunctionScope] = {}
         for nested in scope.nested:
@@ -249,7 +268,7 @@ class Closures(Analysis):
                 reported.add(nested)
                 yield nested, f"registered by `@{keeper}`"
         for expr, how in self._sinks(scope):
-            for value in _escaping_values(expr):
+            for value in escaping_values(expr):
                 closure: Optional[FunctionScope] = None
                 if isinstance(value, cst.Name):
                     closure = by_name.get(value.value)
@@ -297,7 +316,7 @@ class Closures(Analysis):
         if isinstance(target, cst.Name):
             return target.value if target.value in scope.globals else None
         if isinstance(target, (cst.Attribute, cst.Subscript)):
-            return _code(target) if _outlives(target.value, scope) else None
+            return _code(target) if outlives(target.value, scope) else None
         return None
 
     def _keeper(self, call: cst.Call, scope: FunctionScope) -> Optional[str]:
@@ -308,7 +327,7 @@ class Closures(Analysis):
         if isinstance(func, cst.Attribute):
             if func.attr.value in ESCAPE_METHODS:
                 return f".{func.attr.value}()"
-            if func.attr.value in STORING_METHODS and _outlives(func.value, scope):
+            if func.attr.value in STORING_METHODS and outlives(func.value, scope):
                 return f"{_code(func.value)}.{func.attr.value}()"
         return None
 
@@ -324,7 +343,7 @@ class Closures(Analysis):
                 yield large[name], kinds[0]  # type: ignore[misc]
 
 
-def _outlives(container: cst.BaseExpression, scope: FunctionScope) -> bool:
+def outlives(container: cst.BaseExpression, scope: FunctionScope) -> bool:
     """Whether an object reached from ``container`` outlives the frame: ``self.x``, a
     parameter, a module global (anything not bound locally)."""
     root = container
@@ -335,15 +354,15 @@ def _outlives(container: cst.BaseExpression, scope: FunctionScope) -> bool:
     )
 
 
-def _escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+def escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
     yield expr
     if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
         for element in expr.elements:
-            yield from _escaping_values(element.value)
+            yield from escaping_values(element.value)
     elif isinstance(expr, cst.Dict):
         for item in expr.elements:
             if isinstance(item, cst.DictElement):
-                yield from _escaping_values(item.value)
+                yield from escaping_values(item.value)
 
 
 def _small_use(
@@ -402,6 +421,44 @@ def may_be_large(value: cst.BaseExpression, names: ImportNames) -> bool:
         or called in NUMPY_ALLOCATORS
         or called in LOADER_FUNCTIONS
         or called.startswith("pandas.read_")
+    )
+
+
+_LARGE_CALL_NAMES = last_names(
+    BYTE_ALLOCATORS | NUMPY_ALLOCATORS | LOADER_FUNCTIONS | {"builtins.list"}
+)
+
+
+def may_be_large_in(value: ast.expr, facts: SourceFacts) -> bool:
+    """:func:`may_be_large` on the stdlib ``ast`` of the cheap first look (see
+    ``leaklint.screen``): broader (no qualified names), never narrower."""
+    if isinstance(value, ast.BinOp):
+        return isinstance(value.op, ast.Mult) and any(
+            isinstance(side, ast.List)
+            or (isinstance(side, ast.Constant) and isinstance(side.value, (str, bytes)))
+            for side in (value.left, value.right)
+        )
+    if not isinstance(value, ast.Call):
+        return False
+    if isinstance(value.func, ast.Attribute) and value.func.attr in LOADER_METHODS:
+        return True
+    called = facts.last_name(value.func) or ""
+    return called in _LARGE_CALL_NAMES or called.startswith("read_")
+
+
+def allocates_large_in_function(facts: SourceFacts) -> bool:
+    """Whether some function binds something shaped like a large allocation or load."""
+    return any(
+        function is not None and may_be_large_in(value, facts) for function, value in facts.assigned
+    )
+
+
+def allocates_large_beside_closure(facts: SourceFacts) -> bool:
+    """Whether some function that defines a nested function or lambda binds something shaped
+    like a large allocation or load: what :class:`Closures` needs to find a capture."""
+    return any(
+        function is not None and id(function) in facts.enclosing and may_be_large_in(value, facts)
+        for function, value in facts.assigned
     )
 
 

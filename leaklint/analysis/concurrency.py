@@ -26,8 +26,9 @@ import libcst as cst
 
 from leaklint.analysis import ownership as ownership_module
 from leaklint.analysis import specs
+from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.analysis.ownership import Ownership
+from leaklint.analysis.ownership import Ownership, first_of_each_defect
 from leaklint.analysis.ownership_calls import HelperSummary
 from leaklint.analysis.ownership_model import Escape, Fate, Resource
 from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
@@ -71,7 +72,7 @@ class ConcurrencyFates(Analysis):
         if not resources:
             return
         started, awaited = self._inline_uses()
-        daemon_classes = self._daemon_classes()
+        classes = daemon_classes(self.context.module)
         tasks = context.analysis(TaskApis)
         for resource in resources:
             creation = tasks.creation(resource.call)
@@ -82,11 +83,13 @@ class ConcurrencyFates(Analysis):
             if inline and resource.fate is Fate.INACTIVE:
                 resource = replace(resource, fate=Fate.DROPPED, escape=Escape.INLINE)
             self.verdicts.append(
-                Verdict(resource, self._is_daemon(resource, daemon_classes), inline)
+                Verdict(resource, self._is_daemon(resource, classes), inline)
             )
 
     def leaks(self, code: str) -> Iterator[Verdict]:
-        return (v for v in self.verdicts if v.resource.spec.code == code and v.leaks)
+        """The leaked objects of one rule, one per defect (see ``ownership.defect_of``)."""
+        leaked = [v for v in self.verdicts if v.resource.spec.code == code and v.leaks]
+        yield from first_of_each_defect(leaked, self.context, lambda v: v.resource)
 
     # --- extra creations --------------------------------------------------------------------
     def _extra_resources(self) -> list[Resource]:
@@ -166,32 +169,19 @@ class ConcurrencyFates(Analysis):
             return replace(resource, fate=Fate.HANDED_OFF, escape=Escape.NONE)
         return resource
 
-    def _daemon_classes(self) -> set[str]:
-        """Thread subclasses defined here that make themselves daemons."""
-        found: set[str] = set()
-        for statement in self.context.module.body:
-            if isinstance(statement, cst.ClassDef) and any(
-                _sets_daemon(node, ("self",)) for node in iter_nodes(statement.body)
-            ):
-                found.add(statement.name.value)
-        return found
-
-    def _is_daemon(self, resource: Resource, daemon_classes: set[str]) -> bool:
+    def _is_daemon(self, resource: Resource, classes: frozenset[str]) -> bool:
         if resource.spec.kind is not Kind.THREAD:
             return False
         call = resource.call
-        if any(
-            arg.keyword is not None and arg.keyword.value == "daemon" and not _is_false(arg.value)
-            for arg in call.args
-        ):
+        if daemon_keyword(call):
             return True
-        if isinstance(call.func, cst.Name) and call.func.value in daemon_classes:
+        if isinstance(call.func, cst.Name) and call.func.value in classes:
             return True
         if "daemon" in resource.attributes_set:
             return True
         if resource.label is None:
             return False
-        return any(_sets_daemon(node, (resource.label,)) for node in iter_nodes(resource.scope))
+        return any_sets_daemon(resource.scope, (resource.label,))
 
 
 def _releasing_methods(owner: cst.ClassDef, spec: ResourceSpec) -> frozenset[str]:
@@ -199,6 +189,11 @@ def _releasing_methods(owner: cst.ClassDef, spec: ResourceSpec) -> frozenset[str
     (``def stop(self): self._stopped.set(); self.join()``), to a fixed point."""
     releases = set(spec.release_methods)
     methods = [m for m in owner.body.body if isinstance(m, cst.FunctionDef)]
+    # The class's own way to end it (`def kill(self): self.killed = True`, read by its run
+    # loop): how its author stops it, so calling it is the release.
+    releases.update(
+        m.name.value for m in methods if m.name.value in _STOP_METHOD_NAMES and _sets_self(m)
+    )
     changed = True
     while changed:
         changed = False
@@ -216,6 +211,27 @@ def _releasing_methods(owner: cst.ClassDef, spec: ResourceSpec) -> frozenset[str
                 releases.add(method.name.value)
                 changed = True
     return frozenset(releases)
+
+
+_STOP_METHOD_NAMES = frozenset({"stop", "kill", "shutdown", "terminate", "cancel", "close"})
+
+
+def _sets_self(method: cst.FunctionDef) -> bool:
+    """The method changes the object's state (``self.x = ...`` or ``self.event.set()``)."""
+    for node in iter_nodes(method.body):
+        if isinstance(node, cst.Assign) and any(
+            isinstance(t.target, cst.Attribute) and dotted_name(t.target.value) == "self"
+            for t in node.targets
+        ):
+            return True
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "set"
+            and (dotted_name(node.func.value) or "").startswith("self.")
+        ):
+            return True
+    return False
 
 
 class _ExtraResolver(Resolver):
@@ -431,32 +447,6 @@ def _in_cleanup(resource: Resource) -> bool:
     return False
 
 
-def _is_false(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value in ("False", "None")
-
-
-def _sets_daemon(node: cst.CSTNode, holders: tuple[str, ...]) -> bool:
-    """``h.daemon = True``, ``h.setDaemon(True)``, ``super().__init__(daemon=True)``."""
-    if isinstance(node, cst.Assign):
-        return any(
-            isinstance(t.target, cst.Attribute)
-            and t.target.attr.value == "daemon"
-            and dotted_name(t.target.value) in holders
-            for t in node.targets
-        ) and not _is_false(node.value)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        if node.func.attr.value == "setDaemon" and dotted_name(node.func.value) in holders:
-            return bool(node.args) and not _is_false(node.args[0].value)
-        if node.func.attr.value == "__init__" and "self" in holders:
-            return any(
-                arg.keyword is not None
-                and arg.keyword.value == "daemon"
-                and not _is_false(arg.value)
-                for arg in node.args
-            )
-    return False
-
-
 def describe(verdict: Verdict, context: FileContext) -> str:
     """The message for a leaked concurrency object."""
     resource = verdict.resource
@@ -464,10 +454,13 @@ def describe(verdict: Verdict, context: FileContext) -> str:
         spec = resource.spec
         return (
             f"{spec.noun} from `{resource.api}(...)` is started and its handle dropped; "
-            f"it can never be {spec.released_verb}"
+            f"it can never be {spec.released_verb} (keep the handle and "
+            f"{_imperative(spec.released_verb)} it, or hand it to an owner that does)"
         )
     return ownership_module.leak_message(resource, context)
 
 
-def label_of(resource: Resource) -> Optional[str]:
-    return resource.label
+def _imperative(released_verb: str) -> str:
+    """"joined" -> "join", "cancelled" -> "cancel", "shut down" -> "shut down"."""
+    return {"joined": "join", "cancelled": "cancel", "waited for": "wait for",
+            "awaited": "await", "closed": "close"}.get(released_verb, released_verb)

@@ -118,6 +118,8 @@ _ESCAPES = frozenset({cst.Assign, cst.Return, cst.FunctionDef})
 _REFERENCES = frozenset({cst.Name, cst.Attribute})
 _TESTS = frozenset({cst.If, cst.While, cst.IfExp, cst.Comparison})
 _RETURNS = frozenset({cst.Return})
+_LOOKUPS = frozenset({cst.Call, cst.Subscript})
+LOOKUP_METHODS = frozenset({"get", "setdefault", "__getitem__", "__contains__"})
 
 
 @dataclass(frozen=True)
@@ -606,42 +608,84 @@ class Containers(Analysis):
                 if candidate.owner is not None:
                     yield candidate
 
-    def runtime_growths(self, container: Container) -> list[tuple[Growth, str]]:
-        """Growth at run time that is unbounded by construction, with why: one element per
-        call, or keys that are fresh per call (object identities, ids, request data)."""
+    def runtime_growths(self, container: Container) -> list[UnboundedGrowth]:
+        """Growth at run time that nothing bounds, with why: one element per call, keys that
+        are fresh per call (object identities, ids, request data), and - doubtful - keys
+        whose range the code does not show (arguments, thread identities)."""
         found = []
         for growth in self.growths:
             if growth.container is not container or growth.function in self.import_time:
                 continue
             if _inside_import_time(growth.function, self.import_time):
                 continue
-            reason = self._unbounded_reason(growth)
-            if reason is not None:
-                found.append((growth, reason))
+            why = self._unbounded_reason(growth)
+            if why is not None:
+                found.append(UnboundedGrowth(growth, why.reason, why.doubtful))
+        # The surest first: a rule reports the first one.
+        found.sort(key=lambda unbounded: unbounded.doubtful)
         return found
 
-    def _unbounded_reason(self, growth: Growth) -> Optional[str]:
+    def _unbounded_reason(self, growth: Growth) -> Optional[KeyReason]:
         node = growth.node
         appends = (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
             and node.func.attr.value in SEQUENCE_GROW_METHODS
         ) or (isinstance(node, cst.AugAssign) and not isinstance(node.target, cst.Subscript))
+        key = growth.key
+        if isinstance(key, cst.Name):
+            # `oid = id(obj)` then `table[oid] = obj`: look through one local binding.
+            key = _single_binding(growth.function, key.value) or key
+        if key is not None and _is_module_object(key, self.names):
+            return None  # modules exist once per process: a closed set
         if (
             growth.container.type.shape is Shape.SEQUENCE
             and appends
             and not self._tests_container(growth.function, growth.container)
         ):
-            return "one element per call"
-        if growth.key is not None:
-            reason = fresh_key_reason(growth.key, self.names)
-            if reason is None and isinstance(growth.key, cst.Name):
-                # `oid = id(obj)` then `table[oid] = obj`: look through one local binding.
-                value = _single_binding(growth.function, growth.key.value)
-                if value is not None:
-                    reason = fresh_key_reason(value, self.names)
-            return reason
+            return KeyReason("one element per call")
+        if growth.key is None or key is None:
+            return None
+        # What the key is bound from says more than its name (`traceback_id = id(tb)`).
+        for candidate in (key, growth.key):
+            why = fresh_key_reason(candidate, self.names)
+            if why is not None:
+                return why
+        argument = _argument_in(growth.key, growth.function)
+        if argument is not None and self._looks_up(growth.function, growth.container):
+            return KeyReason(
+                f"one entry per distinct argument `{argument}`, whose range the code does not "
+                "show",
+                doubtful=True,
+            )
         return None
+
+    def _looks_up(self, scope: FunctionScope, container: Container) -> bool:
+        """A memo: the function looks entries up (``c.get(k)``, ``k in c``, ``c[k]`` read,
+        ``c.setdefault(k, v)``) besides adding them. A function that only adds (``register``)
+        fills a registry whose entries its callers decide."""
+        if self._tests_container(scope, container):
+            return True
+        aliases = self.aliases_of.get(scope, {})
+        stored = {
+            id(target.target)
+            for node in scope.nodes_of(_ASSIGNS)
+            if isinstance(node, cst.Assign)
+            for target in node.targets
+        }
+        for node in scope.nodes_of(_LOOKUPS):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in LOOKUP_METHODS and (
+                    self.resolve(node.func.value, scope, aliases) is container
+                ):
+                    return True
+            elif (
+                isinstance(node, cst.Subscript)
+                and id(node) not in stored
+                and self.resolve(node.value, scope, aliases) is container
+            ):
+                return True
+        return False
 
     def _tests_container(self, scope: FunctionScope, container: Container) -> bool:
         """Whether the function looks at the container before growing it (``x not in c``,
@@ -712,22 +756,102 @@ def is_entity_name(name: str) -> bool:
     return word in _ENTITY_NAMES or word.endswith("_id")
 
 
-def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[str]:
+@dataclass(frozen=True)
+class KeyReason:
+    """Why what a container is keyed by (or holds) does not repeat. ``doubtful``: it may well
+    repeat (an argument of unknown range, a recycled thread id, the identity of an object
+    that may live as long as the table)."""
+
+    reason: str
+    doubtful: bool = False
+
+
+@dataclass(frozen=True)
+class UnboundedGrowth:
+    growth: Growth
+    reason: str
+    doubtful: bool
+
+
+# Thread identities: recycled when threads end, so the keys repeat (a table keyed by them is
+# bounded by the threads alive at once, though entries of dead threads linger).
+_THREAD_IDENTITY_CALLS = frozenset(
+    {
+        "threading.get_ident",
+        "threading.get_native_id",
+        "threading.current_thread",
+        "threading.currentThread",
+        "_thread.get_ident",
+        "os.getpid",
+    }
+)
+_THREAD_IDENTITY_NAMES = frozenset({"ident", "native_id", "thread_id", "tid", "thread_ident"})
+
+
+def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[KeyReason]:
     """Why a key is new on (nearly) every call, or None when it may repeat."""
+    for part, _ in _with_parent(key):
+        if isinstance(part, cst.Call) and names.call_name(part) in _THREAD_IDENTITY_CALLS:
+            return _THREAD_KEY
+        if isinstance(part, (cst.Name, cst.Attribute)) and _last_name(part) in (
+            _THREAD_IDENTITY_NAMES
+        ):
+            return _THREAD_KEY
     for part, parent in _with_parent(key):
         if isinstance(part, cst.Call):
             called = names.call_name(part) or ""
             if called == "builtins.id":
-                return "keyed by object identity"
+                return _identity_reason(part)
             if called.startswith(_FRESH_CALLS):
-                return f"keyed by a fresh value from `{called.replace('builtins.', '')}()`"
+                short = called.replace("builtins.", "")
+                return KeyReason(f"keyed by a fresh value from `{short}()`")
         elif isinstance(part, cst.Name):
             if part.value == "self" and not isinstance(parent, cst.Attribute):
-                return "keyed by instance, pinning every one"
+                return KeyReason("keyed by instance, pinning every one")
             if is_entity_name(part.value):
-                return f"keyed by per-request data `{part.value}`"
+                return KeyReason(f"keyed by per-request data `{part.value}`")
         elif isinstance(part, cst.Attribute) and part.attr.value == "id":
-            return "keyed by per-request data `.id`"
+            return KeyReason("keyed by per-request data `.id`")
+    return None
+
+
+_THREAD_KEY = KeyReason("keyed by thread identity, which threads recycle", doubtful=True)
+
+
+def _identity_reason(call: cst.Call) -> KeyReason:
+    """``id(conn)`` of a per-request object is fresh per call; ``id(frame)`` handed to a peer
+    as a handle, or ``id(config)``, may name few objects, or objects that live anyway."""
+    if call.args:
+        root = call.args[0].value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and (root.value == "self" or is_entity_name(root.value)):
+            return KeyReason(f"keyed by the identity of per-request objects `{root.value}`")
+    return KeyReason("keyed by object identity", doubtful=True)
+
+
+def _last_name(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _is_module_object(value: cst.BaseExpression, names: ImportNames) -> bool:
+    """``sys.modules[...]``: a module, which exists once per process."""
+    return isinstance(value, cst.Subscript) and names.qualified_name(value.value) == "sys.modules"
+
+
+def _argument_in(key: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
+    """The first argument of the function the key is built from (``memo[text]``,
+    ``table[(kind, name)]``), or None."""
+    for part, _ in _with_parent(key):
+        if (
+            isinstance(part, cst.Name)
+            and part.value in scope.params
+            and part.value not in ("self", "cls")
+            and part.value not in scope.locals
+        ):
+            return part.value
     return None
 
 

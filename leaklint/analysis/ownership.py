@@ -44,7 +44,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 import libcst as cst
 
@@ -135,7 +135,42 @@ class Ownership(Analysis):
         return (resource for resource in self.resources if resource.spec.kind is kind)
 
     def leaks(self, code: str) -> Iterator[Resource]:
-        return (r for r in self.resources if r.spec.code == code and r.fate.leaks)
+        """The leaked resources of one rule, one per defect: the twins of an ``if``/``else``
+        that create the same name and leak at the same place (``if tls: s = ctx.wrap_socket(
+        ...) else: s = ctx.wrap_socket(...)``, then a call that can raise) are one gap."""
+        leaked = [r for r in self.resources if r.spec.code == code and r.fate.leaks]
+        yield from first_of_each_defect(leaked, self.context, lambda r: r)
+
+
+T = TypeVar("T")
+
+
+def first_of_each_defect(
+    items: list[T], context: FileContext, resource_of: Callable[[T], Resource]
+) -> Iterator[T]:
+    """The item of each defect whose resource is created first in the file (the first of an
+    ``if``/``else`` pair is where a reader looks), in the order of ``items``."""
+    first: dict[tuple[object, ...], T] = {}
+    for item in items:
+        defect = defect_of(resource_of(item))
+        known = first.get(defect)
+        if known is None or _starts_before(resource_of(item), resource_of(known), context):
+            first[defect] = item
+    chosen = {id(item) for item in first.values()}
+    return (item for item in items if id(item) in chosen)
+
+
+def _starts_before(one: Resource, other: Resource, context: FileContext) -> bool:
+    start, other_start = context.position(one.call).start, context.position(other.call).start
+    return (start.line, start.column) < (other_start.line, other_start.column)
+
+
+def defect_of(resource: Resource) -> tuple[object, ...]:
+    """What makes two leaked resources one defect: the same creating call, or the same name
+    of the same scope leaking at the same node."""
+    if resource.label is not None and resource.escape_node is not None:
+        return (id(resource.scope), resource.label, id(resource.escape_node))
+    return (resource.call,)
 
 
 class _LazySummaries(dict):  # type: ignore[type-arg]
@@ -193,6 +228,10 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
     if isinstance(scope.node, cst.Module) and _in_main_block(creation.call, resolver):
         # `if __name__ == "__main__":` code runs once and the process ends right after.
         return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
+    if _expected_to_fail(creation.call, resolver):
+        # `with pytest.raises(OSError): socket.create_connection(dead)`: the constructor is
+        # the call expected to raise, so nothing is created.
+        return _resource(creation, scope.node, placement, Fate.HANDED_OFF, label)
     if placement.fate is not None:
         return _resource(creation, scope.node, placement, placement.fate, label)
     if not scope.is_function:
@@ -222,6 +261,8 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
         escape=flow.escape, scope=scope.node, escape_node=flow.escape_node, risky_call=risky,
         returned=flow.returned and fate is Fate.HANDED_OFF,
         attributes_set=flow.attributes_set,
+        kept_on_success=Status.ESCAPED in flow.final,
+        windows_only=_windows_only(creation.call, resolver),
     )
 
 
@@ -232,6 +273,51 @@ def _in_main_block(call: cst.Call, resolver: Resolver) -> bool:
         if isinstance(node, cst.If) and "__main__" in code_of(node.test):
             return True
         node = parents.get(node)
+    return False
+
+
+def _windows_only(call: cst.Call, resolver: Resolver) -> bool:
+    """Whether ``call`` runs only on Windows: in the body of ``if sys.platform == "win32":``,
+    ``if sys.platform.startswith("win")``, ``if sys.platform[:3] == "win"`` or
+    ``if os.name == "nt":``."""
+    parents = resolver.index.parents
+    node: cst.CSTNode = call
+    parent = parents.get(node)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(parent, cst.If) and node is parent.body and _tests_for_windows(parent.test):
+            return True
+        node, parent = parent, parents.get(parent)
+    return False
+
+
+def _tests_for_windows(test: cst.BaseExpression) -> bool:
+    text = code_of(test).replace("'", '"').replace(" ", "")
+    return text in (
+        'sys.platform=="win32"', 'sys.platform.startswith("win")', 'sys.platform[:3]=="win"',
+        'os.name=="nt"', 'platform.system()=="Windows"',
+    )
+
+
+_RAISES_CONTEXTS = frozenset({"raises", "assertRaises", "assertRaisesRegex"})
+
+
+def _expected_to_fail(call: cst.Call, resolver: Resolver) -> bool:
+    """Whether ``call`` is in the last statement of a ``with pytest.raises(...)`` (or
+    ``self.assertRaises(...)``) block: the statement the test expects to raise."""
+    parents = resolver.index.parents
+    node: cst.CSTNode = call
+    parent = parents.get(node)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(parent, cst.IndentedBlock) and isinstance(parents.get(parent), cst.With):
+            block_owner = parents.get(parent)
+            assert isinstance(block_owner, cst.With)
+            last = parent.body[-1] if parent.body else None
+            if node is last and any(
+                isinstance(item.item, cst.Call) and _last_name(item.item.func) in _RAISES_CONTEXTS
+                for item in block_owner.items
+            ):
+                return True
+        node, parent = parent, parents.get(parent)
     return False
 
 
@@ -278,7 +364,8 @@ analyse_scopes = _analyse
 
 # --- messages ------------------------------------------------------------------------------
 def leak_message(resource: Resource, context: FileContext) -> str:
-    """The standard message for a leaked resource: what was created, the path it escapes on."""
+    """The standard message for a leaked resource: what was created, the path it escapes on,
+    and the fix that fits that path."""
     spec = resource.spec
     verb = spec.released_verb
     created = f"`{resource.api}(...)`"
@@ -288,29 +375,78 @@ def leak_message(resource: Resource, context: FileContext) -> str:
     node = resource.escape_node
     line = context.position(node).start.line if node is not None else None
     escape = resource.escape
+    managed = "use `with`" if spec.with_releases else f"{_release_call(spec)} in `finally`"
     if resource.fate is Fate.DROPPED:
         if escape is Escape.PASSED and isinstance(node, cst.Call):
-            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb}"
-        return f"{subject} is used inline and never {verb}"
+            keep = "use `with` and pass the handle" if spec.with_releases else (
+                f"keep it in a name and {_release_call(spec)} when done"
+            )
+            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb} ({keep})"
+        return f"{subject} is used inline and never {verb} ({managed})"
     if escape is Escape.WITH_DOES_NOT_RELEASE:
         note = spec.with_note or "does not release it"
-        return f"{created} in `with` {note}; the {spec.noun} is never {verb}"
+        return (
+            f"{created} in `with` {note}; the {spec.noun} is never {verb} "
+            f"(wrap it in `contextlib.closing(...)` or {_release_call(spec)} after the block)"
+        )
     if escape is Escape.NEVER_RELEASED:
-        return f"{subject} is never {verb}"
+        when_done = f"{_release_call(spec)} when done"
+        return f"{subject} is never {verb} ({'use `with`, or ' if spec.with_releases else ''}"  \
+            f"{when_done})"
     if escape is Escape.EARLY_RETURN:
-        return f"{subject} is not {verb} on the return at line {line}"
+        return (
+            f"{subject} is not {verb} on the return at line {line} "
+            f"({_release_call(spec)} before returning, or {managed})"
+        )
     if escape is Escape.RAISE:
-        return f"{subject} is not {verb} when the `raise` at line {line} exits"
+        return (
+            f"{subject} is not {verb} when the `raise` at line {line} exits "
+            f"({_release_call(spec)} before raising, or {managed})"
+        )
     if escape is Escape.REBOUND:
-        return f"{subject} is still open when `{resource.label}` is rebound at line {line}"
+        return (
+            f"{subject} is not {verb} before `{resource.label}` is rebound at line {line} "
+            f"({_release_call(spec)} before rebinding it)"
+        )
     if escape is Escape.LOOP:
-        return f"{subject} is replaced on the next loop iteration before it is {verb}"
+        return (
+            f"{subject} is replaced on the next loop iteration before it is {verb} "
+            f"({_release_call(spec)} at the end of each iteration, or {managed})"
+        )
     if escape is Escape.SOME_PATHS:
-        return f"{subject} is not {verb} on every path"
+        return f"{subject} is not {verb} on every path ({managed})"
     if escape is Escape.EXCEPTION:
-        fix = "release it in `finally`" + (" or use `with`" if spec.with_releases else "")
-        return f"{subject} is not {verb} if `{_short(resource.risky_call or '...')}` raises ({fix})"
-    return f"{subject} is never {verb}"
+        risky = _short(resource.risky_call or "...")
+        if resource.kept_on_success:
+            fix = f"{_release_call(spec)} in an `except` block and re-raise: it is kept on success"
+        else:
+            fix = f"{_release_call(spec)} in `finally`" + (
+                " or use `with`" if spec.with_releases else ""
+            )
+        return f"{subject} is not {verb} if `{risky}` raises ({fix})"
+    return f"{subject} is never {verb} ({managed})"
+
+
+# The release a message suggests when a kind has several.
+_PREFERRED_RELEASES = ("close", "wait", "join", "shutdown", "cancel", "quit", "logout")
+
+
+def _release_call(spec: specs.ResourceSpec) -> str:
+    """``call `close()``` / ``call `os.remove(...)``` : how this kind is released."""
+    if spec.await_releases:
+        return "await it or call `cancel()`"
+    if spec.release_methods:
+        preferred = sorted(spec.release_methods, key=lambda m: (
+            _PREFERRED_RELEASES.index(m) if m in _PREFERRED_RELEASES else len(_PREFERRED_RELEASES),
+            m,
+        ))[0]
+        return f"call `{preferred}()`"
+    if spec.release_functions:
+        wanted = "shutil.rmtree" if spec.noun.endswith("directory") else "os.remove"
+        functions = spec.release_functions
+        preferred = wanted if wanted in functions else sorted(functions)[0]
+        return f"call `{preferred}(...)`"
+    return "release it"
 
 
 def _callee(call: cst.Call) -> str:

@@ -9,7 +9,7 @@ object, a registration), and borrows it when it is a plain library function (``j
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Union
@@ -227,6 +227,48 @@ def is_non_raising(qualified: Optional[str], func: cst.BaseExpression) -> bool:
             receiver = receiver.attr
         return isinstance(receiver, cst.Name) and receiver.value in specs.NON_RAISING_RECEIVERS
     return False
+
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "", "::1", "0.0.0.0", "::"})
+
+
+def _local_host(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.SimpleString) and node.evaluated_value in _LOCAL_HOSTS
+
+
+def is_ephemeral_local_address(node: cst.BaseExpression) -> bool:
+    """``("127.0.0.1", 0)``, ``("", 0)``: a port the OS picks on this machine."""
+    if not isinstance(node, cst.Tuple) or len(node.elements) < 2:
+        return False
+    host, port = node.elements[0].value, node.elements[1].value
+    return _local_host(host) and isinstance(port, cst.Integer) and port.value == "0"
+
+
+def is_own_listener_address(node: cst.BaseExpression, bound: Collection[str] = ()) -> bool:
+    """``listener.getsockname()`` or ``("127.0.0.1", listener.getsockname()[1])``, or a name
+    in ``bound`` (names assigned such an address): the address of a socket this program
+    just bound."""
+    if isinstance(node, cst.Name):
+        return node.value in bound
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value == "getsockname"
+    if isinstance(node, cst.Tuple) and len(node.elements) == 2:
+        host, port = node.elements[0].value, node.elements[1].value
+        if isinstance(port, cst.Subscript):
+            port = port.value
+        return _local_host(host) and is_own_listener_address(port, bound)
+    return False
+
+
+def wraps_a_path(call: cst.Call, parent: Optional[cst.CSTNode]) -> bool:
+    """``tmpdir = py.path.local(mkdtemp())``: a call given only the path, its result kept in a
+    name: a path object over it, whose own methods (``tmpdir.remove()``) remove it."""
+    return (
+        len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+        and isinstance(parent, cst.Assign)
+    )
 
 
 def is_cleanup_call(call: cst.Call, qualified: Optional[str]) -> bool:

@@ -26,12 +26,15 @@ from leaklint.analysis.ownership_calls import (
     Effect,
     is_cleanup_call,
     is_constructor_like,
+    is_ephemeral_local_address,
     is_library_function,
     is_managing_method,
     is_method_of_other_object,
     is_non_raising,
+    is_own_listener_address,
     is_remover,
     passes_a_value,
+    wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape
 from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
@@ -130,6 +133,10 @@ class FlowWalk:
         # decide whether to create it (`if file != "-": fp.close()`).
         self.guard_names = scope.bool_flags | self._creation_conditions()
         self.created_status = Status.INERT if self.spec.activation_methods else Status.OPEN
+        # Bound to an ephemeral loopback port: accepting its own peer does not fail.
+        self.loopback_listener = False
+        # Events a done-callback of the task sets: awaiting one waits for the task.
+        self.completion_events: set[str] = set()
 
     # --- driver ----------------------------------------------------------------------------
     def run(self) -> FlowResult:
@@ -148,13 +155,18 @@ class FlowWalk:
         escape, node = Escape.NONE, None
         open_exits = [(state, n) for state, n in self.exits if Status.OPEN in state]
         raise_exits = [(state, n) for state, n in self.raise_exits if Status.OPEN in state]
-        if self.rebinds:
-            node, escape = next(iter(self.rebinds.items()))
-        elif (open_exits or raise_exits) and not released_somewhere:
+        rebound = [(n, e) for n, e in self.rebinds.items() if e is Escape.REBOUND]
+        if rebound:
+            # `f = open(a)` ... `f = open(b)`: the first is lost at the rebinding.
+            node, escape = rebound[0]
+        elif (open_exits or raise_exits or self.rebinds) and not released_somewhere:
+            # No path releases it: "never closed", not "replaced on the next iteration".
             escape = Escape.WITH_DOES_NOT_RELEASE if self.placement.statement is not None and (
                 isinstance(self.placement.statement, cst.With)
             ) else Escape.NEVER_RELEASED
             node = self.placement.statement
+        elif self.rebinds:
+            node, escape = next(iter(self.rebinds.items()))
         elif any(n is not None for _, n in open_exits):
             escape = Escape.EARLY_RETURN
             node = next(n for _, n in open_exits if n is not None)
@@ -316,6 +328,8 @@ class FlowWalk:
                 done = done | state
             if isinstance(node, cst.While):
                 done = self.expr(node.test, done) if done else done
+                if done and self._polls_until_exit(node.test):
+                    done = self._release(done)
         orelse: Optional[cst.Else] = node.orelse
         if orelse is not None and done:
             done = self._suite(orelse.body, done)
@@ -454,7 +468,9 @@ class FlowWalk:
             return state
         if isinstance(node, cst.Await):
             state = self.expr(node.expression, state)
-            if self.spec.await_releases and self._is_alias(node.expression):
+            if self.spec.await_releases and (
+                self._is_alias(node.expression) or self._waits_for_completion(node.expression)
+            ):
                 return self._release(state)
             return state
         if isinstance(node, cst.NamedExpr):
@@ -497,7 +513,7 @@ class FlowWalk:
         return self._call_effect(node, state)
 
     def _create(self, state: State) -> State:
-        if Status.OPEN in state and not self.holders:
+        if Status.OPEN in state and not self.holders and not self._created_once():
             self.rebinds.setdefault(self.creation.call, Escape.LOOP)
         elif Status.FAILED in state and not self.holders:
             self._failed_exit()
@@ -523,8 +539,13 @@ class FlowWalk:
             and func.attr.value in spec.release_methods | {"close"}
         ):
             return self._release(state)
+        if spec.loop_runners and _runs_event_loop(func, spec.loop_runners):
+            # `loop.run_forever()`: the function blocks until the loop ends, with the task.
+            return self._release(state)
         if isinstance(func, cst.Attribute) and self._is_alias(func.value):
             method = func.attr.value
+            if method == "add_done_callback" and node.args:
+                self.completion_events.update(_events_set_by(node.args[0].value))
             if method in spec.release_methods or method in spec.release_attributes or (
                 is_remover(spec, func)
             ):
@@ -533,10 +554,14 @@ class FlowWalk:
             if method in spec.activation_methods:
                 self.events.add(Status.OPEN)
                 return _replace(state, {Status.INERT}, Status.OPEN)
-            if method in _CHEAP_METHODS:
+            if method in _CHEAP_METHODS or self._loopback_setup(node, method):
                 return state
             self._risky(node, state)
             return state
+        if self._made_standard_stream(node):
+            # `os.dup2(fd, 0)`: daemonising code makes it the process's stdin/stdout/stderr,
+            # which lives as long as the process.
+            return self._escape(state)
         if isinstance(func, cst.Attribute) and func.attr.value in ("unlink", "rmdir"):
             receiver = func.value
             if isinstance(receiver, cst.Call) and any(
@@ -544,6 +569,8 @@ class FlowWalk:
             ):
                 return self._release(state)
         positions = [arg for arg in node.args if self._passes(arg.value)]
+        if positions and self._is_alias(node):
+            return state  # `tmpdir = py.path.local(path)`: the result is the path itself
         bound = [arg for arg in node.args if _bound_member(arg.value, self._is_alias)]
         if not positions and bound and self._effect_on(node, bound[0]) is Effect.TAKES:
             # `tracer.setwriter(err.write)`: a bound method keeps its object alive in the
@@ -583,6 +610,68 @@ class FlowWalk:
             return self._escape(state)
         self._risky(node, state)
         return state
+
+    def _made_standard_stream(self, node: cst.Call) -> bool:
+        """``os.dup2(fd, 1)``, ``os.dup2(f.fileno(), sys.stdout.fileno())``."""
+        if len(node.args) < 2 or self.resolver.qualified(node.func, self.scope) != "os.dup2":
+            return False
+        source, target = node.args[0].value, node.args[1].value
+        if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and (
+            source.func.attr.value == "fileno"
+        ):
+            source = source.func.value
+        if not self._is_alias(source):
+            return False
+        if isinstance(target, cst.Integer):
+            return target.value in ("0", "1", "2")
+        if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute):
+            target = target.func.value  # sys.stdout.fileno()
+        return dotted_name(target) in ("sys.stdin", "sys.stdout", "sys.stderr",
+                                       "sys.__stdin__", "sys.__stdout__", "sys.__stderr__")
+
+    def _waits_for_completion(self, node: cst.BaseExpression) -> bool:
+        """``await done.wait()`` on an event that the task's done-callback sets."""
+        return (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "wait"
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value in self.completion_events
+        )
+
+    def _polls_until_exit(self, test: cst.BaseExpression) -> bool:
+        """``p.poll() is None`` as a loop test: the loop ends only once ``poll()`` has reaped
+        the process."""
+        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+            return False
+        left, target = test.left, test.comparisons[0]
+        return (
+            isinstance(target.operator, (cst.Is, cst.Equal))
+            and isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+            and isinstance(left, cst.Call)
+            and isinstance(left.func, cst.Attribute)
+            and left.func.attr.value in self.spec.reaping_polls
+            and self._is_alias(left.func.value)
+        )
+
+    def _loopback_setup(self, node: cst.Call, method: str) -> bool:
+        """A socket pair made on this machine (``bind(("127.0.0.1", 0))``, ``listen()``,
+        ``connect(listener.getsockname())``, then ``accept()`` on that listener): binding an
+        ephemeral loopback port and connecting to one's own listener do not fail in practice,
+        so they open no exception path worth reporting."""
+        if self.spec.kind is not specs.Kind.SOCKET:
+            return False
+        if method == "bind" and node.args and is_ephemeral_local_address(node.args[0].value):
+            self.loopback_listener = True
+            return True
+        if method == "listen":
+            return True
+        if method == "accept":
+            return self.loopback_listener
+        if method == "connect" and node.args:
+            return is_own_listener_address(node.args[0].value, self.scope.listener_addresses)
+        return False
 
     def _surely_raises(self, callee: cst.FunctionDef) -> bool:
         """A module function that never returns; not a method (a subclass may override it:
@@ -749,6 +838,13 @@ class FlowWalk:
                 return any(self._is_alias(arg.value) for arg in node.args)
             if qualified in specs.PATH_TRANSFORMS and passes_a_value(self.spec, node.args[0].value):
                 return self._is_alias(node.args[0].value)
+            if (
+                self.spec.handle is specs.Handle.PATH
+                and wraps_a_path(node, self.resolver.index.parents.get(node))
+                and qualified not in specs.NON_RAISING_CALLS
+                and not is_constructor_like(qualified, node.func)
+            ):
+                return self._is_alias(node.args[0].value)
         if isinstance(node, cst.Attribute) and (
             self.spec.path_attribute == node.attr.value
             or node.attr.value in specs.RESOURCE_PART_ATTRIBUTES
@@ -846,6 +942,22 @@ class FlowWalk:
             node = parent
         return found
 
+    def _created_once(self) -> bool:
+        """Created under a test of a flag that the same branch then sets (``if not is_temp:
+        f = NamedTemporaryFile(); is_temp = True``): a loop cannot create it again, so it is
+        not replaced on the next iteration."""
+        parents = self.resolver.index.parents
+        node: Optional[cst.CSTNode] = self.creation.call
+        while node is not None and node is not self.scope.node:
+            parent = parents.get(node)
+            if isinstance(parent, cst.If) and node is parent.body:
+                tested = {n.value for n in _name_nodes(parent.test)}
+                body = parent.body.body if isinstance(parent.body, cst.IndentedBlock) else []
+                if tested & _assigned_names(body):
+                    return True
+            node = parent
+        return False
+
     def _reads_alias(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Name):
             return node.value in self.aliases | self.holders | self.owners
@@ -887,6 +999,32 @@ class FlowWalk:
             if isinstance(test.operator, cst.Or) and False in sides:
                 return False
         return None
+
+
+def _runs_event_loop(func: cst.BaseExpression, runners: frozenset[str]) -> bool:
+    """``loop.run_forever()``, ``loop.run_until_complete(...)``, Twisted's ``reactor.run()``."""
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value in runners:
+        return True
+    receiver = dotted_name(func.value) or ""
+    return func.attr.value == "run" and receiver.rsplit(".", 1)[-1] == "reactor"
+
+
+def _events_set_by(callback: cst.BaseExpression) -> set[str]:
+    """The names whose ``.set()`` a done-callback calls: ``lambda _: done.set()``,
+    ``done.set`` passed as is (wrapped in ``lambda t: ...`` or not)."""
+    if isinstance(callback, cst.Lambda):
+        callback = callback.body
+    if isinstance(callback, cst.Call):
+        callback = callback.func
+    if (
+        isinstance(callback, cst.Attribute)
+        and callback.attr.value == "set"
+        and isinstance(callback.value, cst.Name)
+    ):
+        return {callback.value.value}
+    return set()
 
 
 def _assigned_names(statements: Sequence[cst.BaseStatement]) -> set[str]:

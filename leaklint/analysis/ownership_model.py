@@ -65,6 +65,11 @@ class Resource:
     returned: bool = False
     # Attributes assigned on the object through a name (``t.daemon = True``): for the LK1 rules.
     attributes_set: frozenset[str] = frozenset()
+    # Handed off (returned, stored) on the paths that do not raise: the fix for an exception
+    # path is to release it in an `except` block, not in `finally`.
+    kept_on_success: bool = False
+    # Created only on Windows (in the body of `if sys.platform == "win32":`).
+    windows_only: bool = False
 
     @property
     def code(self) -> str:

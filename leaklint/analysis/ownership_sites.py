@@ -24,8 +24,10 @@ from leaklint.analysis.ownership_calls import (
     is_constructor_like,
     is_library_function,
     is_managing_method,
+    is_own_listener_address,
     params_of,
     passes_a_value,
+    wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
 from leaklint.analysis.specs import ResourceSpec
@@ -59,6 +61,8 @@ class Scope:
     # Names only ever assigned True/False: ownership flags (`close_source = True`).
     flag_assignments: set[str] = field(default_factory=set)
     other_assignments: set[str] = field(default_factory=set)
+    # Names assigned the address of a socket the scope bound (`address = s.getsockname()`).
+    listener_addresses: set[str] = field(default_factory=set)
 
     @property
     def bool_flags(self) -> set[str]:
@@ -240,6 +244,8 @@ class ScopeIndex:
                     (scope.flag_assignments if is_flag else scope.other_assignments).update(names)
                 if len(names) == 1 and isinstance(target.target, cst.Name):
                     self._note_value(scope, names[0], node.value)
+                    if is_own_listener_address(node.value):
+                        scope.listener_addresses.add(names[0])
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             scope.assigned.update(_bound_names(node.target))
             if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and (
@@ -307,6 +313,22 @@ class Placement:
     statement: Optional[cst.CSTNode] = None  # the With whose item creates it, if any
 
 
+def _named_like_owner(method: cst.Attribute) -> bool:
+    """``ssl_ctx.wrap_socket``, ``self._context.wrap_socket``, ``ssl.wrap_socket``: the
+    receiver's name says it is the kind of object that has the distinctive method."""
+    words = specs.DISTINCTIVE_RECEIVER_WORDS.get(method.attr.value, ())
+    receiver = method.value
+    if isinstance(receiver, cst.Call):
+        receiver = receiver.func  # ssl.create_default_context().wrap_socket(...)
+    if isinstance(receiver, cst.Attribute):
+        name = receiver.attr.value
+    elif isinstance(receiver, cst.Name):
+        name = receiver.value
+    else:
+        return False
+    return any(word in name.lower() for word in words)
+
+
 class Resolver:
     """Recognises creating calls in one scope and classifies their immediate use."""
 
@@ -339,7 +361,7 @@ class Resolver:
                 found = specs.METHOD_FACTORIES.get((receiver_type, call.func.attr.value), ())
                 if found:
                     api = f"{receiver_type.rsplit('.', 1)[-1]}.{call.func.attr.value}"
-            if not found:
+            if not found and _named_like_owner(call.func):
                 found = specs.DISTINCTIVE_METHODS.get(call.func.attr.value, ())
         if not found:
             helper = self.callee(call, scope)
@@ -349,8 +371,20 @@ class Resolver:
             return []
         return [
             Creation(call, spec, api) for spec in found
-            if _condition_holds(spec, call) and not self._wraps_a_resource(spec, call, scope)
+            if _condition_holds(spec, call)
+            and not self._wraps_a_resource(spec, call, scope)
+            and not self._over_memory_buffer(spec, call, scope)
         ]
+
+    def _over_memory_buffer(self, spec: ResourceSpec, call: cst.Call, scope: Scope) -> bool:
+        """``zipfile.ZipFile(io.BytesIO(data))``: an archive over an in-memory buffer holds
+        no OS resource; closing it only finishes what was written into memory."""
+        if spec.kind is not specs.Kind.FILE or not call.args:
+            return False
+        first = call.args[0]
+        if first.keyword is not None and first.keyword.value not in spec.wrapper_keywords:
+            return False
+        return self.type_of(first.value, scope) in specs.MEMORY_BUFFERS
 
     def _wraps_a_resource(self, spec: ResourceSpec, call: cst.Call, scope: Scope) -> bool:
         """``zipfile.ZipFile(zipfp)`` over ``zipfp = open(...)`` of the same function: the
@@ -466,8 +500,11 @@ def _condition_holds(spec: ResourceSpec, call: cst.Call) -> bool:
     without ``**kwargs`` that might carry it) it takes the spec's default."""
     if spec.wrapper_keywords and _wraps_an_object(spec, call):
         return False
-    if any(arg.keyword is not None and arg.keyword.value in spec.persistent_keywords
-           for arg in call.args):
+    if any(
+        arg.keyword is not None
+        and arg.keyword.value in spec.persistent_keywords | spec.adopting_keywords
+        for arg in call.args
+    ):
         return False
     condition = spec.condition
     if condition is None:
@@ -657,6 +694,10 @@ class Placer:
         if is_constructor_like(qualified, call.func):
             return Placement(Fate.HANDED_OFF)
         if passes_a_value(creation.spec, climb.expr):
+            if wraps_a_path(call, self.parents.get(call)):
+                # `tmpdir = py.path.local(mkdtemp())`: a path object over it, kept in a
+                # name; the climb goes on so that `tmpdir.remove()` removes it.
+                return None
             return Placement(Fate.DROPPED, Escape.PASSED, call)
         return Placement(Fate.HANDED_OFF)
 

@@ -74,6 +74,9 @@ class ResourceSpec:
     # Keywords that make the object a wrapper over a file object the caller owns, holding no
     # OS resource of its own: ``gzip.GzipFile(fileobj=buf)``.
     wrapper_keywords: frozenset[str] = frozenset()
+    # Keywords that make the call adopt a handle that existed before (``socket(fileno=fd)``):
+    # no new resource is created.
+    adopting_keywords: frozenset[str] = frozenset()
     # Keywords that make the object a deliberate, persistent one: ``mkstemp(dir=logdir)``
     # creates a uniquely named file in a directory the caller chose.
     persistent_keywords: frozenset[str] = frozenset()
@@ -84,6 +87,12 @@ class ResourceSpec:
     # on the object itself (a file's write, a socket's connect), or any call at all (the work
     # done while a thread runs, before it is joined).
     any_call_can_raise: bool = False
+    # Methods of an event loop that block until it stops (``loop.run_forever()``): the
+    # function does not end while the loop runs, so a task kept in a local lives as long.
+    loop_runners: frozenset[str] = frozenset()
+    # Methods of a process that reap it once it has exited (``poll()``): a loop that runs
+    # until it reports an exit code reaps it (``while p.poll() is None: ...``).
+    reaping_polls: frozenset[str] = frozenset()
 
 
 _CLOSE = frozenset({"close"})
@@ -93,8 +102,11 @@ _FD = ResourceSpec(
     Kind.FILE, "LK301", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,
 )
+# `socket.socket(fileno=fd)` adopts a descriptor that existed before (an inherited listening
+# socket): the duty to close it came from elsewhere, it is not created here.
 _SOCKET = ResourceSpec(
-    Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}), exception_before_handoff=True
+    Kind.SOCKET, "LK302", "socket", frozenset({"close", "detach"}), exception_before_handoff=True,
+    adopting_keywords=frozenset({"fileno"}),
 )
 _SELECTOR = ResourceSpec(Kind.SOCKET, "LK302", "selector", _CLOSE, exception_before_handoff=True)
 _CONNECTION = ResourceSpec(
@@ -183,10 +195,12 @@ _PROCESS = ResourceSpec(
 )
 _POPEN = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
-    released_verb="waited for",
+    released_verb="waited for", reaping_polls=frozenset({"poll"}),
 )
+# Reading a task's `result()` or `exception()` needs it done: that path has waited for it.
 _TASK = ResourceSpec(
-    Kind.TASK, "LK106", "task", frozenset({"cancel", "result"}), await_releases=True,
+    Kind.TASK, "LK106", "task", frozenset({"cancel", "result", "exception"}),
+    await_releases=True, loop_runners=frozenset({"run_forever", "run_until_complete"}),
     any_call_can_raise=True,
     release_functions=frozenset({"asyncio.gather", "asyncio.wait", "asyncio.wait_for",
                                  "asyncio.shield", "asyncio.as_completed"}),
@@ -284,6 +298,8 @@ TYPE_CONSTRUCTORS: dict[str, str] = {
     "pathlib.Path": "pathlib.Path",
     "pathlib.PurePath": "pathlib.Path",
     "pathlib.PosixPath": "pathlib.Path",
+    "io.BytesIO": "io.BytesIO",
+    "io.StringIO": "io.StringIO",
     "pathlib.WindowsPath": "pathlib.Path",
     "pathlib.Path.home": "pathlib.Path",
     "pathlib.Path.cwd": "pathlib.Path",
@@ -315,10 +331,14 @@ METHOD_FACTORIES: dict[tuple[str, str], tuple[ResourceSpec, ...]] = {
     **{("aiohttp.ClientSession", verb): (_AIOHTTP_RESPONSE,) for verb in _HTTP_VERBS},
 }
 
-# Methods whose name alone identifies the factory, whatever the receiver: only SSL contexts
-# have `wrap_socket` (`self._ssl_context.wrap_socket(sock)` needs no type inference).
+# Methods whose name identifies the factory when the receiver is named like the object that
+# has it: `self._ssl_context.wrap_socket(sock)` needs no type inference, while a project's own
+# `tls.wrap_socket(connection)` (which stores the socket and returns None) is something else.
 DISTINCTIVE_METHODS: dict[str, tuple[ResourceSpec, ...]] = {
     "wrap_socket": (_SOCKET,),
+}
+DISTINCTIVE_RECEIVER_WORDS: dict[str, tuple[str, ...]] = {
+    "wrap_socket": ("ctx", "context", "ssl"),
 }
 
 # Attributes that are the resource itself, or the part of it that holds the OS handle:
@@ -338,6 +358,8 @@ PATH_TRANSFORMS = frozenset(
     {"os.path.realpath", "os.path.abspath", "os.path.normpath", "os.fsencode", "os.fsdecode",
      "os.fspath", "pathlib.Path", "builtins.str", "os.path.join", "os.path.dirname"}
 )
+# In-memory file objects: an archive opened over one holds no OS resource.
+MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
 # Calls that end the process: nothing leaks past them.
 PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
 # Modules whose functions read or write a file object they are given and never keep or close
@@ -372,7 +394,8 @@ NON_RAISING_CALLS = frozenset(
      "builtins.type", "builtins.callable", "builtins.hasattr", "builtins.super",
      "builtins.bool", "builtins.print", "builtins.repr", "builtins.str", "builtins.locals",
      "builtins.globals", "builtins.vars", "builtins.iter", "builtins.object",
-     "time.time", "time.monotonic", "time.perf_counter", "os.getpid", "os.path.join",
+     "time.time", "time.monotonic", "time.perf_counter", "time.sleep", "os.getpid",
+     "os.path.join",
      "os.path.basename", "os.path.dirname", "os.path.exists", "os.path.isfile",
      "os.path.isdir", "os.fspath", "threading.current_thread", "threading.get_ident",
      "builtins.list", "builtins.tuple", "builtins.dict", "builtins.set", "builtins.frozenset",

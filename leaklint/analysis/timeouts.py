@@ -26,7 +26,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import iter_nodes
+from leaklint.walker import iter_nodes, iter_statements
 
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
@@ -61,6 +61,10 @@ class MissingTimeout:
     call: cst.Call
     api: str  # "requests.get", "session.post", "urllib.request.urlopen"
     how: str  # "has no timeout", "passes timeout=None", ...
+    # No timeout at all on a call that falls back to `socket.getdefaulttimeout()` (urlopen,
+    # create_connection), for an address the function only passes through (a parameter, an
+    # attribute): a library facility that leaves the timeout to the program's default.
+    defers_to_default: bool = False
 
 
 def _canonical(qualified: Optional[str]) -> Optional[str]:
@@ -93,6 +97,48 @@ def _forwards_positionals(call: cst.Call) -> bool:
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+_BUILT = (cst.FormattedString, cst.BinaryOperation, cst.Tuple, cst.ConcatenatedString,
+          cst.SimpleString)
+
+
+def _built_here(target: cst.BaseExpression, function: Optional[cst.FunctionDef]) -> bool:
+    """Whether the address is made by this code (``f"{base}/manifest.json"``, ``(host,
+    port)``, ``Request(url)`` over such a url), directly or through a local name bound to it:
+    a client of a known endpoint, not a facility fetching whatever it is given."""
+    seen: set[str] = set()
+    while True:
+        if isinstance(target, _BUILT):
+            return True
+        if isinstance(target, cst.Call):
+            func = target.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "format":
+                return True  # "http://{}:{}/".format(host, port)
+            name = dotted_name(func) or ""
+            if not target.args or not name.rsplit(".", 1)[-1][:1].isupper():
+                return False  # a call's result: where it came from is not known here
+            target = target.args[0].value  # Request(url, ...)
+            continue
+        if not isinstance(target, cst.Name) or function is None or target.value in seen:
+            return False
+        seen.add(target.value)
+        bound = _local_value(function, target.value)
+        if bound is None:
+            return False
+        target = bound
+
+
+def _local_value(function: cst.FunctionDef, name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one plain assignment of ``name`` in ``function``, if there is one."""
+    values = [
+        node.value
+        for node in iter_statements(function)
+        if isinstance(node, cst.Assign)
+        for target in node.targets
+        if isinstance(target.target, cst.Name) and target.target.value == name
+    ]
+    return values[0] if len(values) == 1 else None
 
 
 class TimeoutCalls(Analysis):
@@ -128,7 +174,8 @@ class TimeoutCalls(Analysis):
         if qualified in HTTPX_CALLS:
             return self._httpx_call(call, qualified)
         if qualified in POSITIONAL_TIMEOUT_CALLS:
-            return self._positional_call(call, qualified, POSITIONAL_TIMEOUT_CALLS[qualified])
+            index = POSITIONAL_TIMEOUT_CALLS[qualified]
+            return self._positional_call(call, qualified, index, ancestors)
         func = call.func
         if (
             isinstance(func, cst.Attribute)
@@ -191,7 +238,9 @@ class TimeoutCalls(Analysis):
             return None
         return self._unbounded(call, api, value)
 
-    def _positional_call(self, call: cst.Call, api: str, index: int) -> Optional[MissingTimeout]:
+    def _positional_call(
+        self, call: cst.Call, api: str, index: int, ancestors: Sequence[cst.CSTNode]
+    ) -> Optional[MissingTimeout]:
         if _forwards_keywords(call) or _forwards_positionals(call):
             return None
         arg = _keyword(call, "timeout")
@@ -199,7 +248,11 @@ class TimeoutCalls(Analysis):
         if arg is None and len(positional) > index:
             arg = positional[index]
         if arg is None:
-            return MissingTimeout(call, api, "has no timeout")
+            target = positional[0].value if positional else None
+            function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)),
+                            None)
+            passed_through = target is not None and not _built_here(target, function)
+            return MissingTimeout(call, api, "has no timeout", passed_through)
         return self._unbounded(call, api, arg.value)
 
     def _unbounded(

@@ -24,6 +24,7 @@ from typing import Optional, Union, cast
 
 import libcst as cst
 
+from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
@@ -56,6 +57,8 @@ class Worker:
     role: str  # "thread target", "Timer callback", "executor job", "background task", ...
     # For tasks: is the task handle cancelled somewhere in the file?
     cancelled: bool = False
+    # Runs on a daemon thread (dies with the process) on every use seen.
+    daemon: bool = False
 
 
 def _identifier(node: cst.BaseExpression) -> Optional[str]:
@@ -103,6 +106,7 @@ class BackgroundWorkers(Analysis):
         }
         self._thread_classes = self._local_subclasses(context.module, THREAD_TYPES)
         self._timer_classes = self._local_subclasses(context.module, TIMER_TYPES)
+        self._daemon_classes = daemon_classes(context.module)
         self._executor_names: set[str] = set()
         self._cancelled: set[str] = set()
         self._task_holders: list[tuple[cst.FunctionDef, frozenset[str]]] = []
@@ -142,7 +146,8 @@ class BackgroundWorkers(Analysis):
         elif isinstance(node, cst.ClassDef) and node.name.value in self._thread_classes:
             run = _method(node, "run")
             if run is not None:
-                self._add(Worker(run, "`run()` of a thread subclass"))
+                daemon = node.name.value in self._daemon_classes
+                self._add(Worker(run, "`run()` of a thread subclass", daemon=daemon))
 
     def _visit_call(self, call: cst.Call, scopes: list[Scope]) -> None:
         func = call.func
@@ -153,9 +158,11 @@ class BackgroundWorkers(Analysis):
         qualified = self.names.call_name(call)
         local = func.value if isinstance(func, cst.Name) else None
         if qualified in THREAD_TYPES or local in self._thread_classes:
-            self._resolve(_argument(call, "target", 1), scopes, "thread target")
+            daemon = self._starts_daemon(call, scopes)
+            self._resolve(_argument(call, "target", 1), scopes, "thread target", daemon)
         elif qualified in TIMER_TYPES or local in self._timer_classes:
-            self._resolve(_argument(call, "function", 1), scopes, "Timer callback")
+            daemon = self._starts_daemon(call, scopes)
+            self._resolve(_argument(call, "function", 1), scopes, "Timer callback", daemon)
         elif isinstance(func, cst.Attribute) and func.attr.value in SUBMIT_METHODS:
             if self._is_executor(func.value):
                 self._resolve(_argument(call, "fn", 0), scopes, "executor job")
@@ -225,8 +232,28 @@ class BackgroundWorkers(Analysis):
         return name in self._executor_names or any(w in name.lower() for w in _EXECUTOR_WORDS)
 
     # --- resolution -------------------------------------------------------------------------
+    def _starts_daemon(self, call: cst.Call, scopes: list[Scope]) -> bool:
+        """``Thread(target=f, daemon=True)``, a daemon subclass, or ``t.daemon = True`` on
+        the name the thread is kept under."""
+        if daemon_keyword(call):
+            return True
+        if isinstance(call.func, cst.Name) and call.func.value in self._daemon_classes:
+            return True
+        body: cst.CSTNode = scopes[-1] if scopes else self.context.module
+        holders = {
+            name
+            for node in _walk(body)
+            if isinstance(node, cst.Assign) and node.value is call
+            for name in filter(None, (_identifier(t.target) for t in node.targets))
+        }
+        return bool(holders) and any_sets_daemon(body, holders)
+
     def _resolve(
-        self, target: Optional[cst.BaseExpression], scopes: list[Scope], role: str
+        self,
+        target: Optional[cst.BaseExpression],
+        scopes: list[Scope],
+        role: str,
+        daemon: bool = False,
     ) -> None:
         if target is None:
             return
@@ -238,7 +265,7 @@ class BackgroundWorkers(Analysis):
             return
         function = self._definition(target, scopes)
         if function is not None and function.asynchronous is None:
-            self._add(Worker(function, role))
+            self._add(Worker(function, role, daemon=daemon))
 
     def _definition(
         self, target: cst.BaseExpression, scopes: list[Scope]
@@ -282,8 +309,11 @@ class BackgroundWorkers(Analysis):
 
     def _add(self, worker: Worker) -> None:
         known = self.workers.get(worker.function)
-        # A function started both as a cancelled task and otherwise is judged by the worst use.
-        if known is None or (known.cancelled and not worker.cancelled):
+        # A function started both as a cancelled task and otherwise, or on a daemon thread and
+        # on another, is judged by the worst use.
+        if known is None or (known.cancelled and not worker.cancelled) or (
+            known.daemon and not worker.daemon
+        ):
             self.workers[worker.function] = worker
 
     def _local_subclasses(self, module: cst.Module, bases: frozenset[str]) -> frozenset[str]:

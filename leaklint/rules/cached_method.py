@@ -1,21 +1,24 @@
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.decorators import CacheDecorators
+from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
+from leaklint.analysis.enums import is_enum_class
+from leaklint.analysis.invocations import Invocations
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
+from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 
 # Decorators that make a function receive no instance.
 NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
 # Immutable value classes: equal instances share one cache entry, and they own nothing.
 VALUE_BASES = frozenset({"typing.NamedTuple", "builtins.tuple", "collections.namedtuple"})
-ENUM_BASES = frozenset(
-    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
-)
 # First parameters that mean the method is called on classes (metaclass methods).
 CLASS_RECEIVERS = frozenset({"cls", "mcs", "mcls", "metacls"})
 
@@ -23,11 +26,21 @@ CLASS_RECEIVERS = frozenset({"cls", "mcs", "mcls", "metacls"})
 class CachedMethod(Rule):
     """
     ## What it does
-    Flags `functools.cache`, `functools.lru_cache` (any `maxsize`) and `async_lru.alru_cache`
-    on an instance method, also through an alias (`memo = lru_cache(maxsize=None)`) and under
-    `@property`. Static methods, class methods, methods of `Enum` classes, of value classes
-    (`NamedTuple`, classes that define `__hash__`: equal instances share one entry) and
-    `functools.cached_property` are not flagged.
+    Flags `functools.cache`, `functools.lru_cache` and `async_lru.alru_cache` on an instance
+    method, also through an alias (`memo = lru_cache(maxsize=None)`) and under `@property`.
+
+    An unbounded cache (`functools.cache`, `maxsize=None`) is reported at `high`. It is
+    `medium` when the cache is bounded (`lru_cache()`, `maxsize=128`: it pins at most that many
+    instances), when the module empties it (`self.method.cache_clear()`), when the class is
+    only instantiated by the module body (a process-lifetime singleton), and in test code.
+
+    ## Not flagged
+    - static methods, class methods and metaclass methods (no instance in the key);
+    - methods of `Enum` classes (a fixed set of members);
+    - methods of value classes: `NamedTuple`, classes that define `__hash__` (equal instances
+      share one entry);
+    - `functools.cached_property`, and per-instance caches built in `__init__`
+      (`self.f = lru_cache(...)(self._f)`).
 
     ## Why is this bad?
     The cache lives on the function, which lives on the class: it keys every entry by `self`
@@ -58,8 +71,23 @@ class CachedMethod(Rule):
 
     CODE = "LK202"
     NAME = "cached-method"
-    MESSAGE = "`@{api}` on method `{name}` keeps {pinned} alive (`self` is part of the cache key)"
+    MESSAGE = (
+        "`@{api}` on method `{name}` keeps every instance it is called on alive, with all it "
+        "owns (`self` is part of the unbounded cache key); build the cache per instance in "
+        "`__init__` or use `cached_property`"
+    )
+    BOUNDED_MESSAGE = (
+        "`@{api}` on method `{name}` keeps up to {maxsize} instances alive until they are "
+        "evicted (`self` is part of the cache key); build the cache per instance in `__init__` "
+        "if the instances own much"
+    )
     TRIGGERS = ("lru_cache", "cache", "alru_cache")
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        """A cache decorator names its API somewhere: in an import, at the decorator, or in a
+        module-level alias (`memo = lru_cache(maxsize=None)`)."""
+        return facts.decorated and facts.names_any(last_names(CACHE_APIS))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
@@ -74,14 +102,31 @@ class CachedMethod(Rule):
             return
         names = self.analysis(ImportNames)
         classes = {c.name.value: c for c in self.analysis(Scopes).classes}
-        if _is_enum(scope.owner, names) or _is_value_class(scope.owner, names, classes):
+        if is_enum_class(scope.owner, names) or _is_value_class(scope.owner, names, classes):
             return
         decorator, spec = found
-        if spec.unbounded:
-            pinned = "every instance it is called on"
-        else:
-            pinned = f"up to {spec.maxsize} instances"
-        self.report(decorator, api=spec.api.rsplit(".", 1)[-1], name=node.name.value, pinned=pinned)
+        api = spec.api.rsplit(".", 1)[-1]
+        name = node.name.value
+        if not spec.unbounded:
+            self.report(
+                decorator,
+                self.BOUNDED_MESSAGE.format(api=api, name=name, maxsize=spec.maxsize),
+                confidence=Confidence.MEDIUM,
+            )
+            return
+        confidence = Confidence.HIGH
+        if (
+            self._cleared(name)
+            or self.analysis(Invocations).is_singleton(scope.owner)
+            or is_test_path(self.context.path)
+        ):
+            confidence = Confidence.MEDIUM
+        self.report(decorator, api=api, name=name, confidence=confidence)
+
+    def _cleared(self, name: str) -> bool:
+        """``self.get_models.cache_clear()`` somewhere in the module: the owner empties the
+        cache when it must (and knows how long its entries live)."""
+        return bool(re.search(rf"\b{re.escape(name)}\.cache_clear\(", self.context.source))
 
 
 def _has_decorator(node: cst.FunctionDef, names: frozenset[str]) -> bool:
@@ -114,14 +159,5 @@ def _is_value_class(
             and depth > 0
             and _is_value_class(parent, names, classes, depth - 1)
         ):
-            return True
-    return False
-
-
-def _is_enum(owner: cst.ClassDef, names: ImportNames) -> bool:
-    """Enum members are a fixed set of singletons: pinning them costs nothing."""
-    for base in owner.bases:
-        qualified = names.qualified_name(base.value) or ""
-        if qualified in ENUM_BASES or qualified.rsplit(".", 1)[-1].endswith(("Enum", "Flag")):
             return True
     return False

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import libcst as cst
 
-from leaklint.analysis.timeouts import TimeoutCalls
-from leaklint.rule import Rule
+from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls
+from leaklint.fixers.source import indentation
+from leaklint.fixers.timeouts import timeout_fix
+from leaklint.model import Applicability, Confidence, Fix
+from leaklint.rule import Report, Rule, RuleOption
 
 
 class CallWithoutTimeout(Rule):
@@ -33,14 +39,57 @@ class CallWithoutTimeout(Rule):
     ```
     Calls that forward `**kwargs` are left to their callers, and a `Session` subclass that
     overrides `request` to inject a default timeout is trusted.
+
+    ## Not flagged
+    Calls that forward `**kwargs` (their callers decide); a `Session` subclass that injects
+    a default timeout; a call inside a branch that checks for a timeout.
+
+    ## Confidence
+    Medium: calls in test code (it talks to its own servers, and hangs only when already
+    failing), and `urlopen`/`create_connection` without a timeout for an address the
+    function only passes through (a parameter, an attribute): they fall back to
+    `socket.getdefaulttimeout()`, which the program sets once. High when the code builds the
+    address of an endpoint it knows (an f-string, a `(host, port)` tuple).
+
+    ## Autofix
+    Unsafe (`--unsafe-fixes`): `timeout=10` is added (or replaces `None`); the number is the
+    rule's `fix-timeout` option (`[tool.leaklint.LK305] fix-timeout = 30`). Unsafe because a
+    call that legitimately takes longer now raises.
     """
 
     CODE = "LK305"
+    AUTOFIX = Applicability.UNSAFE
     NAME = "call-without-timeout"
+    SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
     TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection")
+    OPTIONS = (
+        RuleOption("fix-timeout", 10, "seconds the (unsafe) fix passes as `timeout=`", float),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Each reported call's finding and indentation, for the fix.
+        self._missing: dict[cst.CSTNode, tuple[MissingTimeout, list[str]]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
         if missing is not None:
-            self.report(node, api=missing.api, how=missing.how)
+            indents = indentation(self.context.module, self.context.ancestors)
+            self._missing[node] = (missing, indents)
+            confidence = _confidence(missing, self.context.path)
+            self.report(node, api=missing.api, how=missing.how, confidence=confidence)
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        missing, indents = self._missing[report.node]
+        return timeout_fix(self.context, missing, self.options["fix-timeout"], indents)
+
+
+def _confidence(missing: MissingTimeout, path: str) -> Confidence:
+    """Medium where a hang matters little or the timeout is someone else's to choose: test
+    code (it talks to its own servers and only hangs when already failing), and a library
+    facility that passes through an address it is given and defers to the program's
+    `socket.setdefaulttimeout()`."""
+    if is_test_path(path) or missing.defers_to_default:
+        return Confidence.MEDIUM
+    return Confidence.HIGH

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -30,8 +31,19 @@ class ConnectionNotClosed(ResourceRule):
         with contextlib.closing(sqlite3.connect(path)) as db:
             return db.execute("select count(*) from t").fetchone()[0]
     ```
+
+    ## Not flagged
+    `quit()` of `smtplib`/`ftplib`/`poplib` connections, which closes them.
+
+    ## Autofix
+    Safe (`--fix`): a connection bound, used by a straight line of statements and closed by
+    `conn.close()` right after them becomes `with contextlib.closing(...) as conn:` (the
+    connection's own `with` would commit or send QUIT instead); `import contextlib` is added
+    when the module has no such import. Other shapes are left for you to fix.
     """
 
     CODE = "LK303"
+    AUTOFIX = Applicability.SAFE
     NAME = "connection-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("connect", "Connection", "FTP", "SMTP", "IMAP4", "POP3", "Telnet", "LMTP")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
 from leaklint.analysis.tasks import TaskApis, TaskCreation
-from leaklint.rule import Rule
+from leaklint.fixers.tasks import keep_task_fix
+from leaklint.model import Applicability, Fix
+from leaklint.rule import Report, Rule
 
 
 class DanglingTask(Rule):
@@ -41,13 +44,33 @@ class DanglingTask(Rule):
         task.add_done_callback(background_tasks.discard)
     ```
     or await it, or create it in an `asyncio.TaskGroup`.
+
+    ## Not flagged
+    `await create_task(...)`; a task stored in a long-lived set and discarded by a done-
+    callback; `TaskGroup.create_task`; a task handed off; `ensure_future(x)` of something
+    that may already be a future; a project's own `.create_task` wrappers on objects that
+    are not event loops.
+
+    ## Confidence
+    Always high: a dropped task can vanish mid-run wherever it is.
+
+    ## Autofix
+    Safe (`--fix`): a task thrown away by a statement of its own (`create_task(...)`,
+    `_ = create_task(...)`, `create_task(...).add_done_callback(cb)`) is kept in a
+    module-level set until it is done, as the asyncio documentation shows; a module that
+    already keeps one (`name = set()` emptied by `add_done_callback(name.discard)`) has it
+    reused. Tasks dropped inside expressions and `run_coroutine_threadsafe` futures are left
+    for you.
     """
 
     CODE = "LK105"
+    AUTOFIX = Applicability.SAFE
     NAME = "dangling-task"
+    SIMILAR_CHECKS = ("RUF006",)
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
-        "mid-run and its exception is lost"
+        "mid-run and its exception is lost (keep it in a set and discard it in a done-callback, "
+        "or await it)"
     )
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 
@@ -59,6 +82,13 @@ class DanglingTask(Rule):
         if all(_is_discard_target(target.target) for target in node.targets):
             for creation, how in self._dropped(node.value):
                 self.report(creation.call, api=creation.api, how=how)
+
+    def fix(self, report: Report) -> Optional[Fix]:
+        assert isinstance(report.node, cst.Call)
+        creation = self.analysis(TaskApis).creation(report.node)
+        if creation is None:
+            return None
+        return keep_task_fix(self.context, report.node, creation.api)
 
     def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
         """Task creations whose result the expression statement ``value`` throws away."""

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ExecutorNotShutdown(Rule):
+class ExecutorNotShutdown(ConcurrencyRule):
     """
     ## What it does
     Flags a `ThreadPoolExecutor`, `ProcessPoolExecutor`, `multiprocessing.Pool` or
@@ -31,13 +30,13 @@ class ExecutorNotShutdown(Rule):
             return list(pool.map(resize, sizes))
     ```
     or keep one long-lived executor at module level or on an object that shuts it down.
+
+    ## Not flagged
+    Module-level or `self`-owned long-lived executors; `with` blocks; shut down on every
+    path (`shutdown()`, `close()` and `join()`, `terminate()`); handed off.
     """
 
     CODE = "LK103"
     NAME = "executor-not-shutdown"
-    MESSAGE = "{detail}"
+    SIMILAR_CHECKS = ("R1732", "consider-using-with")
     TRIGGERS = ("Executor", "Pool")
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(verdict.resource.call, detail=describe(verdict, self.context))

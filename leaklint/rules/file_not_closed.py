@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -31,8 +32,23 @@ class FileNotClosed(ResourceRule):
         with open(path) as f:
             return json.load(f)
     ```
+
+    ## Not flagged
+    Archives over an in-memory buffer (`zipfile.ZipFile(io.BytesIO(...))`, `fileobj=`); a
+    descriptor made a standard stream with `os.dup2(fd, 0/1/2)`; a local file dropped only
+    when a call before its hand-off raises.
+
+    ## Autofix
+    Safe (`--fix`): a file used inline in one simple statement that is done with it when the
+    statement ends (`data = open(p).read()`, `json.load(open(p))`, `for line in open(p):`), or
+    bound, used by a straight line of statements and closed by `f.close()` right after them,
+    gets a `with` block that closes it where the code already stopped using it. A file that is
+    returned, kept by a lazy reader (`csv.reader(open(p))`), opened under a condition or in a
+    comprehension, or used after an exception could close it, is left for you to fix.
     """
 
     CODE = "LK301"
+    AUTOFIX = Applicability.SAFE
     NAME = "file-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp")

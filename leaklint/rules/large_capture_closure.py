@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.closures import Capture, Closures, Unit, may_be_large
+from leaklint.analysis.closures import (
+    Capture,
+    Closures,
+    allocates_large_beside_closure,
+    may_be_large,
+)
 from leaklint.analysis.names import ImportNames
 from leaklint.rule import Rule, RuleOption
+from leaklint.screen import SourceFacts
 
 MIB = 1024 * 1024
 
@@ -46,6 +52,13 @@ class LargeCaptureClosure(Rule):
             magic = f.read(4)          # keep only what the closure needs
         return lambda: magic == b"\\x89PNG"
     ```
+
+    ## Not flagged
+    Closures that do not escape their frame; closures that use the whole captured object;
+    allocations below the `min-bytes`/`min-elements` thresholds.
+
+    ## Confidence
+    Always high.
     """
 
     CODE = "LK401"
@@ -61,6 +74,10 @@ class LargeCaptureClosure(Rule):
         RuleOption("min-bytes", MIB, "allocations of at least this many bytes are large"),
         RuleOption("min-elements", 100_000, "lists/arrays of at least this many items are large"),
     )
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return allocates_large_beside_closure(facts)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # The closure analysis needs every function's scope; only a file that binds something
@@ -90,9 +107,4 @@ class LargeCaptureClosure(Rule):
                 )
 
     def _large(self, capture: Capture) -> bool:
-        value = capture.value
-        if value.size is None:
-            return True  # loaded data, or an array whose shape is not a constant
-        if value.unit is Unit.BYTES:
-            return bool(value.size >= self.options["min-bytes"])
-        return bool(value.size >= self.options["min-elements"])
+        return capture.value.is_large(self.options["min-bytes"], self.options["min-elements"])

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ProcessNotJoined(Rule):
+class ProcessNotJoined(ConcurrencyRule):
     """
     ## What it does
     Flags a `multiprocessing.Process` (or subclass instance) that is started and never
@@ -33,13 +32,19 @@ class ProcessNotJoined(Rule):
             child.kill()
     ```
     or use `subprocess.run(...)`, which waits for the child.
+
+    ## Not flagged
+    `subprocess.run`/`call`/`check_output`; processes waited for, communicated with, joined
+    or handed off on every path; `with Popen(...)`; a process reaped by a loop that polls
+    until it exits (`while p.poll() is None:`).
+
+    ## Confidence
+    Medium: a process launched detached on purpose (`start_new_session=True`,
+    `preexec_fn=os.setsid`): it is meant to outlive the call; and a process started only on
+    Windows (`if sys.platform == "win32":`), where an unwaited child leaves no zombie.
     """
 
     CODE = "LK104"
     NAME = "process-not-joined"
-    MESSAGE = "{detail}"
+    SIMILAR_CHECKS = ("R1732", "consider-using-with")
     TRIGGERS = ("Popen", "Process")
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(verdict.resource.call, detail=describe(verdict, self.context))

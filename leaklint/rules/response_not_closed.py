@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -35,8 +36,20 @@ class ResponseNotClosed(ResourceRule):
                 for chunk in response.iter_content(65536):
                     out.write(chunk)
     ```
+
+    ## Not flagged
+    Non-streamed `requests` responses (already read and released); streamed ones read to
+    completion (`.content`, `.text`, `.json()`).
+
+    ## Autofix
+    Safe (`--fix`): a session or response bound, used by a straight line of statements and
+    closed by `.close()` right after them, or used inline once (`urlopen(url).getcode()`),
+    becomes a `with` block. Async sessions and clients (`aiohttp`, `httpx.AsyncClient`)
+    are left for you.
     """
 
     CODE = "LK304"
+    AUTOFIX = Applicability.SAFE
     NAME = "response-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

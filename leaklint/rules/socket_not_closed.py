@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
 
 
@@ -30,8 +31,22 @@ class SocketNotClosed(ResourceRule):
         with socket.socket() as sock:
             sock.connect((host, port))
     ```
+
+    ## Not flagged
+    A socket pair made on this machine (binding an ephemeral loopback port, listening,
+    connecting to one's own listener and accepting on it do not fail in practice);
+    `socket.socket(fileno=fd)`, which adopts a descriptor that existed before; `wrap_socket`
+    on a receiver that is not named like an SSL context (a project's own method of that
+    name).
+
+    ## Autofix
+    Safe (`--fix`): a socket bound, used by a straight line of statements and closed by
+    `sock.close()` right after them becomes a `with` block, which also closes it when
+    `connect()` or `sendall()` raises. Other shapes are left for you to fix.
     """
 
     CODE = "LK302"
+    AUTOFIX = Applicability.SAFE
     NAME = "socket-not-closed"
+    SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
     TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd")

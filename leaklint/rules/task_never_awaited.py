@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership_model import Fate
 from leaklint.rule import Rule
 
@@ -37,10 +38,23 @@ class TaskNeverAwaited(Rule):
         return "placed"
     ```
     or await it before returning.
+
+    ## Not flagged
+    Tasks awaited, gathered, waited, cancelled, returned or stored on every path; a task
+    whose `result()` or `exception()` is read (it is done on that path); a task kept in a
+    local while the same function runs the loop until it ends (`run_forever()`,
+    `run_until_complete(...)`, `reactor.run()`); a task whose done-callback sets an event
+    the function awaits; a task awaited on the normal path but not when an earlier call
+    raises.
+
+    ## Confidence
+    Medium: a task held by a program's entry point (`main()`, what the `__main__` block
+    calls).
     """
 
     CODE = "LK106"
     NAME = "task-never-awaited"
+    SIMILAR_CHECKS = ("RUF006", "F841")
     MESSAGE = "{detail}"
     TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
 
@@ -50,4 +64,8 @@ class TaskNeverAwaited(Rule):
             # Dropped handles are LK105's; a raise before the await does not make the task
             # "never awaited".
             if resource.label is not None and resource.fate is Fate.LEAKED:
-                self.report(resource.call, detail=describe(verdict, self.context))
+                self.report(
+                resource.call,
+                detail=describe(verdict, self.context),
+                confidence=resource_confidence(verdict.resource, self.context),
+            )

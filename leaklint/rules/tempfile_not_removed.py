@@ -31,6 +31,10 @@ class TempfileNotRemoved(ResourceRule):
             build(data, path)
             return archive(path)
     ```
+
+    ## Not flagged
+    `mkstemp(dir=...)`/`mkdtemp(dir=...)` in a directory the caller chose (a deliberate,
+    persistent file); a path returned to the caller or yielded by a fixture that removes it.
     """
 
     CODE = "LK306"

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.rule import Rule
+from leaklint.analysis.concurrency import Verdict
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class ThreadNotJoined(Rule):
+class ThreadNotJoined(ConcurrencyRule):
     """
     ## What it does
     Flags a non-daemon `threading.Thread` (or an instance of a subclass defined in the module)
@@ -35,14 +35,17 @@ class ThreadNotJoined(Rule):
     ```
     or hand the thread to an owner that joins it (return it, store it on `self`), or submit
     the work to a long-lived executor. Daemon threads are left to LK102.
+
+    ## Not flagged
+    Daemon threads (LK102 covers their loops); threads joined on every path, in `finally`,
+    or collected in a list joined in a later loop; threads handed off (returned, stored on
+    `self`, passed to an owner); threads stopped by a method of their own class that joins
+    them.
     """
 
     CODE = "LK101"
     NAME = "thread-not-joined"
-    MESSAGE = "{detail}"
     TRIGGERS = ("Thread",)
 
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            if not verdict.daemon:
-                self.report(verdict.resource.call, detail=describe(verdict, self.context))
+    def applies(self, verdict: Verdict) -> bool:
+        return not verdict.daemon

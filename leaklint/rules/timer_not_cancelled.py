@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
-from leaklint.rule import Rule
+from leaklint.rules.concurrency_rule import ConcurrencyRule
 
 
-class TimerNotCancelled(Rule):
+class TimerNotCancelled(ConcurrencyRule):
     """
     ## What it does
     Flags a `threading.Timer` that is started with its handle dropped (it can never be
@@ -36,13 +35,12 @@ class TimerNotCancelled(Rule):
         finally:
             watchdog.cancel()
     ```
+
+    ## Not flagged
+    Timers cancelled or joined on every path (in `finally`); timers handed off (`self._timer
+    = ...`).
     """
 
     CODE = "LK107"
     NAME = "timer-not-cancelled"
-    MESSAGE = "{detail}"
     TRIGGERS = ("Timer",)
-
-    def finish(self) -> None:
-        for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
-            self.report(verdict.resource.call, detail=describe(verdict, self.context))

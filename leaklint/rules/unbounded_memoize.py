@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.decorators import CacheDecorators
+from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
 from leaklint.analysis.scopes import Scopes
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts, last_names
 
 
 class UnboundedMemoize(Rule):
@@ -40,6 +41,12 @@ class UnboundedMemoize(Rule):
     )
     DEFAULT_ENABLED = False
     TRIGGERS = ("cache",)
+
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        """A cache decorator names its API somewhere: in an import, at the decorator, or in a
+        module-level alias (`memo = lru_cache(maxsize=None)`)."""
+        return facts.decorated and facts.names_any(last_names(CACHE_APIS))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:

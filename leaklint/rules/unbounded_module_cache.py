@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.containers import ContainerDefinitions, Containers
+from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.container_screen import may_grow_container
+from leaklint.analysis.containers import Container, ContainerDefinitions, Containers, Shape
+from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class UnboundedModuleCache(Rule):
@@ -12,11 +16,27 @@ class UnboundedModuleCache(Rule):
     Flags a module-level or class-level `dict`, `list`, `set`, `defaultdict`, `OrderedDict`,
     `Counter` or `deque()` without `maxlen` that functions grow at run time (`x[k] = v`,
     `append`, `add`, `setdefault`, `update`, `extend`, `insert`, `+=`, also through an alias,
-    a helper of the same module, `ClassName.x` or `self.__class__.x`) while nothing in the
-    module ever evicts from it (`del x[k]`, `pop`, `popitem`, `clear`, `remove`, `discard`,
-    rebinding) or bounds its size (`len(x)` checks). Containers filled only at import time
-    (registries filled by the module body, by decorators or by `__init_subclass__`) are not
-    flagged, nor are weak containers and `deque(maxlen=...)`.
+    a helper of the same module, `ClassName.x` or `self.__class__.x`) with what is new on every
+    call - one element per call, keys that are per-request data (`session_id`, `connection`,
+    `request.id`), fresh values (`uuid4()`, `time.time()`) or instances - while nothing in the
+    module ever evicts from it.
+
+    It is `medium` when the code does not show that the keys keep coming: a memo keyed by an
+    argument (`if text not in _memo: _memo[text] = ...`), keys that are thread identities
+    (recycled), `id(obj)` of objects that are not per-request (a handle table), and anything
+    in test code.
+
+    ## Not flagged
+    - eviction or a size bound anywhere in the module (`del x[k]`, `pop`, `popitem`, `clear`,
+      `remove`, `discard`, rebinding, a `len(x)` check), or the container handed to another
+      object that may evict;
+    - containers filled only at import time: by the module body, decorators, class-creation
+      hooks, entry points (`prepare`, `bootstrap`) and registration APIs (`register*`,
+      `add_*`, `install*`, `setup*`) meant to be called while the program starts;
+    - a registry keyed by an argument that is only added to (its callers decide its range);
+    - lists of modules (`sys.modules[...]`): each module exists once per process;
+    - weak containers (`WeakValueDictionary`, `WeakKeyDictionary`, `WeakSet`) and
+      `deque(maxlen=...)`.
 
     ## Why is this bad?
     A module global lives as long as the process. A cache keyed by request data, a list of
@@ -46,7 +66,8 @@ class UnboundedModuleCache(Rule):
     CODE = "LK201"
     NAME = "unbounded-module-cache"
     MESSAGE = (
-        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts from it"
+        "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts "
+        "from it; {fix}"
     )
     TRIGGERS = (
         "append(",
@@ -65,22 +86,40 @@ class UnboundedModuleCache(Rule):
         "Counter",
     )
 
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return may_grow_container(facts, text)
+
     def visit_Module(self, node: cst.Module) -> None:
         if not self.analysis(ContainerDefinitions).any_used_again():
             return
         analysis = self.analysis(Containers)
         containers = [*analysis.module_containers.values(), *analysis.class_containers.values()]
+        in_tests = is_test_path(self.context.path)
         for container in containers:
             if container in analysis.evicted:
                 continue
             growths = analysis.runtime_growths(container)
-            if growths:
-                growth, reason = growths[0]
-                self.report(
-                    container.assignment,
-                    where=container.where,
-                    kind=container.type.label,
-                    name=container.name,
-                    function=growth.function.name,
-                    reason=reason,
-                )
+            if not growths:
+                continue
+            first = growths[0]
+            doubtful = first.doubtful or in_tests
+            self.report(
+                container.assignment,
+                where=container.where,
+                kind=container.type.label,
+                name=container.name,
+                function=first.growth.function.name,
+                reason=first.reason,
+                fix=_fix(container),
+                confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH,
+            )
+
+
+def _fix(container: Container) -> str:
+    if container.type.shape is Shape.SEQUENCE:
+        return "bound it (`collections.deque(maxlen=N)`) or remove what is done with"
+    return (
+        "pop entries when they are done with, hold them weakly (`weakref.WeakKeyDictionary`), "
+        "or bound it (`functools.lru_cache(maxsize=N)`)"
+    )

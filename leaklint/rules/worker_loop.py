@@ -5,7 +5,9 @@ import libcst as cst
 from leaklint.analysis.loops import endless_without_exit
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.workers import BackgroundWorkers
+from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.screen import SourceFacts
 
 
 class WorkerLoopWithoutExit(Rule):
@@ -41,6 +43,18 @@ class WorkerLoopWithoutExit(Rule):
                 break
             handle(job)
     ```
+
+    ## Not flagged
+    Loops that can end: a reachable `break`, `return` or `raise`; a stop signal read in the
+    loop (`Event.is_set()`/`.wait()`, a flag attribute, a sentinel taken from a queue);
+    `await` loops in tasks that someone cancels; functions that nothing runs in the
+    background.
+
+    ## Confidence
+    Medium: a loop run by a daemon thread (`daemon=True`, `t.daemon = True`, a subclass that
+    makes itself a daemon). A daemon thread dies with its process, so its endless loop is the
+    process's own lifetime unless such threads are started again and again; a non-daemon
+    thread that cannot stop keeps the program from exiting, and is reported at `high`.
     """
 
     CODE = "LK102"
@@ -54,6 +68,10 @@ class WorkerLoopWithoutExit(Rule):
         "create_task", "ensure_future",
     )
 
+    @classmethod
+    def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
+        return facts.endless_loop and facts.spells_any(cls.TRIGGERS)
+
     def visit_Module(self, node: cst.Module) -> None:
         if "while" not in self.context.source:
             return
@@ -62,6 +80,12 @@ class WorkerLoopWithoutExit(Rule):
             for loop, awaits in endless_without_exit(worker.function, names):
                 if awaits and worker.cancelled:
                     continue
+                # A daemon thread dies with its process: an endless loop in one is the
+                # process's own lifetime unless such threads are started again and again.
+                confidence = Confidence.MEDIUM if worker.daemon else Confidence.HIGH
                 self.report(
-                    loop, function=worker.function.name.value, role=worker.role
+                    loop,
+                    function=worker.function.name.value,
+                    role=worker.role,
+                    confidence=confidence,
                 )

@@ -13,9 +13,20 @@ from leaklint.runtime.records import Kind, LeakError, LeakRecord, Site
 
 if TYPE_CHECKING:
     from leaklint.runtime.check import Ignore, find, no_leaks
-    from leaklint.runtime.monitor import LeakMonitor
+    from leaklint.runtime.monitor import Alarm, LeakMonitor, Thresholds
 
-__all__ = ["Ignore", "Kind", "LeakError", "LeakMonitor", "LeakRecord", "Site", "find", "no_leaks"]
+__all__ = [
+    "Alarm",
+    "Ignore",
+    "Kind",
+    "LeakError",
+    "LeakMonitor",
+    "LeakRecord",
+    "Site",
+    "Thresholds",
+    "find",
+    "no_leaks",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -25,8 +36,8 @@ def __getattr__(name: str) -> object:
         from leaklint.runtime import check
 
         return getattr(check, name)
-    if name == "LeakMonitor":
-        from leaklint.runtime.monitor import LeakMonitor
+    if name in ("Alarm", "LeakMonitor", "Thresholds"):
+        from leaklint.runtime import monitor
 
-        return LeakMonitor
+        return getattr(monitor, name)
     raise AttributeError(name)

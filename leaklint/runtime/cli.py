@@ -8,8 +8,6 @@ import sys
 
 import click
 
-from leaklint.runtime import confirm as confirming
-
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
@@ -25,6 +23,10 @@ def confirm(paths: tuple[str, ...], output_format: str, timeout: float, jobs: in
     Exit status 0 when every finding is confirmed, no leak is seen that no finding explains,
     and every fixture ran to completion; a fixture's recorded gaps (`# fp:` left unconfirmed,
     `# miss:` seen only at run time) are expected. Otherwise 1."""
+    # Imported here: the probes and hooks (asyncio among them) would cost every `leaklint
+    # check` start-up, which registers this command.
+    from leaklint.runtime import confirm as confirming
+
     if not paths and not os.path.isdir("fixtures"):
         raise click.UsageError("no PATHS given and no fixtures/ folder here")
     verdicts = confirming.confirm(paths or ("fixtures",), timeout, jobs)

@@ -47,11 +47,15 @@ How each rule is confirmed:
 * LK401 a nested function or lambda defined there was referred to from outside its defining
   frame (returned, stored, registered) when that frame returned, with at least 64 KiB in its
   closure cells. The runtime proves retention, not that only a part of the object is used.
+* LK402 views made there (a ``memoryview``, a numpy array with a ``base``; found by their
+  allocation site) are alive after ``main()`` and keep at least 64 KiB of their buffers beyond
+  the part they show (``view.obj`` / ``view.base`` against ``view.nbytes``).
 
 A fixture that cannot be imported, raises, or does not finish in time is reported as such and is
 never "clean". Growth targets are measured for files with a growth finding; in a growth rule's
-folder (``LK2xx-*``, ``LK401-*``) a file without one gets generic probes whose results are printed
-as hints only: ``main()`` is an entry point and may rightly repeat one-time setup on each call.
+folder (``LK2xx-*``, ``LK401-*``, ``LK402-*``) a file without one gets generic probes whose
+results are printed as hints only: ``main()`` is an entry point and may rightly repeat one-time
+setup on each call.
 """
 
 from __future__ import annotations
@@ -68,11 +72,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.growth import GROWTH_CODES
+from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
-_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}[,\s]*)+)")
+_MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}(?:\[\w+\])?[,\s]*)+)")
 _FOLDER_CODE = re.compile(r"^(LK\d{3})-")
 HARD_MARGIN = 5.0
 
@@ -87,7 +93,7 @@ class StaticFinding:
 @dataclass
 class FileVerdict:
     path: str  # as the user named it
-    status: str = "ok"  # ok | timeout | import-error | error | crashed
+    status: str = "ok"  # ok | skipped | timeout | import-error | error | crashed
     reason: str = ""
     findings: list[dict[str, Any]] = field(default_factory=list)
     runtime_only: list[dict[str, Any]] = field(default_factory=list)
@@ -116,9 +122,12 @@ def static_findings(paths: Sequence[str]) -> dict[str, list[StaticFinding]]:
     """Every rule, off-by-default ones included, on the same files (``noqa`` honoured)."""
     from leaklint import registry
     from leaklint.engine import RuleSet, check_path
+    from leaklint.model import Confidence
 
     everything = [r.CODE for r in registry.ALL_RULES if not r.DEFAULT_ENABLED]
-    ruleset = RuleSet(registry.select_rules(["LK"], (), everything))
+    ruleset = RuleSet(
+        registry.select_rules(["LK"], (), everything), confidence=Confidence.MEDIUM
+    )
     out: dict[str, list[StaticFinding]] = {}
     for path in paths:
         result = check_path(path, ruleset)
@@ -241,6 +250,8 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
     at_return = [LeakRecord.from_json(r) for r in result.get("evidence", [])]
     verdict = FileVerdict(path, result.get("status", "crashed"), result.get("reason", ""),
                           notes=list(result.get("notes", [])))
+    if verdict.status == "skipped":  # an optional library is missing: nothing to judge
+        return verdict
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -297,8 +308,10 @@ def to_json(verdicts: Iterable[FileVerdict]) -> dict[str, Any]:
         "findings": [f for v in verdicts for f in v.findings],
         "runtime_only": [r for v in verdicts for r in v.runtime_only],
         "clean": [v.path for v in verdicts if v.clean],
+        "skipped": [{"path": v.path, "reason": v.reason} for v in verdicts
+                    if v.status == "skipped"],
         "errors": [{"path": v.path, "status": v.status, "reason": v.reason}
-                   for v in verdicts if v.status != "ok"],
+                   for v in verdicts if v.status not in ("ok", "skipped")],
     }
 
 
@@ -310,7 +323,8 @@ def summary(verdicts: Sequence[FileVerdict]) -> dict[str, int]:
         "unconfirmed": sum(f["status"] == "unconfirmed" for f in findings),
         "runtime_only": sum(len(v.runtime_only) for v in verdicts),
         "clean": sum(v.clean for v in verdicts),
-        "errors": sum(v.status != "ok" for v in verdicts),
+        "skipped": sum(v.status == "skipped" for v in verdicts),
+        "errors": sum(v.status not in ("ok", "skipped") for v in verdicts),
     }
 
 
@@ -333,11 +347,15 @@ def to_text(verdicts: Sequence[FileVerdict]) -> str:
             lines.append(f"{'':<13}   note: {note}")
     counts = summary(verdicts)
     lines.append("")
+    skipped = f"{amount(counts['skipped'])} skipped, " if counts["skipped"] else ""
     lines.append(
-        f"{counts['confirmed']} confirmed, {counts['unconfirmed']} unconfirmed, "
-        f"{counts['runtime_only']} runtime-only, {counts['clean']} clean, "
-        f"{counts['errors']} not run to completion ({counts['files']} files)."
+        f"{amount(counts['confirmed'])} confirmed, {amount(counts['unconfirmed'])} unconfirmed, "
+        f"{amount(counts['runtime_only'])} runtime-only, {amount(counts['clean'])} clean, "
+        f"{skipped}{amount(counts['errors'])} not run to completion "
+        f"({amount(counts['files'], 'files')})."
     )
+    if counts["skipped"]:
+        lines.append(f"Skipped fixtures need optional libraries: {INSTALL_HINT}")
     return "\n".join(lines) + "\n"
 
 
@@ -357,6 +375,8 @@ def exit_status(verdicts: Sequence[FileVerdict]) -> int:
     """0 when every finding is confirmed, nothing leaked unseen and every file ran; the known
     gaps a fixture records (``# fp:``, ``# miss:``) are what the runtime is expected to show."""
     for verdict in verdicts:
+        if verdict.status == "skipped":
+            continue
         if verdict.status != "ok":
             return 1
         if not all(_as_marked(f) for f in verdict.findings):

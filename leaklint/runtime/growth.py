@@ -8,7 +8,10 @@ Each growth rule names an object at a line; the probe measures that object after
 * LK203 the memoized function: entries its unbounded cache holds;
 * LK204 handlers/registrations made on the line and still attached; LK205 loggers created there;
 * LK206 the mutable default on the line: its ``len()``;
-* LK401 closures defined on the line still alive, and the bytes their cells retain.
+* LK401 closures defined on the line still alive, and the bytes their cells retain;
+* LK402 views (``memoryview``, numpy arrays with a ``base``) allocated on the line and still
+  alive, and the bytes of the whole buffers they keep (``view.obj`` / ``view.base``) beyond
+  the part they show (allocation sites from ``tracemalloc``).
 
 Without a target (a fixture in a growth rule's folder with no finding), the generic probes look
 for handlers, loggers and traced memory that grow per call at any line of the file.
@@ -24,11 +27,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from leaklint.figures import amount
 from leaklint.runtime.hooks import Tracker
 from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
-GROWTH_CODES = frozenset({"LK201", "LK202", "LK203", "LK204", "LK205", "LK206", "LK401"})
+GROWTH_CODES = frozenset(
+    {"LK201", "LK202", "LK203", "LK204", "LK205", "LK206", "LK401", "LK402"}
+)
+# The retention rules: what the target holds after main() proves the claim, growth or not.
+RETAINING_CODES = frozenset({"LK201", "LK202", "LK203", "LK206", "LK401", "LK402"})
+# Bytes a kept closure or view must pin for the claim "keeps a large object alive".
 LARGE_CLOSURE_BYTES = 64 * 1024
 MEMORY_BYTES_PER_CALL = 256
 
@@ -89,6 +98,53 @@ def _closures(path: str, span: tuple[int, int]) -> list[types.FunctionType]:
         and obj.__code__.co_filename == path
         and span[0] <= obj.__code__.co_firstlineno <= span[1]
     ]
+
+
+def _buffer_bytes(exporter: Any) -> int:
+    try:
+        with memoryview(exporter) as whole:
+            return whole.nbytes
+    except (TypeError, ValueError):
+        return int(getattr(exporter, "nbytes", 0) or sys.getsizeof(exporter))
+
+
+def _view_pins(obj: Any) -> int:
+    """Bytes of the buffer behind a live view that the view itself does not show."""
+    if type(obj) is memoryview:
+        try:
+            return max(0, _buffer_bytes(obj.obj) - obj.nbytes)
+        except ValueError:  # released
+            return 0
+    base = getattr(obj, "base", None)
+    if type(obj).__name__ == "ndarray" and base is not None:
+        return max(0, _buffer_bytes(base) - int(obj.nbytes))
+    return 0
+
+
+def _live_views() -> list[Any]:
+    """Live memoryviews (tracked by the collector) and numpy arrays (not tracked: found as
+    what a tracked object refers to)."""
+    found: dict[int, Any] = {}
+    numpy = "numpy" in sys.modules
+    for obj in gc.get_objects():
+        if type(obj) is memoryview:
+            found[id(obj)] = obj
+        elif numpy:
+            for referent in gc.get_referents(obj):
+                if type(referent).__name__ == "ndarray":
+                    found[id(referent)] = referent
+    return list(found.values())
+
+
+def _pinned_by_views(path: str, span: tuple[int, int]) -> int:
+    total = 0
+    for view in _live_views():
+        allocated = tracemalloc.get_object_traceback(view)
+        if allocated is not None and any(
+            frame.filename == path and span[0] <= frame.lineno <= span[1] for frame in allocated
+        ):
+            total += _view_pins(view)
+    return total
 
 
 def _instances(cls: type) -> int:
@@ -169,6 +225,12 @@ class GrowthRun:
                 sum(_retained(c.cell_contents) for c in f.__closure__ or () if _filled(c))
                 for f in _closures(self.path, fspan))), "bytes", "closure cells", Kind.CLOSURE,
                 [])
+        if code == "LK402":
+            if not tracemalloc.is_tracing():
+                tracemalloc.start(8)  # views are found by where they were allocated
+            return Probe(target, lambda: float(_pinned_by_views(self.path, span)), "bytes",
+                         "buffers behind the views made there (`.obj`/`.base`)", Kind.MEMORY,
+                         [])
         return None
 
     def _registrations(self, span: tuple[int, int]) -> int:
@@ -213,21 +275,21 @@ class GrowthRun:
         unit = probe.unit
         if grows:
             detail = (f"{probe.label} grew in every one of {len(repeats) - 1} calls: "
-                      f"+{per_call:g} {unit} per call ({repeats[0]:g} -> {repeats[-1]:g})")
-        elif code in ("LK202", "LK203", "LK201", "LK206", "LK401") and values and (
-            values[-1] > values[0]
-        ):
+                      f"+{amount(per_call, unit)} per call ({amount(repeats[0])} -> "
+                      f"{amount(repeats[-1])})")
+        elif code in RETAINING_CODES and values and values[-1] > values[0]:
             # Retained rather than growing (the same input each call): still held after main().
-            detail = (f"{probe.label} holds {values[-1]:g} {unit} after main() returned "
-                      f"({values[0]:g} before the first call) and never lets them go")
+            detail = (f"{probe.label} holds {amount(values[-1], unit)} after main() returned "
+                      f"({amount(values[0])} before the first call) and never lets them go")
         else:
             return None
         if code == "LK202":
             pinned = self._pinned(probe)
             if pinned <= 0:
                 return None
-            detail += f"; cache_clear() released {pinned} instance(s): they were pinned by it"
-        if code == "LK401" and values[-1] < LARGE_CLOSURE_BYTES:
+            detail += (f"; cache_clear() released {amount(pinned, 'instances')}: they were "
+                       "pinned by it")
+        if code in ("LK401", "LK402") and values[-1] < LARGE_CLOSURE_BYTES:
             return None
         return LeakRecord(probe.kind, probe.label, site, (), detail, code)
 
@@ -296,7 +358,8 @@ class MemoryLines:
 def generic_records(path: str, memory: MemoryLines) -> list[LeakRecord]:
     return [
         LeakRecord(Kind.MEMORY, f"line {line}", Site(path, line), (),
-                   f"memory allocated here grew in every call: +{per_call:.0f} bytes per call",
+                   f"memory allocated here grew in every call: +{amount(round(per_call), 'bytes')} "
+                   "per call",
                    "LK201")
         for line, per_call in memory.growing()
     ]
@@ -339,7 +402,6 @@ def generic_registration_records(path: str, samples: list[dict[tuple[Kind, int],
             per_call = (values[-1] - values[0]) / (len(values) - 1)
             code = "LK205" if kind is Kind.LOGGER else "LK204"
             what = "loggers created" if kind is Kind.LOGGER else "handlers/registrations added"
-            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (),
-                                      f"{what} here grew in every call: +{per_call:g} per call",
-                                      code))
+            detail = f"{what} here grew in every call: +{amount(per_call)} per call"
+            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (), detail, code))
     return records

@@ -28,6 +28,7 @@ from leaklint.runtime import growth, probes, sites
 from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
+from leaklint.runtime.optional import missing_library
 from leaklint.runtime.records import Kind, LeakRecord
 from leaklint.runtime.scopes import ExitWatch
 from leaklint.runtime.source_map import SourceMap
@@ -151,8 +152,10 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
         module = _import(path)
         call = _runner(module)
     except BaseException as exc:
-        outcome.status = "import-error"
-        outcome.reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        needed = missing_library(exc)
+        outcome.status = "skipped" if needed else "import-error"
+        outcome.reason = f"needs {needed}" if needed else "".join(
+            traceback.format_exception_only(type(exc), exc)).strip()
         return outcome
     with open(path, encoding="utf-8") as handle:
         source = SourceMap.parse(handle.read())
@@ -175,8 +178,9 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     try:
         call()
     except BaseException as exc:
-        outcome.status = "error"
-        outcome.reason = "main() raised " + "".join(
+        needed = missing_library(exc)  # an import inside main()
+        outcome.status = "skipped" if needed else "error"
+        outcome.reason = f"needs {needed}" if needed else "main() raised " + "".join(
             traceback.format_exception_only(type(exc), exc)).strip()
     finally:
         exits.uninstall()

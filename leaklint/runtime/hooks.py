@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -126,6 +127,8 @@ class Created:
     given_caller: Optional[Site] = None
     owner_by_library: bool = False  # the owning executor was made by library code
     frames: sites.RawStack = field(default=(), compare=False, repr=False)
+    # When it was made (wall clock): the monitor's profiles show ages from it.
+    at: float = field(default_factory=time.time, compare=False)
 
     @property
     def site(self) -> Optional[Site]:

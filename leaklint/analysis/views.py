@@ -1,0 +1,181 @@
+"""Views of a part of a large buffer that leave their function while the buffer is dropped.
+
+A ``memoryview`` slice and a numpy view (basic slicing, ``.view()``, ``.reshape()``) share the
+memory of the object they were made from: however small the part, the whole buffer lives as
+long as the view (``view.obj`` / ``view.base``). For every function, computed once per file:
+
+* which locals hold a large buffer (:class:`~leaklint.analysis.closures.LargeValues`, the same
+  judgement and size folding as LK401) and whether it is a numpy array or bytes-like;
+* which expressions make a view of a *part* of one (a slice somewhere in the chain), directly
+  or through locals bound to a ``memoryview`` of the buffer or to a view;
+* which of those views escape: returned, yielded, stored on ``self``, a parameter or a module
+  global, or added to a container reached from one (``self.parts.append(view)``), while the
+  buffer itself does not escape (when it does, the view pins nothing extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from leaklint.analysis.closures import (
+    NUMPY_ALLOCATORS,
+    STORING_METHODS,
+    LargeValue,
+    LargeValues,
+    escaping_values,
+    outlives,
+)
+from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import FunctionScope, Scopes
+from leaklint.context import Analysis, FileContext
+
+# numpy methods that return a view of the same memory (not a copy).
+VIEW_METHODS = frozenset({"view", "reshape"})
+_STATEMENTS = frozenset({cst.Assign, cst.Return, cst.Expr, cst.Call, cst.Yield})
+
+
+@dataclass(frozen=True)
+class PinnedView:
+    node: cst.BaseExpression  # the expression that makes the view
+    buffer: LargeValue
+    escape: str  # "returned", "stored in `self.header`"
+    numpy: bool  # copy with `.copy()` (numpy) or `bytes(...)` (a memoryview)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """What a local or an expression refers to: a buffer, whole or in part."""
+
+    buffer: str
+    partial: Optional[cst.BaseExpression]  # the expression that took the part, if any
+    viewable: bool  # slicing it makes a view: a numpy array or a memoryview, not bytes
+    numpy: bool = False
+
+
+class BufferViews(Analysis):
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.names = context.analysis(ImportNames)
+        self.values = context.analysis(LargeValues)
+        self.views: list[PinnedView] = []
+        for scope in context.analysis(Scopes).functions:
+            large = self.values.large_locals(scope)
+            if large:
+                self._check(scope, large)
+
+    def _check(self, scope: FunctionScope, large: dict[str, LargeValue]) -> None:
+        numpy = self._numpy_buffers(scope, large)
+        refs = {name: _Ref(name, None, name in numpy, name in numpy) for name in large}
+        escaped: list[tuple[_Ref, str]] = []
+        for node in scope.nodes_of(_STATEMENTS):
+            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                target = node.targets[0].target
+                ref = self._ref(node.value, refs)
+                if isinstance(target, cst.Name) and target.value not in large:
+                    if ref is not None:
+                        refs[target.value] = ref
+                    else:
+                        refs.pop(target.value, None)
+            for value, how in self._sinks(node, scope):
+                for item in escaping_values(value):
+                    ref = self._ref(item, refs)
+                    if ref is not None:
+                        escaped.append((ref, how))
+        whole = {ref.buffer for ref, _ in escaped if ref.partial is None}
+        reported: set[int] = set()
+        for ref, how in escaped:
+            if ref.partial is None or ref.buffer in whole or id(ref.partial) in reported:
+                continue
+            reported.add(id(ref.partial))
+            self.views.append(PinnedView(ref.partial, large[ref.buffer], how, ref.numpy))
+
+    def _numpy_buffers(self, scope: FunctionScope, large: dict[str, LargeValue]) -> set[str]:
+        found = set()
+        for node in scope.nodes_of(frozenset({cst.Assign})):
+            if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+                continue
+            target = node.targets[0].target
+            value = node.value
+            if (
+                isinstance(target, cst.Name)
+                and target.value in large
+                and isinstance(value, cst.Call)
+                and self.names.call_name(value) in NUMPY_ALLOCATORS
+            ):
+                found.add(target.value)
+        return found
+
+    def _ref(self, expr: cst.BaseExpression, refs: dict[str, _Ref]) -> Optional[_Ref]:
+        """The buffer ``expr`` shares memory with, and the part taken, if any: ``data``,
+        ``memoryview(data)``, ``memoryview(data)[:16]``, ``arr[2:5]``, ``arr.reshape(4, -1)``."""
+        if isinstance(expr, cst.Name):
+            return refs.get(expr.value)
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if self.names.call_name(expr) == "builtins.memoryview" and len(expr.args) == 1:
+                inner = self._ref(expr.args[0].value, refs)
+                return _Ref(inner.buffer, inner.partial, True) if inner is not None else None
+            if isinstance(func, cst.Attribute) and func.attr.value in VIEW_METHODS:
+                inner = self._ref(func.value, refs)
+                return inner if inner is not None and inner.numpy else None
+            return None
+        if isinstance(expr, cst.Subscript) and _basic_slice(expr):
+            inner = self._ref(expr.value, refs)
+            if inner is not None and inner.viewable:
+                return _Ref(inner.buffer, inner.partial or expr, True, inner.numpy)
+        return None
+
+    def _sinks(
+        self, node: cst.CSTNode, scope: FunctionScope
+    ) -> Iterator[tuple[cst.BaseExpression, str]]:
+        """Expressions whose value outlives the frame, and how (``escaping`` in LK401's
+        sense, without the callback registries: a view is data, not a callable)."""
+        if isinstance(node, cst.Return) and node.value is not None:
+            yield node.value, "returned"
+        elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+            yield node.value, "yielded"
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                where = _outliving_target(target.target, scope)
+                if where is not None:
+                    yield node.value, f"stored in `{where}`"
+        elif isinstance(node, cst.Call):
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in STORING_METHODS
+                and outlives(func.value, scope)
+            ):
+                receiver = _code(func.value)
+                for arg in node.args:
+                    yield arg.value, f"added to `{receiver}`"
+
+
+def _outliving_target(target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
+    if isinstance(target, cst.Name):
+        return target.value if target.value in scope.globals else None
+    if isinstance(target, (cst.Attribute, cst.Subscript)) and outlives(target.value, scope):
+        return _code(target)
+    return None
+
+
+def _basic_slice(expr: cst.Subscript) -> bool:
+    """``x[a:b]``, ``x[::2]``, ``x[1:, :3]``: a slice, with at most constant indexes beside
+    it. An index array (``x[[1, 2]]``, ``x[mask]``) copies."""
+    has_slice = False
+    for element in expr.slice:
+        part = element.slice
+        if isinstance(part, cst.Slice):
+            has_slice = True
+        elif not (isinstance(part, cst.Index) and isinstance(part.value, (cst.Integer,
+                                                                           cst.Ellipsis))):
+            return False
+    return has_slice
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

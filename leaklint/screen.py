@@ -1,0 +1,379 @@
+"""The cheap first look at a file that decides which rules need the full libcst analysis.
+
+libcst's parser costs about ten times the standard library's ``ast.parse`` (see
+shared/libcst-costs.md), and most files cannot hold most findings: no call of ``open`` in code,
+no module-level container, no mutable default. So the engine first parses a file with
+``ast`` and one read-only walk collects the few facts rules screen on (identifiers, called
+names, import aliases, assigned values, parameter defaults); each rule answers "may I report
+anything here?" from them (:meth:`leaklint.rule.Rule.may_report`), and a file no rule needs is
+never parsed by libcst.
+
+A screen must be *sound*: it may keep a file that has no finding, never drop one that has.
+When the running Python cannot parse the file (newer syntax on an older Python, or an error
+libcst would report its own way), there are no facts and every rule falls back to its text
+triggers; the engine then parses with libcst as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Optional, Union
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What a walk of the stdlib ``ast`` says about one file."""
+
+    tree: ast.Module
+    # Every identifier spelled in code (not in comments or strings): names, attributes,
+    # definitions, parameters, keywords and every part of an import.
+    words: frozenset[str]
+    # The identifiers spelled inside a function or lambda in a place where what they name may
+    # be changed or handed on: not as the receiver of a method call (``x.get(k)``), the value of
+    # a subscript read (``x[k]``), what a ``for`` iterates, the right of ``in``, an operand
+    # (``x + y``, ``not x``), a test (``if x:``) or a call argument (see ``call_args``).
+    function_words: frozenset[str]
+    # In functions: (receiver's last name, method) of every method call, ``("x", "append")``
+    # for ``self.x.append(v)``, and the last names of every subscript read's value.
+    method_calls: frozenset[tuple[str, str]]
+    subscripted: frozenset[str]
+    # In functions: (callee's last name, argument's last name) of every positional or keyword
+    # argument that is a name or an attribute (``("f", "x")`` for ``f(x)`` and ``obj.f(x)``),
+    # which are not in ``function_words``: a callee the file does not bind (``len``, an
+    # imported function, a method of another library) is not a helper that changes it.
+    call_args: frozenset[tuple[str, str]]
+    # Every name the file binds to a value of its own, at any depth: functions, classes and
+    # assignment targets (not imports).
+    bound_names: frozenset[str]
+    # The last name of every called expression: ``open`` for ``open(p)`` and ``io.open(p)``.
+    called: frozenset[str]
+    # The same, without the calls that are directly the item of a ``with``: ``with open(p):``.
+    called_outside_with: frozenset[str]
+    # The calls that are the item of a ``with``: (the called name, the first name of the
+    # called expression): ``("open", "open")``, ``("open", "os")`` for ``os.open(p)``,
+    # ``("open", None)`` for ``paths[0].open()``.
+    with_calls: frozenset[tuple[str, Optional[str]]]
+    # ``from module import name``: (module, name) pairs; ``import a.b as c``: c -> a.b.
+    from_imports: frozenset[tuple[str, str]]
+    module_aliases: dict[str, str]
+    # Import aliases, local name to the last part of what it names: ``S`` -> ``socket``.
+    aliases: dict[str, str]
+    # ``target = value`` statements with a single target: the value and the innermost
+    # function (or lambda) around the statement, None at module or class level.
+    assigned: tuple[tuple[Optional[ast.AST], ast.expr], ...]
+    # Functions and lambdas with a function or lambda defined directly inside them.
+    enclosing: frozenset[int]  # ids of the nodes
+    # Every parameter with a default of every ``def`` (lambdas excluded), and the default.
+    defaults: tuple[tuple[str, ast.expr], ...]
+    # The last names of every class's bases: ``Thread`` for ``class W(threading.Thread)``.
+    class_bases: frozenset[str]
+    # Some ``def`` has a decorator.
+    decorated: bool
+    # Some ``while`` loop tests a true constant: ``while True:``, ``while 1:``.
+    endless_loop: bool
+
+    def calls_any(self, names: frozenset[str], *, inside_with: bool = True) -> bool:
+        """Whether code calls one of ``names`` by its own name or through an import alias;
+        with ``inside_with=False``, calls that are the item of a ``with`` do not count."""
+        called = self.called if inside_with else self.called_outside_with
+        if not called.isdisjoint(names):
+            return True
+        return any(self.aliases.get(local) in names for local in called)
+
+    def names_any(self, names: frozenset[str]) -> bool:
+        return not self.words.isdisjoint(names)
+
+    def spells_any(self, parts: tuple[str, ...]) -> bool:
+        """Whether some identifier contains one of ``parts``: ``Thread`` in ``MyThread``."""
+        return any(part in word for word in self.words for part in parts)
+
+    def assigns_any(self, names: frozenset[str]) -> bool:
+        """Whether code binds one of ``names`` to another name: ``opener = io.open``."""
+        return any(
+            type(value) in (ast.Name, ast.Attribute) and self.last_name(value) in names
+            for _, value in self.assigned
+        )
+
+    def last_name(self, func: ast.expr) -> Optional[str]:
+        """The last name of a called expression, seen through import aliases."""
+        if isinstance(func, ast.Name):
+            return self.aliases.get(func.id, func.id)
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        return None
+
+
+class Screen:
+    """A file's text, and its ``ast`` facts computed on first request."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._facts: Optional[SourceFacts] = None
+        self._parsed = False
+
+    @property
+    def facts(self) -> Optional[SourceFacts]:
+        """None when the running Python cannot parse the file."""
+        if not self._parsed:
+            self._parsed = True
+            tree = parse_quietly(self.text)
+            self._facts = collect_facts(tree) if tree is not None else None
+        return self._facts
+
+    def parses(self) -> bool:
+        return self.facts is not None
+
+
+def parse_quietly(text: str) -> Optional[ast.Module]:
+    """The ``ast`` of ``text``, or None for any failure (syntax the running Python does not
+    know, nesting too deep for its parser); warnings such as invalid escapes are not printed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def collect_facts(tree: ast.Module) -> SourceFacts:
+    """One read-only walk of the tree. Iterative, so deep nesting cannot overflow the stack;
+    exact type tests, because ``isinstance`` on ast classes is the slow part of such a loop."""
+    words: set[str] = set()
+    function_words: set[str] = set()
+    method_calls: set[tuple[str, str]] = set()
+    subscripted: set[str] = set()
+    passive: set[int] = set()  # ids of names and attributes read in a place that changes nothing
+    call_args: set[tuple[str, str]] = set()
+    bound_names: set[str] = set()
+    called: set[str] = set()
+    managed: set[int] = set()
+    called_outside_with: set[str] = set()
+    with_calls: set[tuple[str, Optional[str]]] = set()
+    from_imports: set[tuple[str, str]] = set()
+    module_aliases: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    assigned: list[tuple[Optional[ast.AST], ast.expr]] = []
+    enclosing: set[int] = set()
+    defaults: list[tuple[str, ast.expr]] = []
+    decorated = endless = False
+    class_bases: set[str] = set()
+    stack: list[tuple[ast.AST, Optional[ast.AST]]] = [(tree, None)]
+    while stack:
+        node, function = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            words.add(node.id)  # type: ignore[attr-defined]
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                bound_names.add(node.id)  # type: ignore[attr-defined]
+            if function is not None and id(node) not in passive:
+                function_words.add(node.id)  # type: ignore[attr-defined]
+            continue
+        if kind is ast.Attribute:
+            words.add(node.attr)  # type: ignore[attr-defined]
+            if function is not None and id(node) not in passive:
+                function_words.add(node.attr)  # type: ignore[attr-defined]
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
+            if name is not None:
+                called.add(name)
+                if id(node) not in managed:
+                    called_outside_with.add(name)
+                else:
+                    with_calls.add((name, _head(func)))
+            if function is not None and name is not None:
+                if type(func) is ast.Attribute:
+                    receiver = _last(func.value)
+                    if receiver is not None:
+                        method_calls.add((receiver, name))
+                        passive.add(id(func))
+                        passive.add(id(func.value))
+                arguments = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
+                for argument in arguments:
+                    passed = _last(argument)
+                    if passed is not None:
+                        call_args.add((name, passed))
+                        passive.add(id(argument))
+        elif kind is ast.Subscript:
+            if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                value = node.value  # type: ignore[attr-defined]
+                receiver = _last(value)
+                if receiver is not None:
+                    subscripted.add(receiver)
+                    passive.add(id(value))
+        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
+            passive.add(id(node.iter))  # type: ignore[attr-defined]
+        elif kind is ast.BinOp:
+            # An operator makes a new object: `CACHE + extra` changes neither operand.
+            passive.add(id(node.left))  # type: ignore[attr-defined]
+            passive.add(id(node.right))  # type: ignore[attr-defined]
+        elif kind is ast.If or kind is ast.Assert:
+            passive.add(id(node.test))  # type: ignore[attr-defined]
+        elif kind is ast.UnaryOp:
+            passive.add(id(node.operand))  # type: ignore[attr-defined]
+        elif kind is ast.Compare:
+            if all(type(op) in (ast.In, ast.NotIn) for op in node.ops):  # type: ignore[attr-defined]
+                passive.update(map(id, node.comparators))  # type: ignore[attr-defined]
+        elif kind is ast.withitem:
+            managed.add(id(node.context_expr))  # type: ignore[attr-defined]
+        elif kind is ast.Assign:
+            if len(node.targets) == 1:  # type: ignore[attr-defined]
+                assigned.append((function, node.value))  # type: ignore[attr-defined]
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            words.add(node.name)  # type: ignore[attr-defined]
+            bound_names.add(node.name)  # type: ignore[attr-defined]
+            args = node.args  # type: ignore[attr-defined]
+            positional = [*args.posonlyargs, *args.args]
+            defaults.extend(
+                (param.arg, default)
+                for param, default in zip(positional[len(positional) - len(args.defaults):],
+                                          args.defaults)
+            )
+            defaults.extend(
+                (param.arg, default)
+                for param, default in zip(args.kwonlyargs, args.kw_defaults)
+                if default is not None
+            )
+            decorated = decorated or bool(node.decorator_list)  # type: ignore[attr-defined]
+            if function is not None:
+                enclosing.add(id(function))
+        elif kind is ast.Lambda:
+            if function is not None:
+                enclosing.add(id(function))
+        elif kind is ast.While:
+            test = node.test  # type: ignore[attr-defined]
+            endless = endless or (type(test) is ast.Constant and bool(test.value))
+            passive.add(id(test))
+        elif kind is ast.ClassDef:
+            words.add(node.name)  # type: ignore[attr-defined]
+            bound_names.add(node.name)  # type: ignore[attr-defined]
+            class_bases.update(
+                base for base in map(_last, node.bases) if base  # type: ignore[attr-defined]
+            )
+        elif kind is ast.arg:
+            words.add(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.keyword:
+            if node.arg:  # type: ignore[attr-defined]
+                words.add(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            _add_alias(node, words, aliases)  # type: ignore[arg-type]
+        elif kind is ast.ImportFrom:
+            if node.module:  # type: ignore[attr-defined]
+                words.update(node.module.split("."))  # type: ignore[attr-defined]
+                from_imports.update(
+                    (node.module, alias.name) for alias in node.names  # type: ignore[attr-defined]
+                )
+        elif kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                local = alias.asname or alias.name.split(".", 1)[0]
+                module_aliases[local] = alias.name if alias.asname else local
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            words.update(node.names)  # type: ignore[attr-defined]
+        inner = node if kind in _FUNCTION_TYPES else function
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        stack.append((item, inner))
+            elif isinstance(value, ast.AST):
+                stack.append((value, inner))
+    return SourceFacts(
+        tree=tree,
+        words=frozenset(words),
+        function_words=frozenset(function_words),
+        method_calls=frozenset(method_calls),
+        subscripted=frozenset(subscripted),
+        call_args=frozenset(call_args),
+        bound_names=frozenset(bound_names),
+        called=frozenset(called),
+        called_outside_with=frozenset(called_outside_with),
+        with_calls=frozenset(with_calls),
+        from_imports=frozenset(from_imports),
+        module_aliases=module_aliases,
+        aliases=aliases,
+        assigned=tuple(assigned),
+        enclosing=frozenset(enclosing),
+        defaults=tuple(defaults),
+        class_bases=frozenset(class_bases),
+        decorated=decorated,
+        endless_loop=endless,
+    )
+
+
+_FUNCTION_TYPES = frozenset(_FUNCTIONS)
+
+
+def _head(func: ast.AST) -> Optional[str]:
+    """The first name of ``a.b.c`` (``a``), or None when the chain starts elsewhere."""
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def _last(node: ast.AST) -> Optional[str]:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _add_alias(node: ast.alias, words: set[str], aliases: dict[str, str]) -> None:
+    parts = node.name.split(".")
+    words.update(parts)
+    if node.asname:
+        words.add(node.asname)
+        aliases[node.asname] = parts[-1]
+
+
+def top_level_bindings(tree: ast.Module) -> list[tuple[str, ast.expr]]:
+    """``name = value`` at module or class level, also under ``if``/``try`` and in classes
+    nested in classes: every place a module-level or class-level container can be made."""
+    found: list[tuple[str, ast.expr]] = []
+    statements: list[ast.stmt] = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if isinstance(statement, ast.Assign):
+            found.extend(
+                (target.id, statement.value)
+                for target in statement.targets
+                if isinstance(target, ast.Name)
+            )
+        elif isinstance(statement, ast.AnnAssign):
+            if statement.value is not None and isinstance(statement.target, ast.Name):
+                found.append((statement.target.id, statement.value))
+        elif isinstance(statement, ast.ClassDef):
+            statements.extend(statement.body)
+        elif isinstance(statement, ast.If):
+            statements.extend(statement.body)
+            statements.extend(statement.orelse)
+        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+            statements.extend(statement.body)  # type: ignore[attr-defined]
+            for handler in statement.handlers:  # type: ignore[attr-defined]
+                statements.extend(handler.body)
+            statements.extend(statement.orelse)  # type: ignore[attr-defined]
+            statements.extend(statement.finalbody)  # type: ignore[attr-defined]
+    return found
+
+
+def spelled_twice(name: str, text: str) -> bool:
+    """Whether ``name`` occurs as a word at least twice in ``text``."""
+    spelled = re.finditer(rf"\b{re.escape(name)}\b", text)
+    return next(spelled, None) is not None and next(spelled, None) is not None
+
+
+def last_names(qualified: object) -> frozenset[str]:
+    """``{"open", "fdopen"}`` from ``{"builtins.open", "os.fdopen"}`` (any iterable of dotted
+    names, or of ``(type, method)`` pairs, whose method is taken)."""
+    found: set[str] = set()
+    for item in qualified:  # type: ignore[attr-defined]
+        name = item[1] if isinstance(item, tuple) else item
+        found.add(str(name).rsplit(".", 1)[-1])
+    return frozenset(found)
