@@ -214,8 +214,8 @@ def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
     if (
         any(user_made(created) for _, _, created in registry.unclosed[baseline.unclosed:])
         # A runner's own task cancelled when its loop closes (anyio's, after every test)
-        or any(user_made(created) for _, created, _ in
-               registry.cancelled_tasks[baseline.cancelled:])
+        or any(user_made(created) and not library_task(created, stack)
+               for _, created, stack in registry.cancelled_tasks[baseline.cancelled:])
         or len(registry.tempfiles) > baseline.tempfiles
         or len(registry.registrations) > baseline.registrations
         or _still_attached(registry.handlers[baseline.handler_count:])
@@ -346,6 +346,23 @@ def user_made(created: Optional[Created]) -> bool:
         return sites.raw_has_user(created.frames)
     site = created.site
     return site is not None and sites.classify(site.file) == sites.USER
+
+
+_ASYNCIO_DIR = os.sep + "asyncio" + os.sep
+
+
+def library_task(created: Optional[Created], stack: tuple[Site, ...]) -> bool:
+    """A task a library made for itself (anyio's process-pool pruner, a runner's own task):
+    the first frame outside asyncio that made it is a library's, and it is not running user
+    code now. ``asyncio.create_task(...)`` written in a test is the test's."""
+    if created is None:
+        return False
+    if created.frames:  # else made where no hook saw it (uvloop's create_task): by its stack
+        maker = next((code for code, _ in created.frames
+                      if _ASYNCIO_DIR not in code.co_filename), None)
+        if maker is None or sites.classify(maker.co_filename) == sites.USER:
+            return False
+    return not any(sites.classify(site.file) == sites.USER for site in stack)
 
 
 def fd_leftovers(tracker: Tracker, baseline: Snapshot,
@@ -515,7 +532,7 @@ def task_leftovers(tracker: Tracker, baseline: Snapshot,
     runner's loop kept across tests) - made by a user line, not by the runner itself."""
     records = []
     for ref, created, stack in tracker.registry.cancelled_tasks[baseline.cancelled :]:
-        if skip_machinery and not user_made(created):
+        if skip_machinery and (not user_made(created) or library_task(created, stack)):
             continue
         task = ref()
         name = task.get_name() if task is not None and hasattr(task, "get_name") else "task"
@@ -539,6 +556,8 @@ def _live_task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecor
             continue
         assert created is not None
         stack = tuple(sites.site_of(f) for f in task.get_stack())
+        if library_task(created, stack):
+            continue
         where = sites.innermost_user(stack)
         at = f", suspended at {where}" if where else ""
         records.append(
