@@ -124,3 +124,161 @@ def test_leak_in_fixture_teardown_is_caught(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--leaklint")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*socket*test_fixture.py:6*LK302*"])
+
+
+def test_report_is_short_and_names_the_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_leaky=LEAKS["thread"])
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.3")
+    result.stdout.fnmatch_lines([
+        "*ERROR test_leaky.py::test_it - leaked 1 thread (test_leaky.py:4)*",
+    ])
+    result.stdout.no_fnmatch_line("*pluggy/_*")
+    result.stdout.no_fnmatch_line("*_pytest/*")
+    assert "fix: join()" in result.stdout.str()
+
+
+def test_task_dropped_on_a_hand_made_loop_is_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_loop="""
+        import asyncio
+        async def forever():
+            await asyncio.sleep(100)
+        def test_dropped():
+            loop = asyncio.new_event_loop()
+            loop.create_task(forever())
+            loop.close()
+        def test_clean():
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+        """
+    )
+    result = _run(pytester, "--leaklint", "-W", "ignore")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR test_loop.py::test_dropped - leaked 1 task (test_loop.py:6)*"])
+
+
+def test_wider_fixture_leak_is_reported_against_the_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_scoped="""
+        import socket, pytest
+        @pytest.fixture(scope="module")
+        def server():
+            sock = socket.socket()
+            yield sock
+        @pytest.fixture(scope="module")
+        def tidy():
+            sock = socket.socket()
+            yield sock
+            sock.close()
+        def test_first(server, tidy):
+            pass
+        def test_last(server, tidy):
+            pass
+        """
+    )
+    result = _run(pytester, "--leaklint", "-W", "ignore")
+    # Not the first test (whose setup made it): the fixture, at its teardown.
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "leaked 1 socket (test_scoped.py:4) by module fixture `server` (test_scoped.py:2)",
+        "*ERROR test_scoped.py::test_last - leaked 1 socket (test_scoped.py:4)*",
+    ])
+
+
+def test_idle_library_machinery_is_not_a_leak(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_machinery="""
+        import asyncio, pytest
+        LOOP = asyncio.new_event_loop()   # a loop kept across tests, as runners do
+        @pytest.mark.parametrize("n", range(3))
+        def test_default_executor(n):
+            # The loop's default executor (made by asyncio) keeps idle workers: reused later.
+            LOOP.run_until_complete(LOOP.run_in_executor(None, sum, [n]))
+        """
+    )
+    _run(pytester, "--leaklint").assert_outcomes(passed=3)
+
+
+def test_ini_enables_it(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nleaklint = true\nleaklint_settle = 0.2\n")
+    pytester.makepyfile(test_leaky=LEAKS["socket"])
+    _run(pytester).assert_outcomes(passed=1, errors=1)
+
+
+BLOCKBUSTER_CONFTEST = """
+    import pytest
+    from blockbuster import blockbuster_ctx
+
+    @pytest.fixture(autouse=True)
+    def blockbuster():
+        with blockbuster_ctx() as detector:
+            yield detector
+"""
+
+ASYNC_SUITE = """
+    import asyncio, socket, threading
+
+    async def _waiter(event):
+        await event.wait()
+
+    def test_hooks_on_the_loop_thread():
+        async def main():
+            done = threading.Event()
+            thread = threading.Thread(target=done.set)  # our Thread hook runs on the loop
+            thread.start()
+            event = asyncio.Event()
+            task = asyncio.create_task(_waiter(event))
+            event.set()
+            await task
+            left, right = socket.socketpair()
+            left.close()
+            right.close()
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        asyncio.run(main())
+
+    def test_file_in_a_worker(tmp_path):
+        async def main():
+            def write():
+                with open(tmp_path / "x", "w") as handle:
+                    handle.write("x")
+            await asyncio.to_thread(write)
+        asyncio.run(main())
+
+    def test_leaks_a_task():
+        async def main():
+            asyncio.create_task(asyncio.sleep(5))
+        asyncio.run(main())
+"""
+
+
+def test_asyncio_suite_under_blockbuster(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("blockbuster")
+    pytester.makeconftest(BLOCKBUSTER_CONFTEST)
+    pytester.makepyfile(test_async=ASYNC_SUITE)
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.3")
+    # Nothing the plugin does in a hook is a blocking call; the real leak is still found.
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR test_async.py::test_leaks_a_task - leaked 1 task*"])
+    result.stdout.no_fnmatch_line("*BlockingError*")
+
+
+def test_a_failed_test_is_not_also_a_leak(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_failing="""
+        import socket, pytest
+        KEEP = []
+        @pytest.fixture
+        def broken():
+            KEEP.append(socket.socket())
+            raise RuntimeError("setup failed")
+        def test_setup_fails(broken):
+            pass
+        def test_call_fails():
+            KEEP.append(socket.socket())
+            assert False
+        """
+    )
+    # Each test reports its own error once; what it left behind is not a second report.
+    _run(pytester, "--leaklint").assert_outcomes(failed=1, errors=1)

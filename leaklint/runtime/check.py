@@ -8,11 +8,13 @@ with an early exit, for up to ``settle`` seconds before it calls anything a leak
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import functools
 import gc
 import inspect
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,6 +27,7 @@ from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakError, LeakRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SETTLE = 1.0
+_COLLECT_EVERY = 0.2  # seconds between garbage collections while waiting for things to settle
 # Reported only when asked for by name: one registration is often deliberate setup.
 GROWTH_KINDS = frozenset({Kind.HANDLER, Kind.LOGGER})
 # Checks that cover threads and the like; the rest are final as soon as they are seen.
@@ -76,6 +79,9 @@ class Options:
     settle: float = DEFAULT_SETTLE
     ignore: Ignore = field(default_factory=Ignore)
     unclosed: bool = True  # report what the garbage collector had to close
+    # Leave out what no user line made and long-lived machinery that is idle (a runner's loop
+    # and tasks, worker-thread caches, library-owned pools); `confirm` looks at everything.
+    skip_machinery: bool = True
 
     @classmethod
     def build(
@@ -87,7 +93,7 @@ class Options:
         unclosed: bool = True,
     ) -> Options:
         return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle, ignore or Ignore(),
-                   unclosed)
+                   unclosed, True)
 
     def wants(self, record: LeakRecord) -> bool:
         if record.kind in EVIDENCE_ONLY or record.kind in self.allow:
@@ -102,6 +108,15 @@ class Options:
         return not self.ignore.drops(record)
 
 
+def collect_garbage() -> None:
+    """``gc.collect()`` with ResourceWarnings shown to the hooks, never raised: a suite run with
+    ``-W error`` would otherwise get an error, from our collection, in a test that did nothing
+    wrong (the object was another test's garbage)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+
+
 class Check:
     """One observation window: :meth:`start` takes the baseline, :meth:`finish` the verdict."""
 
@@ -111,20 +126,51 @@ class Check:
         self.baseline: Optional[probes.Snapshot] = None
         self._started = False
 
-    def start(self) -> None:
+    def start(self, collect: bool = True) -> None:
+        """Take the baseline; ``collect`` first clears garbage an earlier window left (the
+        pytest plugin skips it: it runs around every test and only pays when something
+        looks new)."""
         self.tracker.install()
         self._started = True
-        gc.collect()
+        if collect:
+            collect_garbage()
         self.baseline = probes.take(self.tracker)
+
+    def absorb(self, before: probes.Snapshot, after: probes.Snapshot) -> None:
+        """What appeared between ``before`` and ``after`` (a wider-scoped fixture's setup, made
+        during this window) is not this window's: add it to the baseline."""
+        assert self.baseline is not None
+        base = self.baseline
+        self.baseline = dataclasses.replace(
+            base,
+            threads=base.threads | (after.threads - before.threads),
+            fds={**base.fds, **{fd: t for fd, t in after.fds.items()
+                               if before.fds.get(fd) != t}},
+            fd_listing=base.fd_listing | after.fd_listing,
+            children=base.children | (after.children - before.children),
+            tasks=base.tasks | (after.tasks - before.tasks),
+        )
+
+    def rebase(self, baseline: probes.Snapshot) -> None:
+        self.tracker.install()
+        self._started = True
+        self.baseline = baseline
 
     def finish(self, extra: Iterable[LeakRecord] = ()) -> tuple[LeakRecord, ...]:
         assert self.baseline is not None, "start() first"
         extra = list(extra)
         try:
+            if not extra and not probes.looks_new(self.tracker, self.baseline):
+                return ()  # the common case: microseconds, no collection, no wait
             deadline = time.monotonic() + self.options.settle
             pause = 0.005
+            collected = -1.0
             while True:
-                gc.collect()
+                # A full collection costs milliseconds on a big heap: the first one frees what
+                # only cycles held; later ones, at most every 0.2 s, what stopping threads drop.
+                if time.monotonic() - collected >= _COLLECT_EVERY:
+                    collect_garbage()
+                    collected = time.monotonic()
                 found = self._collect(extra)
                 settling = [r for r in found if r.kind in _SETTLING_KINDS]
                 if not settling or time.monotonic() >= deadline:
@@ -142,20 +188,21 @@ class Check:
     def _collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
         baseline = self.baseline
         assert baseline is not None
+        machinery = self.options.skip_machinery
         found = [
-            *probes.thread_leftovers(self.tracker, baseline),
+            *probes.thread_leftovers(self.tracker, baseline, machinery),
             *probes.process_leftovers(self.tracker, baseline),
-            *probes.fd_leftovers(self.tracker, baseline),
+            *probes.fd_leftovers(self.tracker, baseline, machinery),
             *probes.tempfile_leftovers(self.tracker, baseline),
             *probes.registration_leftovers(self.tracker, baseline),
-            *probes.task_leftovers(self.tracker, baseline),
+            *probes.task_leftovers(self.tracker, baseline, machinery),
             *extra,
         ]
         found = [r for r in found if self.options.wants(r)]
         if self.options.unclosed:
             seen = {r.site for r in found if r.site is not None}
             # An object the collector closed is only news when nothing else names its line.
-            found += [r for r in probes.unclosed_leftovers(self.tracker, baseline)
+            found += [r for r in probes.unclosed_leftovers(self.tracker, baseline, machinery)
                       if r.site not in seen]
         return [r for r in found if self.options.wants(r)]
 

@@ -159,7 +159,7 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
         return outcome
     with open(path, encoding="utf-8") as handle:
         source = SourceMap.parse(handle.read())
-    check = Check(Options(settle=1.0))
+    check = Check(Options(settle=1.0, skip_machinery=False))
     done = threading.Event()
     deadline = time.monotonic() + timeout
     threading.Thread(target=_watchdog, args=(outcome, check, deadline, done),

@@ -5,6 +5,9 @@ The hooks wrap Python-level entry points (``threading.Thread.__init__``, ``built
 ``socket.socket.__init__``, ``subprocess.Popen.__init__``, executors, ``sqlite3.connect``,
 ``tempfile``, ``logging``, ``atexit``/``signal`` registration, ``asyncio`` task creation) and
 capture ``ResourceWarning``s, whose ``source`` is the object the garbage collector had to close.
+A hook keeps only the creating stack's code objects and line numbers: no path work, no
+filesystem call, no ``f_locals`` snapshot (it may run on an event loop under blockbuster, or in
+the middle of code that counts its references); lines become paths when a report is written.
 Installation is reference counted so nested checks (a ``no_leaks`` inside a pytest run) share one
 set of hooks; everything is restored when the last user uninstalls.
 """
@@ -17,6 +20,7 @@ import asyncio.runners
 import atexit
 import builtins
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import io
@@ -39,13 +43,20 @@ import warnings
 import wave
 import weakref
 import zipfile  # noqa: F401  (loaded so that its member class is hooked: GC_CLOSED_STREAMS)
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
 from leaklint.runtime.records import Site
 
+# leaklint's own reads of /proc go to the functions as they were before anyone (our hooks, a
+# test's blockbuster) wrapped them.
+# Kept from import time: a test may remove sys._getframe to test code that lives without it.
+_getframe = sys._getframe
+_listdir = os.listdir
+_readlink = os.readlink
 _BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
 # Client objects that own the sockets made inside their methods: a socket (or a blocking read
 # without a timeout) is also attributed to the line that created its client.
@@ -119,17 +130,43 @@ _EXECUTOR_RELEASE: dict[type, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Created:
-    """What a hook learnt about one object: where it was made and by which executor, if any."""
+    """What a hook learnt about one object: the stack that made it and by which executor, if
+    any. Hooks keep only code objects and line numbers (``frames``); the user's line is worked
+    out from them when somebody asks for ``site``, so a hook never touches the filesystem."""
 
-    site: Optional[Site]
+    given_site: Optional[Site]
     what: str
     owner_site: Optional[Site] = None
     owner: str = ""
     serial: int = 0
     owner_serial: int = 0
-    caller: Optional[Site] = None  # the user line that called the function creating it
+    given_caller: Optional[Site] = None
+    owner_by_library: bool = False  # the owning executor was made by library code
+    frames: sites.RawStack = field(default=(), compare=False, repr=False)
     # When it was made (wall clock): the monitor's profiles show ages from it.
     at: float = field(default_factory=time.time, compare=False)
+
+    @property
+    def site(self) -> Optional[Site]:
+        """The user's line that created it (else the first library line)."""
+        if self.given_site is None and self.frames:
+            return sites.raw_user_site(self.frames)
+        return self.given_site
+
+    @property
+    def caller(self) -> Optional[Site]:
+        """The user line that called the function creating it (a factory's caller)."""
+        if self.given_caller is None and self.frames:
+            return sites.raw_caller_site(self.frames)
+        return self.given_caller
+
+    @property
+    def by_library(self) -> bool:
+        """Made by an installed library's own code (a runner's loop, a worker-thread cache),
+        not by a line of the user's: such objects are the library's to manage."""
+        if self.frames:
+            return sites.classify(self.frames[0][0].co_filename) != sites.USER
+        return self.given_site is None or sites.classify(self.given_site.file) != sites.USER
 
 
 @dataclass
@@ -140,8 +177,10 @@ class Registry:
         default_factory=weakref.WeakKeyDictionary
     )
     fds: dict[int, Created] = field(default_factory=dict)
-    fd_targets: dict[int, str] = field(default_factory=dict)
-    paths: dict[str, Created] = field(default_factory=dict)
+    # The object owning each fd (a file, a socket, a pipe): once it is closed or collected the
+    # number may have been reused by code the hooks do not see.
+    fd_holders: dict[int, Callable[[], Any]] = field(default_factory=dict)
+    paths: dict[str, Created] = field(default_factory=dict)  # as the user spelt them
     pids: dict[int, Created] = field(default_factory=dict)
     by_id: dict[int, tuple[str, Created]] = field(default_factory=dict)
     coroutines: weakref.WeakKeyDictionary[Any, Site] = field(
@@ -173,10 +212,15 @@ class Tracker:
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
         self._client_names: set[str] = set()
+        self._client_codes: set[CodeType] = set()
+        self._quiet = threading.local()
         # Told about every object created by a user frame (the harness watches those frames).
         self.on_created: Optional[Callable[[Any, Created, FrameType], None]] = None
         self.shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
         self.shut_down_serials: set[int] = set()
+        # Every coroutine then records 16 frames where it was made: it names the line behind a
+        # task made by the Task constructor, at a cost the pytest plugin does not pay.
+        self.track_coroutine_origins = True
 
     @property
     def active(self) -> bool:
@@ -196,42 +240,58 @@ class Tracker:
 
     # --- recording ------------------------------------------------------------------------
     def created(self, obj: Any, what: str, skip: int = 2, owner: bool = False) -> Created:
-        frame: Optional[FrameType] = sys._getframe(skip)
+        frame: Optional[FrameType] = _getframe(skip)
         # A subclass's ``__init__`` calling ``super().__init__``: the site is who built it.
-        while (
-            frame is not None
-            and frame.f_code.co_name == "__init__"
-            and frame.f_locals.get("self") is obj
-        ):
-            frame = frame.f_back
+        if frame is not None and frame.f_code.co_name == "__init__":
+            inits = _init_codes(type(obj))
+            while frame is not None and frame.f_code in inits:
+                frame = frame.f_back
         owner_record = self._executor_owner(frame) if owner else None
-        creator = sites.user_frame(frame)
         record = Created(
-            site=sites.user_site(frame),
-            caller=sites.user_site(creator.f_back) if creator is not None else None,
-            what=what,
+            None,
+            what,
             owner_site=owner_record.site if owner_record else None,
             owner=owner_record.what if owner_record else "",
             serial=self.registry.next_serial(),
             owner_serial=owner_record.serial if owner_record else 0,
+            owner_by_library=owner_record.by_library if owner_record else False,
+            frames=sites.raw_stack(frame),
         )
         try:
             self.registry.objects[obj] = record
         except TypeError:  # not weakly referenceable: keep it by id only
-            pass
-        self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+            self.registry.by_id[id(obj)] = (type(obj).__name__, record)
+        else:  # an id is reused once the object is gone: never let a stale entry name it
+            self.registry.by_id.pop(id(obj), None)
         if self.on_created is not None and not record.owner:
             creator = sites.user_frame(frame)
             if creator is not None:
                 self.on_created(obj, record, creator)
         return record
 
+    @property
+    def quiet(self) -> bool:
+        """True on a thread where leaklint itself is reading files (psutil, /proc): the hooks
+        let those calls through unrecorded."""
+        return bool(getattr(self._quiet, "on", False))
+
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        self._quiet.on = True
+        try:
+            yield
+        finally:
+            self._quiet.on = False
+
     def _executor_owner(self, frame: Optional[FrameType]) -> Optional[Created]:
         """The executor whose method is on the stack (a worker made for ``submit``/``map``)."""
         while frame is not None:
             if sites.classify(frame.f_code.co_filename) == sites.USER:
                 return None
-            candidate = frame.f_locals.get("self")
+            # Only frames of the executors' own methods: reading ``f_locals`` makes (3.9-3.12)
+            # a snapshot dict that keeps the frame's locals alive, changing what user code
+            # sees of reference cycles.
+            candidate = _self_of(frame) if frame.f_code in _EXECUTOR_CODES else None
             if isinstance(candidate, _EXECUTOR_TYPES):
                 # An executor made before the hooks were installed owns its workers too.
                 found = self.registry.objects.get(candidate)
@@ -243,20 +303,29 @@ class Tracker:
         """The outermost tracked client object whose method is on the stack."""
         found: Optional[Created] = None
         while frame is not None:
-            if sites.classify(frame.f_code.co_filename) == sites.LIBRARY:
-                candidate = frame.f_locals.get("self")
+            if frame.f_code in self._client_codes:  # not f_locals of others: see above
+                candidate = _self_of(frame)
                 if candidate is not None and type(candidate).__name__ in self._client_names:
                     found = self.site_for(candidate) or found
             frame = frame.f_back
         return found
 
-    def remember_fd(self, fd: int, record: Created) -> None:
+    def remember_fd(self, fd: int, record: Created, holder: Any = None) -> None:
         if isinstance(fd, int) and fd >= 0:
             self.registry.fds[fd] = record
-            try:  # what it pointed at: a later reuse of the number by untracked code differs
-                self.registry.fd_targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                self.registry.fd_targets.pop(fd, None)
+            if holder is None:
+                self.registry.fd_holders.pop(fd, None)
+            else:
+                self.registry.fd_holders[fd] = _ref(holder)
+
+    def fd_record(self, fd: int) -> Optional[Created]:
+        """The record of the object that opened ``fd``, unless that object has since been
+        closed or collected (the number now belongs to somebody else)."""
+        record = self.registry.fds.get(fd)
+        holder = self.registry.fd_holders.get(fd)
+        if record is None or holder is None:
+            return record
+        return record if _holds(holder(), fd) else None
 
     def site_for(self, obj: Any) -> Optional[Created]:
         try:
@@ -265,6 +334,8 @@ class Tracker:
             found = None
         if found is not None:
             return found
+        if isinstance(obj, asyncio.Future):  # made where no hook saw it (uvloop's create_task)
+            return None
         entry = self.registry.by_id.get(id(obj))
         if entry is not None and entry[0] == type(obj).__name__:
             return entry[1]
@@ -307,6 +378,7 @@ class Tracker:
             cls = getattr(sys.modules.get(module_name), class_name, None)
             if isinstance(cls, type) and "__init__" in cls.__dict__:
                 self._client_names.add(class_name)
+                self._client_codes |= _method_codes(cls)
                 self._patch(cls, "__init__", functools.partial(make, label=class_name))
         for closeable in CLOSEABLES:
             cls = getattr(sys.modules.get(closeable.module), closeable.name, None)
@@ -428,12 +500,14 @@ class Tracker:
         def wrap_open(original: Any) -> Any:
             def open(*args: Any, **kwargs: Any) -> Any:
                 handle = original(*args, **kwargs)
+                if tracker.quiet:
+                    return handle
                 record = tracker.created(handle, "file")
                 for layer in (handle, getattr(handle, "buffer", None)):
                     if layer is not None:
                         tracker.registry.by_id[id(layer)] = (type(layer).__name__, record)
                 try:
-                    tracker.remember_fd(handle.fileno(), record)
+                    tracker.remember_fd(handle.fileno(), record, handle)
                 except (OSError, ValueError, AttributeError):
                     pass
                 return handle
@@ -443,7 +517,8 @@ class Tracker:
         def wrap_os_open(original: Any) -> Any:
             def os_open(path: Any, *args: Any, **kwargs: Any) -> int:
                 fd: int = original(path, *args, **kwargs)
-                tracker.remember_fd(fd, tracker._plain(f"os.open({path!r})"))
+                if not tracker.quiet:
+                    tracker.remember_fd(fd, tracker._plain(f"os.open({path!r})"))
                 return fd
 
             return os_open
@@ -451,7 +526,8 @@ class Tracker:
         def wrap_fdopen(original: Any) -> Any:
             def fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
                 handle = original(fd, *args, **kwargs)
-                tracker.remember_fd(fd, tracker.created(handle, "file"))
+                if not tracker.quiet:
+                    tracker.remember_fd(fd, tracker.created(handle, "file"), handle)
                 return handle
 
             return fdopen
@@ -465,7 +541,7 @@ class Tracker:
                 connection = original(database, *args, **kwargs)
                 record = tracker.created(connection, "sqlite3 connection")
                 if isinstance(database, (str, os.PathLike)) and str(database) != ":memory:":
-                    tracker.registry.paths[os.path.abspath(os.fspath(database))] = record
+                    tracker.registry.paths[os.fspath(database)] = record
                 _watch_close(tracker, connection, record)
                 return connection
 
@@ -489,7 +565,7 @@ class Tracker:
                 record = tracker.created(handle, "tempfile.NamedTemporaryFile")
                 tracker.registry.tempfiles.append((handle.name, False, record))
                 try:
-                    tracker.remember_fd(handle.fileno(), record)
+                    tracker.remember_fd(handle.fileno(), record, handle)
                 except (OSError, ValueError):
                     pass
                 return handle
@@ -516,7 +592,8 @@ class Tracker:
         self._patch(tempfile, "NamedTemporaryFile", wrap_named)
 
     def _plain(self, what: str) -> Created:
-        return Created(sites.caller_site(2), what, serial=self.registry.next_serial())
+        return Created(None, what, serial=self.registry.next_serial(),
+                       frames=sites.raw_stack(_getframe(2)))
 
     def _install_sockets(self) -> None:
         tracker = self
@@ -524,14 +601,16 @@ class Tracker:
         def make_init(original: Any) -> Any:
             def __init__(self: socket.socket, *args: Any, **kwargs: Any) -> None:
                 original(self, *args, **kwargs)
+                if tracker.quiet:
+                    return
                 record = tracker.created(self, "socket")
-                client = tracker.client_owner(sys._getframe(1))
+                client = tracker.client_owner(_getframe(1))
                 if client is not None:
                     record = dataclasses.replace(record, owner_site=client.site,
                                                  owner=client.what)
                     tracker.registry.objects[self] = record
                 try:
-                    tracker.remember_fd(self.fileno(), record)
+                    tracker.remember_fd(self.fileno(), record, self)
                 except OSError:
                     pass
 
@@ -571,7 +650,7 @@ class Tracker:
                 self._undo.append(functools.partial(delattr, socket.socket, name))
 
     def note_no_timeout(self, operation: str) -> None:
-        frame = sys._getframe(2)
+        frame = _getframe(2)
         site = sites.user_site(frame)
         if site is None or (site, operation) in self.registry.no_timeout:
             return
@@ -591,7 +670,7 @@ class Tracker:
                 for pipe in (self.stdin, self.stdout, self.stderr):
                     if pipe is not None:
                         tracker.registry.by_id[id(pipe)] = (type(pipe).__name__, record)
-                        tracker.remember_fd(pipe.fileno(), record)
+                        tracker.remember_fd(pipe.fileno(), record, pipe)
 
             return __init__
 
@@ -720,10 +799,23 @@ class Tracker:
 
             return _cancel_all_tasks
 
+        def make_close(original: Any) -> Any:
+            def close(self: Any) -> None:
+                # A hand-made loop (``new_event_loop()`` ... ``close()``) drops its pending
+                # tasks silently; ``asyncio.run`` has cancelled (and noted) them by now.
+                if not self.is_closed() and not self.is_running():
+                    tracker.note_pending_at_close(self)
+                original(self)
+
+            return close
+
         self._patch(asyncio.base_events.BaseEventLoop, "create_task", make_create)
+        self._patch(asyncio.base_events.BaseEventLoop, "close", make_close)
         self._patch(asyncio, "run_coroutine_threadsafe", make_threadsafe)
         if hasattr(asyncio.runners, "_cancel_all_tasks"):
             self._patch(asyncio.runners, "_cancel_all_tasks", make_cancel_all)
+        if not self.track_coroutine_origins:
+            return
         self._origin_depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(max(self._origin_depth, 16))
         depth = self._origin_depth
@@ -742,7 +834,14 @@ class Tracker:
         return None
 
     def note_pending_at_close(self, loop: Any) -> None:
-        """``asyncio.run`` is about to cancel what ``main`` left running: remember each one."""
+        """``asyncio.run`` is about to cancel what ``main`` left running: remember each one.
+        Not when the loop is being torn down by KeyboardInterrupt or SystemExit: its tasks
+        were interrupted mid-flight (a test of Ctrl-C handling does that on purpose)."""
+        interrupted = sys.exc_info()[0]
+        if interrupted is not None and not issubclass(interrupted, Exception) and issubclass(
+            interrupted, (KeyboardInterrupt, SystemExit)
+        ):
+            return
         for task in asyncio.all_tasks(loop):
             if task.done():
                 continue
@@ -757,7 +856,9 @@ class Tracker:
 
         def make_add_handler(original: Any) -> Any:
             def addHandler(self: logging.Logger, handler: logging.Handler) -> None:
-                if handler not in self.handlers:
+                # Only with a user line on the stack: pytest's log capture adds and removes
+                # a handler around every phase of every test.
+                if handler not in self.handlers and sites.user_frame(_getframe(1)) is not None:
                     record = tracker._plain(f"handler {type(handler).__name__}")
                     entry = (self.name, repr(handler), id(handler), record)
                     tracker.registry.handlers.append(entry)
@@ -779,7 +880,7 @@ class Tracker:
             def register(*args: Any, **kwargs: Any) -> Any:
                 # Only the user's own calls: libraries register on their own behalf (e.g.
                 # weakref.finalize installs one atexit hook for the whole process).
-                caller = sys._getframe(1).f_code.co_filename
+                caller = _getframe(1).f_code.co_filename
                 if sites.classify(caller) == sites.USER:
                     shown = f"{label}({int(args[0])})" if label == "signal.signal" and args else (
                         label)
@@ -790,7 +891,9 @@ class Tracker:
 
         def make_add_filter(original: Any) -> Any:
             def addFilter(self: logging.Filterer, log_filter: Any) -> None:
-                if log_filter not in self.filters:
+                if log_filter not in self.filters and (
+                    sites.user_frame(_getframe(1)) is not None
+                ):
                     record = tracker._plain(f"filter {type(log_filter).__name__}")
                     owner = getattr(self, "name", None) or repr(self)
                     entry = (str(owner), repr(log_filter), id(log_filter), record)
@@ -856,15 +959,58 @@ class _TrackedConnection(sqlite3.Connection):
 def _open_fd_targets() -> dict[int, str]:
     found: dict[int, str] = {}
     try:
-        names = os.listdir("/proc/self/fd")
+        names = _listdir("/proc/self/fd")
     except OSError:
         return found
     for name in names:
         try:
-            found[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+            found[int(name)] = _readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
     return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
+
+
+def _method_codes(cls: type) -> set[CodeType]:
+    """The code objects of a class's methods, its bases' included (not ``object``'s)."""
+    found: set[CodeType] = set()
+    for klass in cls.__mro__[:-1]:
+        for value in vars(klass).values():
+            function = getattr(value, "__func__", value)  # static and class methods
+            code = getattr(function, "__code__", None)
+            if isinstance(code, CodeType):
+                found.add(code)
+    return found
+
+
+_EXECUTOR_CODES = frozenset().union(*(_method_codes(cls) for cls in _EXECUTOR_TYPES))
+
+
+def _init_codes(cls: type) -> frozenset[CodeType]:
+    """The ``__init__`` codes along a class's bases: the frames of a constructor chain (told
+    apart by their code, not by reading ``self`` out of ``f_locals``)."""
+    codes = (getattr(vars(k).get("__init__"), "__code__", None) for k in cls.__mro__)
+    return frozenset(c for c in codes if isinstance(c, CodeType))
+
+
+def _self_of(frame: FrameType) -> Any:
+    return frame.f_locals.get("self")
+
+
+def _ref(obj: Any) -> Callable[[], Any]:
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _holds(holder: Any, fd: int) -> bool:
+    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``."""
+    if holder is None:
+        return False
+    try:
+        return bool(holder.fileno() == fd)
+    except (OSError, ValueError, AttributeError):  # closed
+        return False
 
 
 def _watch_close(tracker: Tracker, connection: Any, record: Created) -> None:

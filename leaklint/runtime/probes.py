@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -25,6 +26,11 @@ from leaklint.runtime.records import Kind, LeakRecord, Site
 
 OWN_THREAD_PREFIX = "leaklint-"
 _PROC_FD = "/proc/self/fd"
+# Our own reads of /proc use the functions as they were at import, before any hook or test tool
+# (blockbuster) wrapped them.
+_listdir = os.listdir
+_readlink = os.readlink
+_HAS_PROC_FD = os.path.isdir(_PROC_FD)
 
 
 @dataclass(frozen=True)
@@ -41,23 +47,36 @@ class Snapshot:
     cancelled: int
     signals: dict[int, Any] = field(default_factory=dict)
     atexit: int = 0
+    tasks: frozenset[int] = frozenset()  # ids of asyncio tasks pending, on any loop
+    # The raw /proc/self/fd listing, its own descriptor included: the same number comes back
+    # when nothing was opened.
+    fd_listing: frozenset[int] = frozenset()
+    handler_count: int = 0  # addHandler/addFilter calls the hooks had seen
 
 
-def open_fds() -> dict[int, str]:
-    """Every open descriptor of this process and what it points at."""
-    if os.path.isdir(_PROC_FD):
+def fd_numbers() -> Optional[frozenset[int]]:
+    """The numbers of the open descriptors (one ``listdir``), None where /proc is missing."""
+    if not _HAS_PROC_FD:
+        return None
+    return frozenset(int(name) for name in _listdir(_PROC_FD))
+
+
+def open_fds(numbers: Optional[frozenset[int]] = None) -> dict[int, str]:
+    """Every open descriptor of this process (or those of ``numbers``) and what it points at."""
+    if _HAS_PROC_FD:
         found: dict[int, str] = {}
-        for name in os.listdir(_PROC_FD):
+        for fd in numbers if numbers is not None else fd_numbers() or ():
             try:
-                found[int(name)] = os.readlink(f"{_PROC_FD}/{name}")
+                found[fd] = _readlink(f"{_PROC_FD}/{fd}")
             except OSError:  # the listing's own descriptor, closed already
                 continue
         return {fd: target for fd, target in found.items() if not target.startswith("/proc/")}
-    process = psutil.Process()
-    found = {f.fd: f.path for f in process.open_files() if f.fd >= 0}
-    for conn in process.net_connections(kind="all"):
-        if conn.fd >= 0:
-            found[conn.fd] = f"socket:{conn.laddr}->{conn.raddr}"
+    with _muted():
+        process = psutil.Process()
+        found = {f.fd: f.path for f in process.open_files() if f.fd >= 0}
+        for conn in process.net_connections(kind="all"):
+            if conn.fd >= 0:
+                found[conn.fd] = f"socket:{conn.laddr}->{conn.raddr}"
     return found
 
 
@@ -69,11 +88,68 @@ def live_threads() -> list[threading.Thread]:
     ]
 
 
-def child_pids() -> frozenset[int]:
+def has_children() -> bool:
+    """One system call: does this process have any child, running or exited?"""
+    waitid = getattr(os, "waitid", None)
+    if waitid is None:
+        return True  # cannot tell cheaply: look
     try:
-        return frozenset(p.pid for p in psutil.Process().children(recursive=False))
+        waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # reaps nothing
+    except ChildProcessError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def child_pids() -> frozenset[int]:
+    """This process's children; nothing is read unless it has any. Never a scan of every
+    process: /proc/self/task/*/children where the kernel offers it."""
+    if not has_children():
+        return frozenset()
+    found: set[int] = set()
+    try:
+        for task in _listdir("/proc/self/task"):
+            with _raw_open(f"/proc/self/task/{task}/children", "rb") as handle:
+                found.update(int(pid) for pid in handle.read().split())
+        return frozenset(found)
+    except OSError:
+        pass
+    try:
+        with _muted():  # psutil reads /proc with open(): not the user's files
+            return frozenset(p.pid for p in psutil.Process().children(recursive=False))
     except psutil.Error:
         return frozenset()
+
+
+def pending_tasks() -> frozenset[int]:
+    """Ids of the asyncio tasks that are pending, on every loop, from asyncio's own registry
+    (no loop needs to be running)."""
+    found: set[int] = set()
+    for registry in _TASK_REGISTRIES:
+        for task in list(registry):
+            if not task.done():
+                found.add(id(task))
+    return frozenset(found)
+
+
+def _task_registries() -> tuple[Any, ...]:
+    import asyncio.tasks as tasks
+
+    names = ("_all_tasks", "_scheduled_tasks", "_eager_tasks")
+    return tuple(getattr(tasks, n) for n in names if isinstance(getattr(tasks, n, None),
+                                                                (set, weakref.WeakSet)))
+
+
+_TASK_REGISTRIES = _task_registries()
+
+
+def task_by_id(ident: int) -> Any:
+    for registry in _TASK_REGISTRIES:
+        for task in list(registry):
+            if id(task) == ident:
+                return task
+    return None
 
 
 def _handlers() -> frozenset[tuple[str, int]]:
@@ -96,9 +172,10 @@ def _signals() -> dict[int, Any]:
 
 def take(tracker: Tracker) -> Snapshot:
     registry = tracker.registry
+    listing = fd_numbers()
     return Snapshot(
         threads=frozenset(id(t) for t in live_threads()),
-        fds=open_fds(),
+        fds=open_fds(listing),
         children=child_pids(),
         handlers=_handlers(),
         loggers=frozenset(logging.Logger.manager.loggerDict),
@@ -109,7 +186,55 @@ def take(tracker: Tracker) -> Snapshot:
         cancelled=len(registry.cancelled_tasks),
         signals=_signals(),
         atexit=registered_atexit(),
+        tasks=pending_tasks(),
+        fd_listing=listing or frozenset(),
+        handler_count=len(registry.handlers),
     )
+
+
+def _still_attached(entries: list[tuple[str, str, int, Created]]) -> bool:
+    """Whether any of these handlers (or filters) is still on its logger. pytest's own log
+    capture adds and removes a handler around every phase of every test."""
+    loggers = logging.Logger.manager.loggerDict
+    for logger_name, _, handler_id, created in entries:
+        if not user_made(created):
+            continue
+        logger = logging.getLogger() if logger_name == "root" else loggers.get(logger_name)
+        attached = [*getattr(logger, "handlers", ()), *getattr(logger, "filters", ())]
+        if any(id(h) == handler_id for h in attached):
+            return True
+    return False
+
+
+def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
+    """The cheap question asked after every test: is anything there that was not before? Only
+    identities and counters are compared (threads, fd numbers, children, pending tasks, what
+    the hooks recorded); a yes sends the check down the slow path, which decides."""
+    registry = tracker.registry
+    if (
+        any(user_made(created) for _, _, created in registry.unclosed[baseline.unclosed:])
+        # A runner's own task cancelled when its loop closes (anyio's, after every test)
+        or any(user_made(created) and not library_task(created, stack)
+               for _, created, stack in registry.cancelled_tasks[baseline.cancelled:])
+        or len(registry.tempfiles) > baseline.tempfiles
+        or len(registry.registrations) > baseline.registrations
+        or _still_attached(registry.handlers[baseline.handler_count:])
+    ):
+        return True
+    if any(id(t) not in baseline.threads for t in threading.enumerate()):
+        return True
+    numbers = fd_numbers()
+    if numbers is None or not numbers <= baseline.fd_listing:
+        return True
+    if registry.serial != baseline.serial and any(
+        registry.fds.get(fd) is not None and registry.fds[fd].serial > baseline.serial
+        for fd in numbers
+    ):
+        return True  # a number closed and opened again during the test
+    if not pending_tasks() <= baseline.tasks:
+        return True
+    return bool(child_pids() - baseline.children)
+
 
 
 def _thread_stack(thread: threading.Thread) -> tuple[Site, ...]:
@@ -124,11 +249,34 @@ def _target_name(thread: threading.Thread) -> str:
     return getattr(target, "__qualname__", repr(target))
 
 
+def _muted() -> Any:
+    from leaklint.runtime.hooks import TRACKER
+
+    return TRACKER.muted()
+
+
+_raw_open = open  # the builtin, from before any hook was installed
+
+
 def _new(record: Optional[Created], baseline: Snapshot) -> bool:
     return record is not None and record.serial > baseline.serial
 
 
-def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
+def _machinery(thread: threading.Thread, created: Optional[Created]) -> bool:
+    """A thread a library made for itself (trio's worker cache, an event loop's default
+    executor, anyio's worker threads) that is idle: the library reuses it, it is not the
+    test's leak. One running the user's code is never machinery."""
+    if created is None:
+        made_by_library = True  # made before the hooks, or by C code
+    elif created.owner:
+        made_by_library = created.owner_by_library
+    else:
+        made_by_library = created.by_library
+    return made_by_library and sites.innermost_user(_thread_stack(thread)) is None
+
+
+def thread_leftovers(tracker: Tracker, baseline: Snapshot,
+                     skip_machinery: bool = False) -> list[LeakRecord]:
     records: list[LeakRecord] = []
     by_executor: dict[int, list[threading.Thread]] = defaultdict(list)
     owners: dict[int, Created] = {}
@@ -136,6 +284,8 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
         if id(thread) in baseline.threads:
             continue
         created = tracker.site_for(thread)
+        if skip_machinery and _machinery(thread, created):
+            continue
         if created is not None and created.owner and (
             created.owner_site is None or created.owner_serial <= baseline.serial
         ):
@@ -187,22 +337,52 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     return records
 
 
-def fd_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
+def user_made(created: Optional[Created]) -> bool:
+    """Whether a line of the user's was on the stack that created it. Nothing but library
+    code (a test runner's hooks, a library's lazily made machinery) is not the test's doing."""
+    if created is None:
+        return False
+    if created.frames:
+        return sites.raw_has_user(created.frames)
+    site = created.site
+    return site is not None and sites.classify(site.file) == sites.USER
+
+
+_ASYNCIO_DIR = os.sep + "asyncio" + os.sep
+
+
+def library_task(created: Optional[Created], stack: tuple[Site, ...]) -> bool:
+    """A task a library made for itself (anyio's process-pool pruner, a runner's own task):
+    the first frame outside asyncio that made it is a library's, and it is not running user
+    code now. ``asyncio.create_task(...)`` written in a test is the test's."""
+    if created is None:
+        return False
+    if created.frames:  # else made where no hook saw it (uvloop's create_task): by its stack
+        maker = next((code for code, _ in created.frames
+                      if _ASYNCIO_DIR not in code.co_filename), None)
+        if maker is None or sites.classify(maker.co_filename) == sites.USER:
+            return False
+    return not any(sites.classify(site.file) == sites.USER for site in stack)
+
+
+def fd_leftovers(tracker: Tracker, baseline: Snapshot,
+                 skip_machinery: bool = False) -> list[LeakRecord]:
+    """New descriptors. With ``skip_machinery``, one is reported only when a user line opened
+    it: a descriptor nobody saw made (a C library's, a runner's) is not a finding on its own."""
     records: list[LeakRecord] = []
     registry = tracker.registry
+    paths = {os.path.abspath(path): created for path, created in registry.paths.items()}
     for fd, target in sorted(open_fds().items()):
         if fd <= 2 or baseline.fds.get(fd) == target:  # stdio is redirected, not leaked
             continue
-        created = registry.fds.get(fd)
+        created = tracker.fd_record(fd)  # None when the number was reused by unseen code
         if created is not None and not _new(created, baseline):
             created = None
-        opened_as = registry.fd_targets.get(fd)
-        path = _undeleted(target)
-        if created is not None and opened_as is not None and _undeleted(opened_as) != path:
-            created = None  # the number was reused by code we do not see (a C library)
-        by_path = registry.paths.get(path)
+        by_path = paths.get(_undeleted(target))
         if created is None and by_path is not None and _new(by_path, baseline):
             created = by_path
+        if skip_machinery and not user_made(created):
+            continue
         if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
             kind, code = Kind.PROCESS, "LK104"
         elif created is not None and created.what == "tempfile.mkstemp":
@@ -244,15 +424,16 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
     owner_names: dict[Site, str] = {}
     for pid in sorted(child_pids() - baseline.children):
         created = tracker.registry.pids.get(pid)
-        try:
-            child = psutil.Process(pid)
-            status = child.status()
-        except psutil.Error:
-            continue  # it ended and was reaped meanwhile
-        try:
-            command = " ".join(child.cmdline())[:80]
-        except psutil.Error:  # a zombie has no command line any more
-            command = f"pid {pid}"
+        with _muted():  # psutil reads /proc with open(): not the user's files
+            try:
+                child = psutil.Process(pid)
+                status = child.status()
+            except psutil.Error:
+                continue  # it ended and was reaped meanwhile
+            try:
+                command = " ".join(child.cmdline())[:80]
+            except psutil.Error:  # a zombie has no command line any more
+                command = f"pid {pid}"
         if created is not None and created.owner:
             if created.owner_site is None or created.owner_serial <= baseline.serial:
                 continue  # a worker of a pool that was there before the check began
@@ -318,13 +499,18 @@ _HINTED_KINDS = {"LK302": Kind.SOCKET, "LK303": Kind.CONNECTION, "LK304": Kind.C
                  "LK104": Kind.PROCESS}
 
 
-def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
-    """Objects the garbage collector had to close (their ResourceWarning was captured)."""
+def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
+                       skip_machinery: bool = False) -> list[LeakRecord]:
+    """Objects the garbage collector had to close (their ResourceWarning was captured); with
+    ``skip_machinery`` only those a user line made during this window (garbage of an earlier
+    test, collected now, is not this test's)."""
     records = []
     kinds = {"socket": (Kind.SOCKET, "LK302"), "Popen": (Kind.PROCESS, "LK104"),
              "Pool": (Kind.EXECUTOR, "LK103"), "ThreadPool": (Kind.EXECUTOR, "LK103")}
     seen: set[tuple[Optional[Site], Kind]] = set()
     for type_name, message, created in tracker.registry.unclosed[baseline.unclosed :]:
+        if skip_machinery and not (_new(created, baseline) and user_made(created)):
+            continue
         kind, code = kinds.get(type_name, (Kind.FILE, "LK301"))
         if created.what == "socket":  # a stream made by socket.makefile()
             kind, code = Kind.SOCKET, "LK302"
@@ -344,10 +530,15 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
     return records
 
 
-def task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
-    """Tasks that ``asyncio.run`` (or our runner) found pending when ``main`` returned."""
+def task_leftovers(tracker: Tracker, baseline: Snapshot,
+                   skip_machinery: bool = False) -> list[LeakRecord]:
+    """Tasks that ``asyncio.run``, our runner or ``loop.close()`` found pending when the loop
+    finished; with ``skip_machinery`` also those still pending on a loop that lives on (a
+    runner's loop kept across tests) - made by a user line, not by the runner itself."""
     records = []
     for ref, created, stack in tracker.registry.cancelled_tasks[baseline.cancelled :]:
+        if skip_machinery and (not user_made(created) or library_task(created, stack)):
+            continue
         task = ref()
         name = task.get_name() if task is not None and hasattr(task, "get_name") else "task"
         where = sites.innermost_user(stack)
@@ -356,6 +547,27 @@ def task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             LeakRecord(Kind.TASK, name, created.site, stack,
                        f"still pending when the event loop finished{at}", "LK105")
         )
+    if skip_machinery:
+        records += _live_task_leftovers(tracker, baseline)
+    return records
+
+
+def _live_task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
+    records = []
+    for ident in pending_tasks() - baseline.tasks:
+        task = task_by_id(ident)
+        created = tracker.site_for(task) if task is not None else None
+        if task is None or not user_made(created):
+            continue
+        assert created is not None
+        stack = tuple(sites.site_of(f) for f in task.get_stack())
+        if library_task(created, stack):
+            continue
+        where = sites.innermost_user(stack)
+        at = f", suspended at {where}" if where else ""
+        records.append(
+            LeakRecord(Kind.TASK, task.get_name(), created.site, stack,
+                       f"still pending after the test, on a loop that lives on{at}", "LK105"))
     return records
 
 

@@ -7,11 +7,13 @@ import os
 import sys
 import sysconfig
 import threading
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Optional
 
 from leaklint.runtime.records import Site
 
+# Kept from import time: a test may remove sys._getframe to test code that lives without it.
+_getframe = sys._getframe
 _LEAKLINT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
@@ -34,19 +36,69 @@ USER, LIBRARY, LEAKLINT = 0, 1, 2
 
 
 def classify(filename: str) -> int:
+    """USER, LIBRARY or LEAKLINT, from the text of the name alone: hooks call this on whatever
+    thread created something (an event loop under blockbuster, say), so no filesystem call."""
     verdict = _verdicts.get(filename)
     if verdict is not None:
         return verdict
-    path = os.path.abspath(filename) if not filename.startswith("<") else filename
-    if path.startswith(_LEAKLINT_DIR):
+    if filename.startswith(_LEAKLINT_DIR):
         verdict = LEAKLINT
-    elif filename.startswith("<frozen") or path.startswith(_LIBRARY_DIRS):
+    elif filename.startswith("<") or filename.startswith(_LIBRARY_DIRS):
         verdict = LIBRARY
-    else:
+    else:  # the user's files, and relative names (only a user's script is run by one)
         verdict = USER
     with _lock:
         _verdicts[filename] = verdict
     return verdict
+
+
+# What a hook keeps of the stack that created something: (code, line) pairs, innermost first.
+# Turned into Sites (and paths) only when a report needs them.
+RawStack = tuple[tuple[CodeType, int], ...]
+_RAW_DEPTH = 64
+
+
+def raw_stack(frame: Optional[FrameType]) -> RawStack:
+    found: list[tuple[CodeType, int]] = []
+    while frame is not None and len(found) < _RAW_DEPTH:
+        found.append((frame.f_code, frame.f_lineno))
+        frame = frame.f_back
+    return tuple(found)
+
+
+def _raw_site(code: CodeType, line: int) -> Site:
+    return Site(code.co_filename, line, code.co_name)
+
+
+def raw_user_site(raw: RawStack) -> Optional[Site]:
+    """:func:`user_site` for a recorded stack."""
+    fallback: Optional[Site] = None
+    for code, line in raw:
+        verdict = classify(code.co_filename)
+        if verdict == USER:
+            return _raw_site(code, line)
+        if verdict == LIBRARY and fallback is None:
+            fallback = _raw_site(code, line)
+    return fallback
+
+
+def raw_caller_site(raw: RawStack) -> Optional[Site]:
+    """:func:`user_site` of the frame that called the first user frame (a factory's caller)."""
+    for index, (code, _) in enumerate(raw):
+        if classify(code.co_filename) == USER:
+            return raw_user_site(raw[index + 1:]) if index + 1 < len(raw) else None
+    return None
+
+
+def raw_has_user(raw: RawStack) -> bool:
+    return any(classify(code.co_filename) == USER for code, _ in raw)
+
+
+def resolve(site: Site) -> Site:
+    """The site with an absolute path: done when a report is written, never in a hook."""
+    if site.file.startswith(("<", os.sep)):
+        return site
+    return Site(os.path.abspath(site.file), site.line, site.function)
 
 
 def site_of(frame: FrameType) -> Site:
@@ -74,7 +126,7 @@ def user_site(frame: Optional[FrameType]) -> Optional[Site]:
 
 def caller_site(skip: int = 1) -> Optional[Site]:
     """The user's line that called the hooked function (``skip`` frames above this one)."""
-    frame: Optional[FrameType] = sys._getframe(skip + 1)
+    frame: Optional[FrameType] = _getframe(skip + 1)
     return user_site(frame)
 
 
