@@ -88,9 +88,11 @@ EVICT_METHODS = frozenset(
         "__delitem__",
         "difference_update",
         "intersection_update",
-        "move_to_end",
     }
 )
+# Reordering an LRU cache (``OrderedDict.move_to_end``) evicts nothing: a cache that is
+# reordered but never trimmed (no ``popitem``) only grows.
+REORDER_METHODS = frozenset({"move_to_end"})
 # Functions whose name says they are called once per registered thing, at set-up time.
 REGISTRATION_WORDS = ("register", "install", "setup", "set_up", "configure", "declare")
 ENTRY_POINT_NAMES = frozenset({"prepare", "bootstrap", "init", "initialize", "initialise"})
@@ -274,6 +276,8 @@ class Containers(Analysis):
         self.growths: list[Growth] = []
         self.aliases_of: dict[FunctionScope, dict[str, Container]] = {}
         self.evicted: set[Container] = set()
+        # Containers kept in least-recently-used order (``move_to_end``): meant to be bounded.
+        self.reordered: set[Container] = set()
         self._scan_uses()
         # Who refers to each function: None for the module body, else the calling function.
         self.references: dict[FunctionScope, list[Optional[FunctionScope]]] = {}
@@ -490,6 +494,10 @@ class Containers(Analysis):
                 found = self._resolve_any(target, scope, aliases)
                 if found is not None:
                     self.evicted.add(found)
+            if isinstance(node, cst.Attribute) and node.attr.value in REORDER_METHODS:
+                found = self._resolve_any(node.value, scope, aliases)
+                if found is not None:
+                    self.reordered.add(found)
             if scope is not None:
                 self._rebinding(node, scope)
             if isinstance(node, cst.Call):
@@ -651,6 +659,11 @@ class Containers(Analysis):
             why = fresh_key_reason(candidate, self.names)
             if why is not None:
                 return why
+        if growth.container in self.reordered:
+            return KeyReason(
+                "kept in least-recently-used order (`move_to_end`) but never trimmed "
+                "(`popitem(last=False)`)"
+            )
         argument = _argument_in(growth.key, growth.function)
         if argument is not None and self._looks_up(growth.function, growth.container):
             return KeyReason(
