@@ -394,15 +394,19 @@ def leak_message(resource: Resource, context: FileContext) -> str:
         return f"{subject} is never {verb} ({'use `with`, or ' if spec.with_releases else ''}"  \
             f"{when_done})"
     if escape is Escape.EARLY_RETURN:
-        return (
-            f"{subject} is not {verb} on the return at line {line} "
-            f"({_release_call(spec)} before returning, or {managed})"
+        how = (
+            f"{_release_call(spec)} before returning, or {managed}"
+            if spec.with_releases
+            else f"{_release_call(spec)} in `finally`, or before returning"
         )
+        return f"{subject} is not {verb} on the return at line {line} ({how})"
     if escape is Escape.RAISE:
-        return (
-            f"{subject} is not {verb} when the `raise` at line {line} exits "
-            f"({_release_call(spec)} before raising, or {managed})"
+        how = (
+            f"{_release_call(spec)} before raising, or {managed}"
+            if spec.with_releases
+            else f"{_release_call(spec)} in `finally`, or before raising"
         )
+        return f"{subject} is not {verb} when the `raise` at line {line} exits ({how})"
     if escape is Escape.REBOUND:
         return (
             f"{subject} is not {verb} before `{resource.label}` is rebound at line {line} "
