@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import libcst as cst
 
+from leaklint.analysis.confidence import declared_obsolete
 from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
@@ -362,6 +363,7 @@ class _RuleRunner:
     ) -> list[Finding]:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
+        obsolete: Optional[bool] = None
         for rule in self.rules:
             reports = [r for r in rule.reports if confidence.admits(r.confidence)]
             if reports:
@@ -379,7 +381,11 @@ class _RuleRunner:
                 if suppressions.is_suppressed(line, rule.CODE):
                     continue
                 found_confidence = report.confidence
-                if suppressions.marks_deliberate(line, rule.SIMILAR_CHECKS):
+                if obsolete is None:
+                    obsolete = declared_obsolete(self.context.module)
+                if obsolete or suppressions.marks_deliberate(line, rule.SIMILAR_CHECKS):
+                    # Code its maintainers declared deliberate, or on its way out: a patch
+                    # would be declined.
                     found_confidence = Confidence.MEDIUM
                     if not confidence.admits(found_confidence):
                         continue

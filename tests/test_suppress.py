@@ -70,3 +70,25 @@ def test_a_deliberate_line_is_reported_only_at_medium() -> None:
     assert check_bytes(source, "m.py", RuleSet(rules)).findings == ()
     [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
     assert finding.confidence is Confidence.MEDIUM
+
+
+@pytest.mark.parametrize(
+    ("header", "doubtful"),
+    [
+        ('"""Tools.\n\nNote: this module is pretty much obsolete."""\n', True),
+        ('"""This module is deprecated; use `new` instead."""\n', True),
+        ("import warnings\nwarnings.warn('gone soon', DeprecationWarning)\n", True),
+        ("import warnings\nwarnings._deprecated(__name__, remove=(3, 13))\n", True),
+        ('"""Handles deprecated options of the old config format."""\n', False),
+        ("import warnings\nwarnings.warn('careful', UserWarning)\n", False),
+    ],
+)
+def test_a_module_on_its_way_out_is_reported_at_medium(header: str, doubtful: bool) -> None:
+    from leaklint import registry
+    from leaklint.engine import RuleSet, check_bytes
+    from leaklint.model import Confidence
+
+    source = (header + "def f(p):\n    return open(p).read()\n").encode()
+    rules = registry.select_rules(["LK301"])
+    [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
+    assert (finding.confidence is Confidence.MEDIUM) is doubtful

@@ -8,6 +8,7 @@ does not show.
 from __future__ import annotations
 
 import os
+import re
 
 import libcst as cst
 
@@ -137,3 +138,50 @@ def concurrency_confidence(resource: Resource, context: FileContext) -> Confiden
     if resource.spec.finalized_when_collected and leaks_only_when_raising(resource):
         return Confidence.MEDIUM  # its finalizer releases it once the exception unwinds
     return resource_confidence(resource, context)
+
+
+# "this module is pretty much obsolete", "This module is deprecated": its maintainers have
+# said they will not change it any more.
+_OBSOLETE = re.compile(
+    r"\bthis (?:module|file|package)\b[^.]{0,40}?\b(?:is|has been)\b[^.]{0,30}?"
+    r"\b(?:obsolete|deprecated|unmaintained|no longer (?:maintained|used|supported))\b",
+    re.IGNORECASE,
+)
+_DEPRECATION_CALLS = frozenset({"warnings._deprecated"})
+_DEPRECATION_WARNINGS = frozenset({"DeprecationWarning", "PendingDeprecationWarning"})
+
+
+def declared_obsolete(module: cst.Module) -> bool:
+    """Whether the module says it is on its way out: a docstring that calls the module
+    obsolete or deprecated, or a deprecation warning issued at import. Patches to such code
+    are declined: what is found there is ``medium``."""
+    docstring = module.get_docstring()
+    if docstring and _OBSOLETE.search(docstring):
+        return True
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.Call)
+                and _warns_deprecation(small.value)
+            ):
+                return True
+    return False
+
+
+def _warns_deprecation(call: cst.Call) -> bool:
+    """``warnings.warn("...", DeprecationWarning)``, ``warnings._deprecated(__name__, ...)``."""
+    func = call.func
+    name = ""
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        name = f"{func.value.value}.{func.attr.value}"
+    if name in _DEPRECATION_CALLS:
+        return True
+    if name != "warnings.warn":
+        return False
+    return any(
+        isinstance(arg.value, cst.Name) and arg.value.value in _DEPRECATION_WARNINGS
+        for arg in call.args[1:]
+    )

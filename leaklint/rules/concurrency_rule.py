@@ -19,7 +19,7 @@ class ConcurrencyRule(Rule):
             "them, `conftest.py`: they live as long as the test run, which `pytest --leaklint` "
             "checks); what a program's entry point holds (`main()` and the functions the "
             "`__main__` block calls); a line that silences another linter's check of the same "
-            "defect."
+            "defect; a module that declares itself obsolete or deprecated."
         ),
     }
 
