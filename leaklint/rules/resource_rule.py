@@ -33,8 +33,8 @@ class ResourceRule(Rule):
             "named as pytest and unittest discover them, `conftest.py`); what a program's entry "
             "point holds (`main()` and the functions the `__main__` block calls run once, and "
             "the process ends after them); a line that silences another linter's check of the "
-            "same defect (`# noqa: SIM115`, `# pylint: disable=consider-using-with`); a module that "
-            "declares itself obsolete or deprecated."
+            "same defect (`# noqa: SIM115`, `# pylint: disable=consider-using-with`); a module "
+            "that declares itself obsolete or deprecated."
         ),
     }
 
