@@ -18,6 +18,7 @@ import libcst as cst
 
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.syntax import is_docstring
 from leaklint.walker import children
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -76,7 +77,7 @@ class HelperSummary:
     def is_stub(self) -> bool:
         """``def f(x): raise NotImplementedError`` / ``...``: its body says nothing."""
         body = self.node.body.body
-        statements = [s for s in body if not _is_docstring(s)]
+        statements = [s for s in body if not is_docstring(s)]
         if len(statements) != 1:
             return not statements
         only = statements[0]
@@ -91,14 +92,6 @@ class HelperSummary:
 def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def params_of(parameters: cst.Parameters) -> list[str]:

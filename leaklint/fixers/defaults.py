@@ -28,6 +28,7 @@ from leaklint.fixers.source import (
     statements_code,
 )
 from leaklint.model import Applicability, Edit, Fix
+from leaklint.syntax import is_docstring
 from leaklint.walker import iter_nodes
 
 _CONSTANT_NAMES = frozenset({"None", "True", "False"})
@@ -66,7 +67,7 @@ def none_default_fix(
             [cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], default)])]
         ),
     )
-    first = 1 if _is_docstring(statements[0]) else 0
+    first = 1 if is_docstring(statements[0]) else 0
     if first < len(statements):
         run = StatementRun(context, [statements[first]], path[:-1])
         insert = run.insert_before([make])
@@ -108,13 +109,6 @@ def _constant(node: cst.BaseExpression) -> bool:
         for inner in iter_nodes(node)
     )
 
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _optional_annotation(

@@ -13,6 +13,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.context import FileContext
 from leaklint.fixers.source import StatementRun
 from leaklint.model import Edit
+from leaklint.syntax import is_docstring
 from leaklint.walker import iter_nodes
 
 
@@ -46,20 +47,12 @@ def _is_import_line(statement: cst.CSTNode) -> bool:
     )
 
 
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
 
 def module_insertion_index(module: cst.Module) -> int:
     """Where module-level lines a fix adds go: after the last import of the import block at the
     top of the module (before the first ``def`` or ``class``), else after the docstring."""
     index = 0
-    if module.body and _is_docstring(module.body[0]):
+    if module.body and is_docstring(module.body[0]):
         index = 1
     for position, statement in enumerate(module.body):
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):

@@ -1,0 +1,16 @@
+"""Small facts about libcst syntax that several modules need (one place for each)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def is_docstring(statement: cst.CSTNode) -> bool:
+    """A statement that is a lone string literal: a module's, class's or function's docstring
+    when it comes first."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
