@@ -259,9 +259,7 @@ class Containers(Analysis):
         self.module_containers = definitions.module_containers
         self.class_containers = definitions.class_containers
         self.classes_by_name = definitions.classes_by_name
-        self.functions_by_name: dict[str, list[FunctionScope]] = {}
-        for scope in self.scopes.functions:
-            self.functions_by_name.setdefault(scope.name, []).append(scope)
+        self.functions_by_name = self.scopes.functions_by_name
         # Attributes assigned on instances (``self.x = ...``) shadow class attributes.
         self.instance_attrs: set[str] = set()
         for scope in self.scopes.functions:
@@ -568,11 +566,11 @@ class Containers(Analysis):
         """Functions that only ever run while the module (and its classes) are imported."""
         references = self.references
         for node in self._module_nodes(_REFERENCES):
-            for callee in self._referenced_functions(node, None):
+            for callee in self.scopes.referenced_functions(node, None, methods_at_top=True):
                 references.setdefault(callee, []).append(None)
         for scope in self.scopes.functions:
             for node in scope.nodes_of(_REFERENCES):
-                for callee in self._referenced_functions(node, scope):
+                for callee in self.scopes.referenced_functions(node, scope, methods_at_top=True):
                     if callee is not scope:
                         references.setdefault(callee, []).append(scope)
         # Class-creation hooks, and entry points named as such (``prepare``, ``bootstrap``):
@@ -598,23 +596,6 @@ class Containers(Analysis):
                     import_time.add(scope)
                     changed = True
         return import_time
-
-    def _referenced_functions(
-        self, node: cst.CSTNode, scope: Optional[FunctionScope]
-    ) -> Iterator[FunctionScope]:
-        """The functions of this module that ``node`` names: ``f``, ``self.f``, ``C.f``."""
-        if isinstance(node, cst.Name):
-            binder = scope.enclosing_binder(node.value) if scope is not None else None
-            for candidate in self.functions_by_name.get(node.value, ()):
-                if binder is not None:
-                    if candidate.parent is binder:
-                        yield candidate
-                elif candidate.parent is None and (candidate.owner is None or scope is None):
-                    yield candidate
-        elif isinstance(node, cst.Attribute):
-            for candidate in self.functions_by_name.get(node.attr.value, ()):
-                if candidate.owner is not None:
-                    yield candidate
 
     def runtime_growths(self, container: Container) -> list[UnboundedGrowth]:
         """Growth at run time that nothing bounds, with why: one element per call, keys that

@@ -15,7 +15,6 @@ for files where such a rule found something to report:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
@@ -65,9 +64,6 @@ class Invocations(Analysis):
         super().__init__(context)
         self.scopes = context.analysis(Scopes)
         self.names = context.analysis(ImportNames)
-        self.functions_by_name: dict[str, list[FunctionScope]] = {}
-        for scope in self.scopes.functions:
-            self.functions_by_name.setdefault(scope.name, []).append(scope)
         self.classes_by_name = {
             statement.name.value: statement
             for statement in context.module.body
@@ -145,26 +141,9 @@ class Invocations(Analysis):
             use = Use.PASSED
         else:
             use = Use.REFERENCED
-        for callee in self.referenced_functions(node, frame.scope):
+        for callee in self.scopes.referenced_functions(node, frame.scope):
             if callee is not frame.scope:
                 self.references.setdefault(callee, []).append(Reference(frame.scope, use))
-
-    def referenced_functions(
-        self, node: cst.CSTNode, scope: Optional[FunctionScope]
-    ) -> Iterator[FunctionScope]:
-        """The functions of this module that ``node`` names: ``f``, ``self.f``, ``C.f``."""
-        if isinstance(node, cst.Name):
-            binder = scope.enclosing_binder(node.value) if scope is not None else None
-            for candidate in self.functions_by_name.get(node.value, ()):
-                if binder is not None:
-                    if candidate.parent is binder:
-                        yield candidate
-                elif candidate.parent is None and candidate.owner is None:
-                    yield candidate
-        elif isinstance(node, cst.Attribute):
-            for candidate in self.functions_by_name.get(node.attr.value, ()):
-                if candidate.owner is not None:
-                    yield candidate
 
     def _instantiation(self, call: cst.Call, scope: Optional[FunctionScope]) -> None:
         func = call.func

@@ -133,6 +133,31 @@ class Scopes(Analysis):
         for node in self.module_nodes:
             if type(node) in _BINDING_TYPES:
                 self.module_names.update(_bound_names(node))
+        self.functions_by_name: dict[str, list[FunctionScope]] = {}
+        for scope in self.functions:
+            self.functions_by_name.setdefault(scope.name, []).append(scope)
+
+    def referenced_functions(
+        self, node: cst.CSTNode, scope: Optional[FunctionScope], methods_at_top: bool = False
+    ) -> Iterator[FunctionScope]:
+        """The functions of this module that ``node`` names: ``f``, ``self.f``, ``C.f``. A
+        bare name in a function means the function it binds, else a module-level function;
+        with ``methods_at_top``, a bare name outside any function (a class body) may also be
+        one of the class's methods."""
+        if isinstance(node, cst.Name):
+            binder = scope.enclosing_binder(node.value) if scope is not None else None
+            for candidate in self.functions_by_name.get(node.value, ()):
+                if binder is not None:
+                    if candidate.parent is binder:
+                        yield candidate
+                elif candidate.parent is None and (
+                    candidate.owner is None or (methods_at_top and scope is None)
+                ):
+                    yield candidate
+        elif isinstance(node, cst.Attribute):
+            for candidate in self.functions_by_name.get(node.attr.value, ()):
+                if candidate.owner is not None:
+                    yield candidate
 
     def _new_scope(
         self, node: FunctionNode, parent: Optional[FunctionScope], owner: Optional[cst.ClassDef]
