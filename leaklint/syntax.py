@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """The source text of ``node`` (without the module's own formatting defaults)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
 
 def is_docstring(statement: cst.CSTNode) -> bool:
     """A statement that is a lone string literal: a module's, class's or function's docstring

@@ -27,6 +27,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
+from leaklint.syntax import code_of
 from leaklint.walker import children
 
 
@@ -151,7 +152,7 @@ class LargeValues(Analysis):
         if not isinstance(value, cst.Call):
             return None
         called = self.names.call_name(value) or ""
-        code = _code(value)
+        code = code_of(value)
         if called in BYTE_ALLOCATORS and len(value.args) == 1:
             size = self.fold(value.args[0].value)
             return LargeValue(name, code, Unit.BYTES, size) if size is not None else None
@@ -183,7 +184,7 @@ class LargeValues(Analysis):
         times = self.fold(count)
         if times is None:
             return None
-        code = f"{_code(item)} * {_code(count)}"
+        code = f"{code_of(item)} * {code_of(count)}"
         if isinstance(item, cst.SimpleString):
             length = len(item.evaluated_value)
             return LargeValue(name, code, Unit.BYTES, length * times)
@@ -291,33 +292,18 @@ class Closures(Analysis):
             if called in ESCAPE_FUNCTIONS or (
                 isinstance(func, cst.Attribute) and last in REGISTERING_DECORATORS
             ):
-                return _code(func)
+                return code_of(func)
         return None
 
     def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
         """Expressions whose value outlives the frame, and how."""
         for node in scope.nodes_of(_SINKS):
-            if isinstance(node, cst.Return) and node.value is not None:
-                yield node.value, "returned"
-            elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
-                yield node.value, "yielded"
-            elif isinstance(node, cst.Assign):
-                for target in node.targets:
-                    where = self._outliving_target(target.target, scope)
-                    if where is not None:
-                        yield node.value, f"stored in `{where}`"
-            elif isinstance(node, cst.Call):
+            yield from data_sinks(node, scope)
+            if isinstance(node, cst.Call):
                 keeper = self._keeper(node, scope)
                 if keeper is not None:
                     for arg in node.args:
                         yield arg.value, f"passed to `{keeper}`"
-
-    def _outliving_target(self, target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
-        if isinstance(target, cst.Name):
-            return target.value if target.value in scope.globals else None
-        if isinstance(target, (cst.Attribute, cst.Subscript)):
-            return _code(target) if outlives(target.value, scope) else None
-        return None
 
     def _keeper(self, call: cst.Call, scope: FunctionScope) -> Optional[str]:
         called = self.names.call_name(call) or ""
@@ -328,7 +314,7 @@ class Closures(Analysis):
             if func.attr.value in ESCAPE_METHODS:
                 return f".{func.attr.value}()"
             if func.attr.value in STORING_METHODS and outlives(func.value, scope):
-                return f"{_code(func.value)}.{func.attr.value}()"
+                return f"{code_of(func.value)}.{func.attr.value}()"
         return None
 
     def _partial_captures(
@@ -371,10 +357,10 @@ def _small_use(
     """``data[0]``, ``data[:8]``, ``arr.shape`` or ``len(data)``: a use of a small part.
     A method call (``data.decode()``) works on the whole object."""
     if isinstance(parent, cst.Subscript) and parent.value is node:
-        return _code(parent)
+        return code_of(parent)
     if isinstance(parent, cst.Attribute) and parent.value is node:
         called = isinstance(grandparent, cst.Call) and grandparent.func is parent
-        return None if called else _code(parent)
+        return None if called else code_of(parent)
     if (
         isinstance(parent, cst.Call)
         and isinstance(parent.func, cst.Name)
@@ -382,7 +368,7 @@ def _small_use(
         and len(parent.args) == 1
         and parent.args[0].value is node
     ):
-        return _code(parent)
+        return code_of(parent)
     return None
 
 
@@ -504,5 +490,25 @@ def _apply(operator: cst.BaseBinaryOp, left: int, right: int) -> Optional[int]:
     return None
 
 
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
+def data_sinks(node: cst.CSTNode, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
+    """What ``node`` makes outlive the frame, and how: a returned or yielded value, a value
+    stored where it outlives the call (a global, an attribute or item of a long-lived object)."""
+    if isinstance(node, cst.Return) and node.value is not None:
+        yield node.value, "returned"
+    elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+        yield node.value, "yielded"
+    elif isinstance(node, cst.Assign):
+        for target in node.targets:
+            where = outliving_target(target.target, scope)
+            if where is not None:
+                yield node.value, f"stored in `{where}`"
+
+
+def outliving_target(target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
+    """The name of an assignment target that outlives the frame (a global, an attribute or an
+    item of an object that does), or None."""
+    if isinstance(target, cst.Name):
+        return target.value if target.value in scope.globals else None
+    if isinstance(target, (cst.Attribute, cst.Subscript)):
+        return code_of(target) if outlives(target.value, scope) else None
+    return None

@@ -60,10 +60,10 @@ from leaklint.analysis.ownership_sites import (
     Resolver,
     Scope,
     ScopeIndex,
-    code_of,
 )
 from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import code_of
 
 __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource", "leak_message"]
 

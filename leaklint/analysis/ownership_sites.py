@@ -31,17 +31,13 @@ from leaklint.analysis.ownership_calls import (
 )
 from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
 from leaklint.analysis.specs import ResourceSpec
+from leaklint.syntax import code_of
 from leaklint.walker import child_list, children
 
 _CONTAINER_CALLS = frozenset(
     {"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
      "collections.OrderedDict", "collections.defaultdict"}
 )
-_EMPTY_MODULE = cst.Module(body=[])
-
-
-def code_of(node: cst.CSTNode) -> str:
-    return _EMPTY_MODULE.code_for_node(node)
 
 
 @dataclass(eq=False)

@@ -26,12 +26,14 @@ from leaklint.analysis.closures import (
     STORING_METHODS,
     LargeValue,
     LargeValues,
+    data_sinks,
     escaping_values,
     outlives,
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import code_of
 
 # numpy methods that return a view of the same memory (not a copy).
 VIEW_METHODS = frozenset({"view", "reshape"})
@@ -134,33 +136,17 @@ class BufferViews(Analysis):
     ) -> Iterator[tuple[cst.BaseExpression, str]]:
         """Expressions whose value outlives the frame, and how (``escaping`` in LK401's
         sense, without the callback registries: a view is data, not a callable)."""
-        if isinstance(node, cst.Return) and node.value is not None:
-            yield node.value, "returned"
-        elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
-            yield node.value, "yielded"
-        elif isinstance(node, cst.Assign):
-            for target in node.targets:
-                where = _outliving_target(target.target, scope)
-                if where is not None:
-                    yield node.value, f"stored in `{where}`"
-        elif isinstance(node, cst.Call):
+        yield from data_sinks(node, scope)
+        if isinstance(node, cst.Call):
             func = node.func
             if (
                 isinstance(func, cst.Attribute)
                 and func.attr.value in STORING_METHODS
                 and outlives(func.value, scope)
             ):
-                receiver = _code(func.value)
+                receiver = code_of(func.value)
                 for arg in node.args:
                     yield arg.value, f"added to `{receiver}`"
-
-
-def _outliving_target(target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
-    if isinstance(target, cst.Name):
-        return target.value if target.value in scope.globals else None
-    if isinstance(target, (cst.Attribute, cst.Subscript)) and outlives(target.value, scope):
-        return _code(target)
-    return None
 
 
 def _basic_slice(expr: cst.Subscript) -> bool:
@@ -175,7 +161,3 @@ def _basic_slice(expr: cst.Subscript) -> bool:
                                                                            cst.Ellipsis))):
             return False
     return has_slice
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
