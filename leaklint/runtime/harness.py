@@ -30,7 +30,7 @@ from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
 from leaklint.runtime.optional import missing_library
 from leaklint.runtime.records import Kind, LeakRecord
-from leaklint.runtime.scopes import ExitWatch
+from leaklint.runtime.creator_exits import ExitWatch
 from leaklint.runtime.source_map import SourceMap
 
 REPETITIONS = 3
