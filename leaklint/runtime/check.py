@@ -162,17 +162,23 @@ class Check:
         try:
             if not extra and not probes.looks_new(self.tracker, self.baseline):
                 return ()  # the common case: microseconds, no collection, no wait
+            # Something looks new: most often a descriptor number closed and reused, or a thread
+            # a library keeps. Judging what is there costs a millisecond; a full collection costs
+            # hundreds on a big heap (anyio's suite), so it is paid only for a real candidate.
+            found, settling = self._judge(extra)
+            if not found:
+                return ()
             deadline = time.monotonic() + self.options.settle
             pause = 0.005
             collected = -1.0
             while True:
-                # A full collection costs milliseconds on a big heap: the first one frees what
-                # only cycles held; later ones, at most every 0.2 s, what stopping threads drop.
+                # The first collection frees what only cycles held (and tells the hooks, by
+                # ResourceWarning, what it had to close); later ones, at most every 0.2 s, what
+                # stopping threads drop.
                 if time.monotonic() - collected >= _COLLECT_EVERY:
                     collect_garbage()
                     collected = time.monotonic()
-                found = self._collect(extra)
-                settling = [r for r in found if r.kind in _SETTLING_KINDS]
+                found, settling = self._judge(extra)
                 if not settling or time.monotonic() >= deadline:
                     return tuple(found)
                 time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
@@ -185,7 +191,14 @@ class Check:
             self._started = False
             self.tracker.uninstall()
 
-    def _collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
+    def leftovers(self) -> list[LeakRecord]:
+        """What is there now that the baseline did not have, as it is (no collection, no wait)."""
+        return self._judge([])[0]
+
+    def _judge(self, extra: list[LeakRecord]) -> tuple[list[LeakRecord], bool]:
+        """The leftovers, and whether any of them may still go away by itself (a thread that
+        is stopping, a descriptor a peer is closing). What the garbage collector already
+        closed is final."""
         baseline = self.baseline
         assert baseline is not None
         machinery = self.options.skip_machinery
@@ -199,12 +212,13 @@ class Check:
             *extra,
         ]
         found = [r for r in found if self.options.wants(r)]
+        settling = any(r.kind in _SETTLING_KINDS for r in found)
         if self.options.unclosed:
             seen = {r.site for r in found if r.site is not None}
             # An object the collector closed is only news when nothing else names its line.
             found += [r for r in probes.unclosed_leftovers(self.tracker, baseline, machinery)
-                      if r.site not in seen]
-        return [r for r in found if self.options.wants(r)]
+                      if r.site not in seen and self.options.wants(r)]
+        return found, settling
 
 
 def task_records(tracker: Tracker, known: set[Any]) -> list[LeakRecord]:
