@@ -282,3 +282,48 @@ def test_a_failed_test_is_not_also_a_leak(pytester: pytest.Pytester) -> None:
     )
     # Each test reports its own error once; what it left behind is not a second report.
     _run(pytester, "--leaklint").assert_outcomes(failed=1, errors=1)
+
+
+def test_allow_list_marker_and_ini_extend_the_run_list(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nleaklint_ignore_threads =\n    poller-*\n")
+    pytester.makepyfile(
+        test_allowed="""
+        import threading, pytest
+        STOP = threading.Event()
+        def _start(name):
+            threading.Thread(target=STOP.wait, args=(5,), name=name, daemon=True).start()
+        def test_ini_pattern():
+            _start("poller-1")
+        @pytest.mark.leaklint(ignore_threads=["metrics-*"])
+        def test_marker_pattern():
+            _start("metrics-1")
+        def test_marker_is_per_test():
+            _start("metrics-2")
+        """
+    )
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.2")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR test_allowed.py::test_marker_is_per_test - leaked 1*"])
+
+
+def test_multiprocessing_helpers_are_on_the_built_in_list(pytester: pytest.Pytester) -> None:
+    # The spawn and forkserver start methods start multiprocessing's resource tracker (and the
+    # fork server) on first use and keep them, and a temporary folder, for the whole run: a
+    # test that joins its own process leaves nothing of its own.
+    pytester.makepyfile(
+        test_spawned="""
+        import multiprocessing, pytest
+        def work():
+            pass
+        @pytest.mark.parametrize("method", ["spawn", "forkserver"])
+        def test_joined(method):
+            process = multiprocessing.get_context(method).Process(target=work)
+            process.start()
+            process.join()
+        def test_not_joined():
+            multiprocessing.get_context("spawn").Process(target=work).start()
+        """
+    )
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.2")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR test_spawned.py::test_not_joined - leaked *process*"])

@@ -35,6 +35,10 @@ _SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCES
                              Kind.SOCKET, Kind.FILE, Kind.CONNECTION})
 
 
+# What ``Ignore.fd_targets`` matches: where an fd points, the path of a temporary file.
+_PATH_KINDS = frozenset({Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.TEMPFILE})
+
+
 @dataclass(frozen=True)
 class Ignore:
     """Leftovers that are expected. Patterns are fnmatch patterns."""
@@ -42,7 +46,8 @@ class Ignore:
     thread_names: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # a thread's target (qualified name)
     frames: tuple[str, ...] = ()  # the creating frame: "path/*.py", "*conftest.py:12"
-    fd_targets: tuple[str, ...] = ()  # "/dev/*", "socket:*"
+    fd_targets: tuple[str, ...] = ()  # what an fd points at, a temporary path: "/dev/*"
+    commands: tuple[str, ...] = ()  # a child process's command line
 
     def drops(self, record: LeakRecord) -> bool:
         if record.kind in (Kind.THREAD, Kind.TIMER) and (
@@ -50,14 +55,33 @@ class Ignore:
             or _any(record.target, self.targets)
         ):
             return True
-        if record.kind in (Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION) and _any(
-            record.target, self.fd_targets
-        ):
+        if record.kind in _PATH_KINDS and _any(record.target, self.fd_targets):
+            return True
+        if record.kind is Kind.PROCESS and _any(record.target, self.commands):
             return True
         site = record.site
         return site is not None and (
             _any(site.file, self.frames) or _any(f"{site.file}:{site.line}", self.frames)
         )
+
+
+    def extended(self, other: Ignore) -> Ignore:
+        """These patterns and ``other``'s."""
+        return Ignore(*(getattr(self, f.name) + getattr(other, f.name)
+                        for f in dataclasses.fields(self)))
+
+
+# Long-lived machinery known by name, for what behaviour cannot tell (the README's allow-list):
+# what multiprocessing starts on first use and keeps for the life of the process, made with the
+# user's line on the stack. A test that uses the spawn or forkserver start method starts them,
+# joins its own process and leaves them, as every later test would.
+MACHINERY = Ignore(
+    commands=(
+        "* -c from multiprocessing.resource_tracker import main*",
+        "* -c from multiprocessing.forkserver import main*",
+    ),
+    fd_targets=("*/pymp-*",),  # multiprocessing.util.get_temp_dir(), removed at exit
+)
 
 
 def _any(text: str, patterns: Iterable[str]) -> bool:
@@ -92,8 +116,8 @@ class Options:
         ignore: Optional[Ignore] = None,
         unclosed: bool = True,
     ) -> Options:
-        return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle, ignore or Ignore(),
-                   unclosed, True)
+        return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle,
+                   MACHINERY.extended(ignore or Ignore()), unclosed, True)
 
     def wants(self, record: LeakRecord) -> bool:
         if record.kind in EVIDENCE_ONLY or record.kind in self.allow:

@@ -692,7 +692,7 @@ class Tracker:
                     tracker.registry.pids[self.pid] = record
                 for fd, target in _open_fd_targets().items():  # its sentinel and pipes
                     if known.get(fd) != target:
-                        tracker.remember_fd(fd, record)
+                        tracker.remember_fd(fd, record, self)
 
             return start
 
@@ -1004,9 +1004,15 @@ def _ref(obj: Any) -> Callable[[], Any]:
 
 
 def _holds(holder: Any, fd: int) -> bool:
-    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``."""
+    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``. A process's
+    descriptors (its sentinel, and what ``start()`` opened for it: a pipe to multiprocessing's
+    resource tracker) are its own until it is joined; read without polling, which would reap
+    a child nobody waited for."""
     if holder is None:
         return False
+    if isinstance(holder, multiprocessing.process.BaseProcess):
+        popen = getattr(holder, "_popen", None)
+        return popen is not None and getattr(popen, "returncode", None) is None
     try:
         return bool(holder.fileno() == fd)
     except (OSError, ValueError, AttributeError):  # closed

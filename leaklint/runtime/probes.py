@@ -431,7 +431,7 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             except psutil.Error:
                 continue  # it ended and was reaped meanwhile
             try:
-                command = " ".join(child.cmdline())[:80]
+                command = " ".join(child.cmdline())
             except psutil.Error:  # a zombie has no command line any more
                 command = f"pid {pid}"
         if created is not None and created.owner:
@@ -444,7 +444,8 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             f"still running ({status})")
         records.append(
             LeakRecord(Kind.PROCESS, f"pid {pid}", created.site if created else None, (),
-                       f"{created.what if created else command}: {state}", "LK104")
+                       f"{created.what if created else command[:80]}: {state}", "LK104",
+                       target=command)
         )
     for site, states in by_owner.items():
         records.append(
@@ -489,7 +490,8 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
             what = "directory" if is_dir else "file"
             records.append(
                 LeakRecord(Kind.TEMPFILE, path, created.site, (),
-                           f"temporary {what} {path} ({created.what}) never removed", "LK306")
+                           f"temporary {what} {path} ({created.what}) never removed", "LK306",
+                           target=path)
             )
     return records
 
