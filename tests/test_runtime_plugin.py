@@ -159,6 +159,38 @@ def test_task_dropped_on_a_hand_made_loop_is_reported(pytester: pytest.Pytester)
         ["*ERROR test_loop.py::test_dropped - leaked 1 task (test_loop.py:6)*"])
 
 
+def test_tasks_on_a_uvloop_loop_are_seen(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("uvloop")
+    pytester.makepyfile(
+        test_uv="""
+        import asyncio, uvloop
+        async def forever():
+            await asyncio.sleep(100)
+        def test_dropped_on_run():
+            async def main():
+                asyncio.get_running_loop().create_task(forever())
+            uvloop.run(main())
+        def test_dropped_on_a_hand_made_loop():
+            loop = uvloop.new_event_loop()
+            loop.create_task(forever())
+            loop.close()
+        def test_clean():
+            async def main():
+                await asyncio.create_task(asyncio.sleep(0))
+            uvloop.run(main())
+        """
+    )
+    # uvloop is imported by the test module, after the hooks: its loop is hooked when the
+    # first test's check starts.
+    result = _run(pytester, "--leaklint", "-W", "ignore")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(["leaked 1 task (test_uv.py:10)"])
+    result.stdout.fnmatch_lines([
+        "*ERROR test_uv.py::test_dropped_on_run - leaked 1 task (test_uv.py:6)*",
+        "*ERROR test_uv.py::test_dropped_on_a_hand_made_loop - leaked 1 task*",
+    ])
+
+
 def test_wider_fixture_leak_is_reported_against_the_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_scoped="""

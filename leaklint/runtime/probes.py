@@ -357,7 +357,8 @@ def library_task(created: Optional[Created], stack: tuple[Site, ...]) -> bool:
     code now. ``asyncio.create_task(...)`` written in a test is the test's."""
     if created is None:
         return False
-    if created.frames:  # else made where no hook saw it (uvloop's create_task): by its stack
+    if created.frames:  # else made where no hook saw it (a Task constructed directly, a loop
+        # class imported mid-test): judged by its stack
         maker = next((code for code, _ in created.frames
                       if _ASYNCIO_DIR not in code.co_filename), None)
         if maker is None or sites.classify(maker.co_filename) == sites.USER:
