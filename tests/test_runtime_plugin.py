@@ -185,6 +185,9 @@ def test_tasks_on_a_uvloop_loop_are_seen(pytester: pytest.Pytester) -> None:
     result = _run(pytester, "--leaklint", "-W", "ignore")
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["leaked 1 task (test_uv.py:10)"])
+    # The test's own line is the one that ran the loop, not where the task is suspended.
+    result.stdout.fnmatch_lines(["*via test_uv.py:7 (the test's own line)"])
+    result.stdout.no_fnmatch_line("*via test_uv.py:3*")
     result.stdout.fnmatch_lines([
         "*ERROR test_uv.py::test_dropped_on_run - leaked 1 task (test_uv.py:6)*",
         "*ERROR test_uv.py::test_dropped_on_a_hand_made_loop - leaked 1 task*",

@@ -318,7 +318,7 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot,
             code = "LK102" if thread.daemon else "LK101"
         records.append(
             LeakRecord(kind, repr(thread.name), created.site if created else None, stack, detail,
-                       code, target=_target_name(thread))
+                       code, extra_sites=_owner_sites(created), target=_target_name(thread))
         )
     for key, threads in by_executor.items():
         created = owners[key]
@@ -548,7 +548,8 @@ def task_leftovers(tracker: Tracker, baseline: Snapshot,
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, name, created.site, stack,
-                       f"still pending when the event loop finished{at}", "LK105")
+                       f"still pending when the event loop finished{at}", "LK105",
+                       extra_sites=_owner_sites(created))
         )
     if skip_machinery:
         records += _live_task_leftovers(tracker, baseline)
@@ -570,7 +571,8 @@ def _live_task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecor
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, task.get_name(), created.site, stack,
-                       f"still pending after the test, on a loop that lives on{at}", "LK105"))
+                       f"still pending after the test, on a loop that lives on{at}", "LK105",
+                       extra_sites=_owner_sites(created)))
     return records
 
 
