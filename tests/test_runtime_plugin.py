@@ -159,6 +159,41 @@ def test_task_dropped_on_a_hand_made_loop_is_reported(pytester: pytest.Pytester)
         ["*ERROR test_loop.py::test_dropped - leaked 1 task (test_loop.py:6)*"])
 
 
+def test_tasks_on_a_uvloop_loop_are_seen(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("uvloop")
+    pytester.makepyfile(
+        test_uv="""
+        import asyncio, uvloop
+        async def forever():
+            await asyncio.sleep(100)
+        def test_dropped_on_run():
+            async def main():
+                asyncio.get_running_loop().create_task(forever())
+            uvloop.run(main())
+        def test_dropped_on_a_hand_made_loop():
+            loop = uvloop.new_event_loop()
+            loop.create_task(forever())
+            loop.close()
+        def test_clean():
+            async def main():
+                await asyncio.create_task(asyncio.sleep(0))
+            uvloop.run(main())
+        """
+    )
+    # uvloop is imported by the test module, after the hooks: its loop is hooked when the
+    # first test's check starts.
+    result = _run(pytester, "--leaklint", "-W", "ignore")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(["leaked 1 task (test_uv.py:10)"])
+    # The test's own line is the one that ran the loop, not where the task is suspended.
+    result.stdout.fnmatch_lines(["*via test_uv.py:7 (the test's own line)"])
+    result.stdout.no_fnmatch_line("*via test_uv.py:3*")
+    result.stdout.fnmatch_lines([
+        "*ERROR test_uv.py::test_dropped_on_run - leaked 1 task (test_uv.py:6)*",
+        "*ERROR test_uv.py::test_dropped_on_a_hand_made_loop - leaked 1 task*",
+    ])
+
+
 def test_wider_fixture_leak_is_reported_against_the_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_scoped="""
@@ -282,3 +317,48 @@ def test_a_failed_test_is_not_also_a_leak(pytester: pytest.Pytester) -> None:
     )
     # Each test reports its own error once; what it left behind is not a second report.
     _run(pytester, "--leaklint").assert_outcomes(failed=1, errors=1)
+
+
+def test_allow_list_marker_and_ini_extend_the_run_list(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nleaklint_ignore_threads =\n    poller-*\n")
+    pytester.makepyfile(
+        test_allowed="""
+        import threading, pytest
+        STOP = threading.Event()
+        def _start(name):
+            threading.Thread(target=STOP.wait, args=(5,), name=name, daemon=True).start()
+        def test_ini_pattern():
+            _start("poller-1")
+        @pytest.mark.leaklint(ignore_threads=["metrics-*"])
+        def test_marker_pattern():
+            _start("metrics-1")
+        def test_marker_is_per_test():
+            _start("metrics-2")
+        """
+    )
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.2")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR test_allowed.py::test_marker_is_per_test - leaked 1*"])
+
+
+def test_multiprocessing_helpers_are_on_the_built_in_list(pytester: pytest.Pytester) -> None:
+    # The spawn and forkserver start methods start multiprocessing's resource tracker (and the
+    # fork server) on first use and keep them, and a temporary folder, for the whole run: a
+    # test that joins its own process leaves nothing of its own.
+    pytester.makepyfile(
+        test_spawned="""
+        import multiprocessing, pytest
+        def work():
+            pass
+        @pytest.mark.parametrize("method", ["spawn", "forkserver"])
+        def test_joined(method):
+            process = multiprocessing.get_context(method).Process(target=work)
+            process.start()
+            process.join()
+        def test_not_joined():
+            multiprocessing.get_context("spawn").Process(target=work).start()
+        """
+    )
+    result = _run(pytester, "--leaklint", "--leaklint-settle=0.2")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR test_spawned.py::test_not_joined - leaked *process*"])

@@ -35,6 +35,10 @@ _SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCES
                              Kind.SOCKET, Kind.FILE, Kind.CONNECTION})
 
 
+# What ``Ignore.fd_targets`` matches: where an fd points, the path of a temporary file.
+_PATH_KINDS = frozenset({Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.TEMPFILE})
+
+
 @dataclass(frozen=True)
 class Ignore:
     """Leftovers that are expected. Patterns are fnmatch patterns."""
@@ -42,7 +46,8 @@ class Ignore:
     thread_names: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # a thread's target (qualified name)
     frames: tuple[str, ...] = ()  # the creating frame: "path/*.py", "*conftest.py:12"
-    fd_targets: tuple[str, ...] = ()  # "/dev/*", "socket:*"
+    fd_targets: tuple[str, ...] = ()  # what an fd points at, a temporary path: "/dev/*"
+    commands: tuple[str, ...] = ()  # a child process's command line
 
     def drops(self, record: LeakRecord) -> bool:
         if record.kind in (Kind.THREAD, Kind.TIMER) and (
@@ -50,14 +55,33 @@ class Ignore:
             or _any(record.target, self.targets)
         ):
             return True
-        if record.kind in (Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION) and _any(
-            record.target, self.fd_targets
-        ):
+        if record.kind in _PATH_KINDS and _any(record.target, self.fd_targets):
+            return True
+        if record.kind is Kind.PROCESS and _any(record.target, self.commands):
             return True
         site = record.site
         return site is not None and (
             _any(site.file, self.frames) or _any(f"{site.file}:{site.line}", self.frames)
         )
+
+
+    def extended(self, other: Ignore) -> Ignore:
+        """These patterns and ``other``'s."""
+        return Ignore(*(getattr(self, f.name) + getattr(other, f.name)
+                        for f in dataclasses.fields(self)))
+
+
+# Long-lived machinery known by name, for what behaviour cannot tell (the README's allow-list):
+# what multiprocessing starts on first use and keeps for the life of the process, made with the
+# user's line on the stack. A test that uses the spawn or forkserver start method starts them,
+# joins its own process and leaves them, as every later test would.
+MACHINERY = Ignore(
+    commands=(
+        "* -c from multiprocessing.resource_tracker import main*",
+        "* -c from multiprocessing.forkserver import main*",
+    ),
+    fd_targets=("*/pymp-*",),  # multiprocessing.util.get_temp_dir(), removed at exit
+)
 
 
 def _any(text: str, patterns: Iterable[str]) -> bool:
@@ -92,8 +116,8 @@ class Options:
         ignore: Optional[Ignore] = None,
         unclosed: bool = True,
     ) -> Options:
-        return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle, ignore or Ignore(),
-                   unclosed, True)
+        return cls(_kinds(kinds), _kinds(allow) or frozenset(), settle,
+                   MACHINERY.extended(ignore or Ignore()), unclosed, True)
 
     def wants(self, record: LeakRecord) -> bool:
         if record.kind in EVIDENCE_ONLY or record.kind in self.allow:
@@ -162,17 +186,23 @@ class Check:
         try:
             if not extra and not probes.looks_new(self.tracker, self.baseline):
                 return ()  # the common case: microseconds, no collection, no wait
+            # Something looks new: most often a descriptor number closed and reused, or a thread
+            # a library keeps. Judging what is there costs a millisecond; a full collection costs
+            # hundreds on a big heap (anyio's suite), so it is paid only for a real candidate.
+            found, settling = self._judge(extra)
+            if not found:
+                return ()
             deadline = time.monotonic() + self.options.settle
             pause = 0.005
             collected = -1.0
             while True:
-                # A full collection costs milliseconds on a big heap: the first one frees what
-                # only cycles held; later ones, at most every 0.2 s, what stopping threads drop.
+                # The first collection frees what only cycles held (and tells the hooks, by
+                # ResourceWarning, what it had to close); later ones, at most every 0.2 s, what
+                # stopping threads drop.
                 if time.monotonic() - collected >= _COLLECT_EVERY:
                     collect_garbage()
                     collected = time.monotonic()
-                found = self._collect(extra)
-                settling = [r for r in found if r.kind in _SETTLING_KINDS]
+                found, settling = self._judge(extra)
                 if not settling or time.monotonic() >= deadline:
                     return tuple(found)
                 time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
@@ -185,7 +215,14 @@ class Check:
             self._started = False
             self.tracker.uninstall()
 
-    def _collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
+    def leftovers(self) -> list[LeakRecord]:
+        """What is there now that the baseline did not have, as it is (no collection, no wait)."""
+        return self._judge([])[0]
+
+    def _judge(self, extra: list[LeakRecord]) -> tuple[list[LeakRecord], bool]:
+        """The leftovers, and whether any of them may still go away by itself (a thread that
+        is stopping, a descriptor a peer is closing). What the garbage collector already
+        closed is final."""
         baseline = self.baseline
         assert baseline is not None
         machinery = self.options.skip_machinery
@@ -199,12 +236,13 @@ class Check:
             *extra,
         ]
         found = [r for r in found if self.options.wants(r)]
+        settling = any(r.kind in _SETTLING_KINDS for r in found)
         if self.options.unclosed:
             seen = {r.site for r in found if r.site is not None}
             # An object the collector closed is only news when nothing else names its line.
             found += [r for r in probes.unclosed_leftovers(self.tracker, baseline, machinery)
-                      if r.site not in seen]
-        return [r for r in found if self.options.wants(r)]
+                      if r.site not in seen and self.options.wants(r)]
+        return found, settling
 
 
 def task_records(tracker: Tracker, known: set[Any]) -> list[LeakRecord]:

@@ -58,6 +58,8 @@ _getframe = sys._getframe
 _listdir = os.listdir
 _readlink = os.readlink
 _BLOCKING_SOCKET_CALLS = ("connect", "recv", "recv_into", "recvfrom", "accept")
+# Event loop classes hooked when their module shows up (imported after the hooks were installed).
+_LATE_LOOPS = (("uvloop", "Loop"),)
 # Client objects that own the sockets made inside their methods: a socket (or a blocking read
 # without a timeout) is also attributed to the line that created its client.
 _CLIENT_CLASSES = (
@@ -209,6 +211,7 @@ class Tracker:
         self._users = 0
         self._lock = threading.RLock()
         self._undo: list[Callable[[], None]] = []
+        self._late: set[type] = set()  # loop classes hooked once their module was imported
         self._warning_filter: Optional[tuple[Any, ...]] = None
         self._origin_depth = 0
         self._client_names: set[str] = set()
@@ -231,6 +234,7 @@ class Tracker:
             self._users += 1
             if self._users == 1:
                 self._install()
+            self._install_late()  # every check starts here: a dict lookup when nothing is new
 
     def uninstall(self) -> None:
         with self._lock:
@@ -334,7 +338,7 @@ class Tracker:
             found = None
         if found is not None:
             return found
-        if isinstance(obj, asyncio.Future):  # made where no hook saw it (uvloop's create_task)
+        if isinstance(obj, asyncio.Future):  # made where no hook saw it (``Task(...)`` directly)
             return None
         entry = self.registry.by_id.get(id(obj))
         if entry is not None and entry[0] == type(obj).__name__:
@@ -343,9 +347,29 @@ class Tracker:
 
     # --- installation ---------------------------------------------------------------------
     def _patch(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+        if isinstance(owner, type) and name not in owner.__dict__:  # inherited: shadow it
+            setattr(owner, name, make(getattr(owner, name)))
+            self._undo.append(lambda: delattr(owner, name))
+            return
         original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
         setattr(owner, name, make(original))
         self._undo.append(lambda: setattr(owner, name, original))
+
+    def _install_late(self) -> None:
+        """Event loops of libraries imported after the hooks were installed: a test runner
+        imports uvloop when a test first asks for it. Its ``Loop`` is a Python subclass of a C
+        class: ``create_task`` and ``close`` are hooked on the subclass, and the function with
+        which its ``run()`` cancels what is left (``asyncio.Runner``'s from 3.11)."""
+        for module_name, class_name in _LATE_LOOPS:
+            module = sys.modules.get(module_name)
+            cls = getattr(module, class_name, None)
+            if not isinstance(cls, type) or cls in self._late or not self.active:
+                continue
+            self._late.add(cls)
+            self._patch(cls, "create_task", self._wrap_create_task)
+            self._patch(cls, "close", self._wrap_loop_close)
+            if callable(getattr(module, "_cancel_all_tasks", None)):  # its run() before 3.11
+                self._patch(module, "_cancel_all_tasks", self._wrap_cancel_all)
 
     def _install(self) -> None:
         self._undo = []
@@ -363,6 +387,7 @@ class Tracker:
         for undo in reversed(self._undo):
             undo()
         self._undo = []
+        self._late = set()
 
     def _install_clients(self) -> None:
         tracker = self
@@ -692,7 +717,7 @@ class Tracker:
                     tracker.registry.pids[self.pid] = record
                 for fd, target in _open_fd_targets().items():  # its sentinel and pipes
                     if known.get(fd) != target:
-                        tracker.remember_fd(fd, record)
+                        tracker.remember_fd(fd, record, self)
 
             return start
 
@@ -767,19 +792,6 @@ class Tracker:
     def _install_tasks(self) -> None:
         tracker = self
 
-        def make_create(original: Any) -> Any:
-            def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
-                task = original(self, coro, *args, **kwargs)
-                record = tracker.created(task, "task")
-                if record.site is None or sites.classify(record.site.file) != sites.USER:
-                    origin = tracker.coroutine_site(coro)
-                    if origin is not None:
-                        fixed = Created(origin, "task", serial=record.serial)
-                        tracker.registry.objects[task] = fixed
-                return task
-
-            return create_task
-
         def make_threadsafe(original: Any) -> Any:
             def run_coroutine_threadsafe(coro: Any, loop: Any) -> Any:
                 site = sites.caller_site(1)
@@ -792,34 +804,53 @@ class Tracker:
 
             return run_coroutine_threadsafe
 
-        def make_cancel_all(original: Any) -> Any:
-            def _cancel_all_tasks(loop: Any) -> None:
-                tracker.note_pending_at_close(loop)
-                original(loop)
-
-            return _cancel_all_tasks
-
-        def make_close(original: Any) -> Any:
-            def close(self: Any) -> None:
-                # A hand-made loop (``new_event_loop()`` ... ``close()``) drops its pending
-                # tasks silently; ``asyncio.run`` has cancelled (and noted) them by now.
-                if not self.is_closed() and not self.is_running():
-                    tracker.note_pending_at_close(self)
-                original(self)
-
-            return close
-
-        self._patch(asyncio.base_events.BaseEventLoop, "create_task", make_create)
-        self._patch(asyncio.base_events.BaseEventLoop, "close", make_close)
+        self._patch(asyncio.base_events.BaseEventLoop, "create_task", self._wrap_create_task)
+        self._patch(asyncio.base_events.BaseEventLoop, "close", self._wrap_loop_close)
         self._patch(asyncio, "run_coroutine_threadsafe", make_threadsafe)
         if hasattr(asyncio.runners, "_cancel_all_tasks"):
-            self._patch(asyncio.runners, "_cancel_all_tasks", make_cancel_all)
+            self._patch(asyncio.runners, "_cancel_all_tasks", self._wrap_cancel_all)
         if not self.track_coroutine_origins:
             return
         self._origin_depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(max(self._origin_depth, 16))
         depth = self._origin_depth
         self._undo.append(lambda: sys.set_coroutine_origin_tracking_depth(depth))
+
+    def _wrap_create_task(self, original: Any) -> Any:
+        tracker = self
+
+        def create_task(self: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
+            task = original(self, coro, *args, **kwargs)
+            record = tracker.created(task, "task")
+            if record.site is None or sites.classify(record.site.file) != sites.USER:
+                origin = tracker.coroutine_site(coro)
+                if origin is not None:
+                    fixed = Created(origin, "task", serial=record.serial)
+                    tracker.registry.objects[task] = fixed
+            return task
+
+        return create_task
+
+    def _wrap_cancel_all(self, original: Any) -> Any:
+        tracker = self
+
+        def _cancel_all_tasks(loop: Any) -> None:
+            tracker.note_pending_at_close(loop)
+            original(loop)
+
+        return _cancel_all_tasks
+
+    def _wrap_loop_close(self, original: Any) -> Any:
+        tracker = self
+
+        def close(self: Any) -> None:
+            # A hand-made loop (``new_event_loop()`` ... ``close()``) drops its pending tasks
+            # silently; ``asyncio.run`` has cancelled (and noted) them by now.
+            if not self.is_closed() and not self.is_running():
+                tracker.note_pending_at_close(self)
+            original(self)
+
+        return close
 
     def coroutine_site(self, coro: Any) -> Optional[Site]:
         try:
@@ -1004,9 +1035,15 @@ def _ref(obj: Any) -> Callable[[], Any]:
 
 
 def _holds(holder: Any, fd: int) -> bool:
-    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``."""
+    """Whether ``holder`` (a file, socket or pipe) is alive and still owns ``fd``. A process's
+    descriptors (its sentinel, and what ``start()`` opened for it: a pipe to multiprocessing's
+    resource tracker) are its own until it is joined; read without polling, which would reap
+    a child nobody waited for."""
     if holder is None:
         return False
+    if isinstance(holder, multiprocessing.process.BaseProcess):
+        popen = getattr(holder, "_popen", None)
+        return popen is not None and getattr(popen, "returncode", None) is None
     try:
         return bool(holder.fileno() == fd)
     except (OSError, ValueError, AttributeError):  # closed

@@ -69,8 +69,9 @@ def summary(records: Sequence[LeakRecord], owner: str = "") -> str:
 
 
 def _test_line(record: LeakRecord, test_file: str) -> Optional[Site]:
-    """The test's own line on the way to the creating line, when it is another line."""
-    for site in (*record.extra_sites, *reversed(record.stack)):
+    """The test's own line on the way to the creating line, when it is another line. Not from
+    ``record.stack``: that is where a thread runs or a task is suspended now."""
+    for site in record.extra_sites:
         if site.file == test_file and site != record.site:
             return site
     return None

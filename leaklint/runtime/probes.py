@@ -318,7 +318,7 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot,
             code = "LK102" if thread.daemon else "LK101"
         records.append(
             LeakRecord(kind, repr(thread.name), created.site if created else None, stack, detail,
-                       code, target=_target_name(thread))
+                       code, extra_sites=_owner_sites(created), target=_target_name(thread))
         )
     for key, threads in by_executor.items():
         created = owners[key]
@@ -357,7 +357,8 @@ def library_task(created: Optional[Created], stack: tuple[Site, ...]) -> bool:
     code now. ``asyncio.create_task(...)`` written in a test is the test's."""
     if created is None:
         return False
-    if created.frames:  # else made where no hook saw it (uvloop's create_task): by its stack
+    if created.frames:  # else made where no hook saw it (a Task constructed directly, a loop
+        # class imported mid-test): judged by its stack
         maker = next((code for code, _ in created.frames
                       if _ASYNCIO_DIR not in code.co_filename), None)
         if maker is None or sites.classify(maker.co_filename) == sites.USER:
@@ -431,7 +432,7 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             except psutil.Error:
                 continue  # it ended and was reaped meanwhile
             try:
-                command = " ".join(child.cmdline())[:80]
+                command = " ".join(child.cmdline())
             except psutil.Error:  # a zombie has no command line any more
                 command = f"pid {pid}"
         if created is not None and created.owner:
@@ -444,7 +445,8 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             f"still running ({status})")
         records.append(
             LeakRecord(Kind.PROCESS, f"pid {pid}", created.site if created else None, (),
-                       f"{created.what if created else command}: {state}", "LK104")
+                       f"{created.what if created else command[:80]}: {state}", "LK104",
+                       target=command)
         )
     for site, states in by_owner.items():
         records.append(
@@ -489,7 +491,8 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
             what = "directory" if is_dir else "file"
             records.append(
                 LeakRecord(Kind.TEMPFILE, path, created.site, (),
-                           f"temporary {what} {path} ({created.what}) never removed", "LK306")
+                           f"temporary {what} {path} ({created.what}) never removed", "LK306",
+                           target=path)
             )
     return records
 
@@ -545,7 +548,8 @@ def task_leftovers(tracker: Tracker, baseline: Snapshot,
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, name, created.site, stack,
-                       f"still pending when the event loop finished{at}", "LK105")
+                       f"still pending when the event loop finished{at}", "LK105",
+                       extra_sites=_owner_sites(created))
         )
     if skip_machinery:
         records += _live_task_leftovers(tracker, baseline)
@@ -567,7 +571,8 @@ def _live_task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecor
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, task.get_name(), created.site, stack,
-                       f"still pending after the test, on a loop that lives on{at}", "LK105"))
+                       f"still pending after the test, on a loop that lives on{at}", "LK105",
+                       extra_sites=_owner_sites(created)))
     return records
 
 

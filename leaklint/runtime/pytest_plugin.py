@@ -3,15 +3,19 @@
 Each test is a window from before its setup to after its teardown, so what the test and its
 function-scoped fixtures leave behind counts. The check after a test compares identities only
 (threads, the fd listing, pending tasks, children, what the hooks recorded): microseconds when
-nothing changed; only when something looks new does it collect garbage, wait up to the settle
-time and look up creation sites. What a fixture of wider scope (class, module, session) makes
+nothing changed. Only when something looks new does it judge what is there (creation sites,
+machinery), and only when that leaves a candidate does it collect garbage and wait up to the
+settle time. What a fixture of wider scope (class, module, session) makes
 during its setup is that fixture's: it is left out of the test and checked when the fixture is
 torn down, and reported against the fixture.
 
 A leak fails the test's teardown with a short report (``leaked 1 thread (test_x.py:12)``).
 ``@pytest.mark.leaklint(allow=["thread"])`` relaxes one test, ``kinds=[...]`` narrows it,
-``settle=2.0`` waits longer, ``enabled=False`` skips it; a test with the marker is checked even
-without ``--leaklint``. ``leaklint = true`` in the ini file turns it on for every run.
+``settle=2.0`` waits longer, ``enabled=False`` skips it, ``ignore_threads=[...]`` (and
+``ignore_targets``, ``ignore_fds``, ``ignore_sites``, ``ignore_processes``) adds patterns to the
+allow-list (the ini options of the same names, and leaklint's short built-in list,
+``check.MACHINERY``); a test with the marker is checked even without ``--leaklint``.
+``leaklint = true`` in the ini file turns it on for every run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -56,6 +60,8 @@ def pytest_addoption(parser: Any) -> None:
                   "(e.g. /dev/*, socket:*)", type="linelist", default=[])
     parser.addini("leaklint_ignore_sites", "creating lines leaklint ignores "
                   "(path/*.py, *conftest.py:12)", type="linelist", default=[])
+    parser.addini("leaklint_ignore_processes", "child process command lines leaklint "
+                  "ignores (fnmatch)", type="linelist", default=[])
 
 
 @dataclass
@@ -84,8 +90,10 @@ def _state(config: Any) -> _Session:
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line(
         "markers",
-        "leaklint(allow=[...], kinds=[...], settle=1.0, enabled=True): leak check options "
-        "for this test (kinds: thread, task, fd, file, socket, process, timer, executor, ...)",
+        "leaklint(allow=[...], kinds=[...], settle=1.0, enabled=True, ignore_threads=[...], "
+        "ignore_targets=[...], ignore_fds=[...], ignore_sites=[...], ignore_processes=[...]): "
+        "leak check options for this test (kinds: thread, task, fd, file, socket, process, "
+        "timer, executor, ...; ignore_*: fnmatch patterns added to the ini file's lists)",
     )
     option = config.getoption("leaklint")
     enabled = bool(config.getini("leaklint")) if option is None else bool(option)
@@ -95,17 +103,22 @@ def pytest_configure(config: Any) -> None:
         enabled=enabled,
         settle=float(settle if settle is not None else config.getini("leaklint_settle")),
         kinds=kinds.split(",") if kinds else (list(config.getini("leaklint_kinds")) or None),
-        ignore=Ignore(
-            thread_names=tuple(config.getini("leaklint_ignore_threads")),
-            targets=tuple(config.getini("leaklint_ignore_targets")),
-            fd_targets=tuple(config.getini("leaklint_ignore_fds")),
-            frames=tuple(config.getini("leaklint_ignore_sites")),
-        ),
+        ignore=_ignore(lambda name: config.getini(f"leaklint_ignore_{name}")),
     )
     _STATES[config] = state
     if enabled:
         TRACKER.track_coroutine_origins = False
         TRACKER.install()  # once for the run: installing around every test costs more
+
+
+# The allow-list's parts, by the name the ini options and the marker give them.
+_IGNORE_FIELDS = {"threads": "thread_names", "targets": "targets", "fds": "fd_targets",
+                  "sites": "frames", "processes": "commands"}
+
+
+def _ignore(lookup: Callable[[str], Any]) -> Ignore:
+    """An :class:`Ignore` from ``lookup("threads")``, ``lookup("fds")``, ... (None or a list)."""
+    return Ignore(**{field: tuple(lookup(name) or ()) for name, field in _IGNORE_FIELDS.items()})
 
 
 def pytest_unconfigure(config: Any) -> None:
@@ -119,11 +132,13 @@ def _options(item: Any) -> Optional[Options]:
     kwargs = dict(marker.kwargs) if marker is not None else {}
     if not (state.enabled or marker is not None) or not kwargs.pop("enabled", True):
         return None
+    # ``ignore_threads=[...]``, ``ignore_fds=[...]``, ...: this test's additions to the run's list.
+    ignore = state.ignore.extended(_ignore(lambda name: kwargs.get(f"ignore_{name}")))
     return Options.build(
         kinds=kwargs.get("kinds", state.kinds),
         allow=kwargs.get("allow", ()),
         settle=float(kwargs.get("settle", state.settle)),
-        ignore=kwargs.get("ignore", state.ignore),
+        ignore=kwargs.get("ignore", ignore),
     )
 
 
