@@ -70,13 +70,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from leaklint.figures import amount
 from leaklint.runtime.growth import GROWTH_CODES
 from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
+
+if TYPE_CHECKING:
+    from leaklint.config import Settings
 
 _MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}(?:\[\w+\])?[,\s]*)+)")
 _FOLDER_CODE = re.compile(r"^(LK\d{3})-")
@@ -118,22 +121,36 @@ def fixture_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def static_findings(paths: Sequence[str]) -> dict[str, list[StaticFinding]]:
-    """Every rule, off-by-default ones included, on the same files (``noqa`` honoured)."""
+def static_findings(
+    paths: Sequence[str], settings: Optional[Settings] = None
+) -> dict[str, list[StaticFinding]]:
+    """The findings of the project's rules on the same files, as ``leaklint check`` would
+    report them with ``--confidence medium`` (``[tool.leaklint]`` selection, rule options and
+    per-file-ignores, ``noqa`` honoured), off-by-default rules included."""
     from leaklint import registry
-    from leaklint.engine import RuleSet, check_path
+    from leaklint.config import load_settings
+    from leaklint.engine import PARSE_ERROR_CODE, check_path
     from leaklint.model import Confidence
 
-    everything = [r.CODE for r in registry.ALL_RULES if not r.DEFAULT_ENABLED]
-    ruleset = RuleSet(
-        registry.select_rules(["LK"], (), everything), confidence=Confidence.MEDIUM
+    if settings is None:
+        settings = load_settings(None, _search_start(paths))
+    ruleset = registry.rule_set(
+        settings.select, settings.ignore,
+        (*settings.extend_select, *registry.off_by_default()), settings.rule_options,
+        confidence=Confidence.MEDIUM,
     )
     out: dict[str, list[StaticFinding]] = {}
     for path in paths:
-        result = check_path(path, ruleset)
+        result = settings.without_ignored(check_path(path, ruleset))
         out[path] = [StaticFinding(f.line, f.code, f.message) for f in result.findings
-                     if f.code != "LK001"]
+                     if f.code != PARSE_ERROR_CODE]
     return out
+
+
+def _search_start(paths: Sequence[str]) -> str:
+    """Where ``[tool.leaklint]`` is looked for: from the first path, as ``leaklint check``."""
+    first = os.path.abspath(paths[0]) if paths else os.getcwd()
+    return first if os.path.isdir(first) else os.path.dirname(first)
 
 
 def markers(text: str) -> dict[int, dict[str, str]]:
