@@ -445,22 +445,3 @@ def _in_cleanup(resource: Resource) -> bool:
         ):
             return True
     return False
-
-
-def describe(verdict: Verdict, context: FileContext) -> str:
-    """The message for a leaked concurrency object."""
-    resource = verdict.resource
-    if verdict.started_inline:
-        spec = resource.spec
-        return (
-            f"{spec.noun} from `{resource.api}(...)` is started and its handle dropped; "
-            f"it can never be {spec.released_verb} (keep the handle and "
-            f"{_imperative(spec.released_verb)} it, or hand it to an owner that does)"
-        )
-    return ownership_module.leak_message(resource, context)
-
-
-def _imperative(released_verb: str) -> str:
-    """"joined" -> "join", "cancelled" -> "cancel", "shut down" -> "shut down"."""
-    return {"joined": "join", "cancelled": "cancel", "waited for": "wait for",
-            "awaited": "await", "closed": "close"}.get(released_verb, released_verb)

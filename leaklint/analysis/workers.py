@@ -24,23 +24,30 @@ from typing import Optional, Union, cast
 
 import libcst as cst
 
+from leaklint.analysis import specs
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.specs import Kind
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
 from leaklint.walker import child_list
 
-THREAD_TYPES = frozenset(
-    {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
-     "multiprocessing.process.BaseProcess"}
+
+def _factories(kind: Kind, started: bool = False) -> frozenset[str]:
+    """The factories of ``kind`` in ``specs``; with ``started``, those whose object runs only
+    once started (``Thread(target=f).start()``), not a ``Popen``."""
+    return frozenset(
+        name for name, made in specs.FACTORIES.items()
+        if made[0].kind is kind and (not started or made[0].activation_methods)
+    )
+
+
+# What runs a function of this file in the background: `target=` or a subclass's `run()`.
+THREAD_TYPES = (
+    _factories(Kind.THREAD) | _factories(Kind.PROCESS, started=True) | specs.PROCESS_BASES
 )
-TIMER_TYPES = frozenset({"threading.Timer"})
-EXECUTOR_TYPES = frozenset(
-    {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor",
-     "concurrent.futures.thread.ThreadPoolExecutor",
-     "concurrent.futures.process.ProcessPoolExecutor", "multiprocessing.Pool",
-     "multiprocessing.pool.Pool", "multiprocessing.pool.ThreadPool"}
-)
+TIMER_TYPES = _factories(Kind.TIMER)
+EXECUTOR_TYPES = _factories(Kind.EXECUTOR)
 SUBMIT_METHODS = frozenset({"submit", "apply_async"})
 PARTIALS = frozenset({"functools.partial"})
 # Names that say a receiver of `.submit` is an executor when its creation is not in view.

@@ -46,4 +46,3 @@ class ConnectionNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "connection-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("connect", "Connection", "FTP", "SMTP", "IMAP4", "POP3", "Telnet", "LMTP")

@@ -5,7 +5,7 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.tasks import TaskApis, TaskCreation
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis, TaskCreation
 from leaklint.fixers.tasks import keep_task_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
@@ -78,7 +78,7 @@ class DanglingTask(Rule):
         "mid-run and its exception is lost (keep it in a set and discard it in a done-callback, "
         "or await it)"
     )
-    TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
+    TRIGGERS = TASK_CALL_WORDS
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._report_dropped(node.value)

@@ -39,4 +39,3 @@ class ExecutorNotShutdown(ConcurrencyRule):
     CODE = "LK103"
     NAME = "executor-not-shutdown"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    TRIGGERS = ("Executor", "Pool")

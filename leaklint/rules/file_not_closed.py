@@ -56,4 +56,3 @@ class FileNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "file-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp", "fileinput", "mmap")

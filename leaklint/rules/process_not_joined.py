@@ -50,4 +50,3 @@ class ProcessNotJoined(ConcurrencyRule):
     CODE = "LK104"
     NAME = "process-not-joined"
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    TRIGGERS = ("Popen", "Process", "Manager", "spawn")

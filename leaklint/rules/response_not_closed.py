@@ -52,4 +52,3 @@ class ResponseNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "response-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

@@ -52,5 +52,3 @@ class SocketNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "socket-not-closed"
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd", "Server",
-                "make_server")

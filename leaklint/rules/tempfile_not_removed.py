@@ -39,4 +39,3 @@ class TempfileNotRemoved(ResourceRule):
 
     CODE = "LK306"
     NAME = "tempfile-not-removed"
-    TRIGGERS = ("mkstemp", "mkdtemp", "NamedTemporaryFile")

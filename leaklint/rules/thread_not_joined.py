@@ -51,7 +51,6 @@ class ThreadNotJoined(ConcurrencyRule):
 
     CODE = "LK101"
     NAME = "thread-not-joined"
-    TRIGGERS = ("Thread",)
 
     def applies(self, verdict: Verdict) -> bool:
         return not verdict.daemon

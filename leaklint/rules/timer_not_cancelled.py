@@ -43,4 +43,3 @@ class TimerNotCancelled(ConcurrencyRule):
 
     CODE = "LK107"
     NAME = "timer-not-cancelled"
-    TRIGGERS = ("Timer",)
