@@ -10,6 +10,8 @@ from leaklint.fixers.source import indentation
 from leaklint.fixers.timeouts import timeout_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule, RuleOption
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class CallWithoutTimeout(Rule):
@@ -62,6 +64,8 @@ class CallWithoutTimeout(Rule):
     CODE = "LK305"
     AUTOFIX = Applicability.UNSAFE
     NAME = "call-without-timeout"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.BLOCKED, Kind.NO_TIMEOUT), stack_kinds=(Kind.BLOCKED,))
     SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
     TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection", "urllib3")

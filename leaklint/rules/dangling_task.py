@@ -9,6 +9,8 @@ from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis, TaskCreation
 from leaklint.fixers.tasks import keep_task_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class DanglingTask(Rule):
@@ -72,6 +74,8 @@ class DanglingTask(Rule):
     CODE = "LK105"
     AUTOFIX = Applicability.SAFE
     NAME = "dangling-task"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TASK,))
     SIMILAR_CHECKS = ("RUF006",)
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "

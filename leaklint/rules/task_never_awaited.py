@@ -8,6 +8,8 @@ from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import FileContext
 from leaklint.model import Confidence
 from leaklint.rules.leak_rule import LeakRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class TaskNeverAwaited(LeakRule):
@@ -59,6 +61,8 @@ class TaskNeverAwaited(LeakRule):
 
     CODE = "LK106"
     NAME = "task-never-awaited"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TASK,))
     SIMILAR_CHECKS = ("RUF006", "F841")
     # Tasks made by the factories of `specs` and by every call `TaskApis` knows.
     TRIGGERS = tuple(sorted(set(text_triggers(CODE)) | set(TASK_CALL_WORDS)))

@@ -7,6 +7,8 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.workers import BackgroundWorkers
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
 
@@ -59,6 +61,11 @@ class WorkerLoopWithoutExit(Rule):
 
     CODE = "LK102"
     NAME = "worker-loop-without-exit"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence(
+        (Kind.THREAD, Kind.TASK, Kind.BLOCKED, Kind.EXECUTOR, Kind.TIMER), Span.LOOP,
+        by_stack=True,
+    )
     MESSAGE = (
         "endless loop in `{function}` ({role}) has no break/return/raise and reads no stop "
         "signal: the worker can never be stopped"
