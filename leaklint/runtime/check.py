@@ -171,7 +171,7 @@ class Check:
                 if time.monotonic() - collected >= _COLLECT_EVERY:
                     collect_garbage()
                     collected = time.monotonic()
-                found = self._collect(extra)
+                found = self.collect(extra)
                 settling = [r for r in found if r.kind in _SETTLING_KINDS]
                 if not settling or time.monotonic() >= deadline:
                     return tuple(found)
@@ -185,7 +185,9 @@ class Check:
             self._started = False
             self.tracker.uninstall()
 
-    def _collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
+    def collect(self, extra: list[LeakRecord]) -> list[LeakRecord]:
+        """What is left behind now, against the baseline taken when the check started (the
+        harness also asks when ``main()`` has timed out)."""
         baseline = self.baseline
         assert baseline is not None
         machinery = self.options.skip_machinery

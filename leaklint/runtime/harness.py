@@ -124,7 +124,7 @@ def _watchdog(outcome: Outcome, check: Check, deadline: float, done: threading.E
     records = _blocked_records(threading.main_thread(), deadline - _STARTED)
     try:
         if check.baseline is not None:
-            records += check._collect([])
+            records += check.collect([])
     except Exception as exc:  # report what we have
         outcome.notes.append(f"collecting leftovers failed: {exc!r}")
     outcome.records = records + _no_timeout_records()
