@@ -10,6 +10,7 @@ import pytest
 from leaklint import registry
 from leaklint.analysis import specs
 from leaklint.engine import check_bytes
+from leaklint.model import Confidence
 from leaklint.screen import Screen
 
 
@@ -64,3 +65,23 @@ def test_a_socket_file_is_reported_where_no_word_open_is_written() -> None:
     result = check_bytes(source.encode(), "finger.py", registry.rule_set(["LK301"]))
     assert [finding.code for finding in result.findings] == ["LK301"]
     assert "makefile" in result.findings[0].message
+
+
+def test_a_worker_loop_started_by_the_task_constructor_is_screened_in() -> None:
+    """LK102's triggers come from the calls the worker analysis knows: ``asyncio.Task(...)``
+    runs a coroutine as ``create_task`` does, though no hand-kept word named it."""
+    source = textwrap.dedent(
+        """\
+        import asyncio
+
+        async def pump(queue):
+            while True:
+                print(await queue.get())
+
+        def start(queue):
+            return asyncio.Task(pump(queue))
+        """
+    )
+    ruleset = registry.rule_set(["LK102"], confidence=Confidence.MEDIUM)
+    result = check_bytes(source.encode(), "pump.py", ruleset)
+    assert [(finding.line, finding.code) for finding in result.findings] == [(4, "LK102")]

@@ -28,8 +28,9 @@ from leaklint.analysis import specs
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.specs import Kind
-from leaklint.analysis.tasks import TaskApis
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import Analysis, FileContext
+from leaklint.screen import last_names
 from leaklint.walker import child_list
 
 
@@ -49,6 +50,13 @@ THREAD_TYPES = (
 TIMER_TYPES = _factories(Kind.TIMER)
 EXECUTOR_TYPES = _factories(Kind.EXECUTOR)
 SUBMIT_METHODS = frozenset({"submit", "apply_async"})
+LOOP_EXECUTOR_METHODS = frozenset({"run_in_executor"})
+# Every way above of running a function in the background spells one of these words (a
+# subclass spells its base): LK102's text triggers.
+WORKER_CALL_WORDS = tuple(sorted(
+    last_names(THREAD_TYPES | TIMER_TYPES) | SUBMIT_METHODS | LOOP_EXECUTOR_METHODS
+    | set(TASK_CALL_WORDS)
+))
 PARTIALS = frozenset({"functools.partial"})
 # Names that say a receiver of `.submit` is an executor when its creation is not in view.
 _EXECUTOR_WORDS = ("executor", "pool", "workers")
@@ -173,7 +181,7 @@ class BackgroundWorkers(Analysis):
         elif isinstance(func, cst.Attribute) and func.attr.value in SUBMIT_METHODS:
             if self._is_executor(func.value):
                 self._resolve(_argument(call, "fn", 0), scopes, "executor job")
-        elif isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor":
+        elif isinstance(func, cst.Attribute) and func.attr.value in LOOP_EXECUTOR_METHODS:
             self._resolve(_argument(call, "func", 1), scopes, "executor job")
         else:
             self._visit_task(call, scopes)

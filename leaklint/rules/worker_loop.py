@@ -4,7 +4,7 @@ import libcst as cst
 
 from leaklint.analysis.loops import endless_without_exit
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.workers import BackgroundWorkers
+from leaklint.analysis.workers import WORKER_CALL_WORDS, BackgroundWorkers
 from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Span
@@ -70,10 +70,7 @@ class WorkerLoopWithoutExit(Rule):
         "endless loop in `{function}` ({role}) has no break/return/raise and reads no stop "
         "signal: the worker can never be stopped"
     )
-    TRIGGERS = (
-        "Thread", "Process", "Timer", "submit", "apply_async", "run_in_executor",
-        "create_task", "ensure_future",
-    )
+    TRIGGERS = WORKER_CALL_WORDS
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
