@@ -133,7 +133,7 @@ def main(argv: Sequence[str]) -> int:
     files = [t.path for t in discover(args.folders, lambda _p, _r: False) if not t.problem]
     if args.limit:
         files = files[: args.limit]
-    ruleset = engine.RuleSet(registry.select_rules(), {})
+    ruleset = registry.rule_set()
     _instrument()
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     for path in files:

@@ -229,15 +229,13 @@ def _sort_out_named_paths(paths: Sequence[str], quiet: int) -> NamedPaths:
 def _check_stdin(
     settings: Settings, shown_path: str, texts: dict[str, str], with_fixes: bool
 ) -> FileResult:
-    from leaklint.runner import _apply_settings
-
     data = sys.stdin.buffer.read()
     try:  # kept for --show-source, decoded as the check decodes it
         texts[shown_path] = decode_source(data).text
     except UnreadableSource:
         texts[shown_path] = ""
     result = check_bytes(data, shown_path, replace(settings.ruleset(), fixes=with_fixes))
-    return _apply_settings(result, settings)
+    return settings.without_ignored(result)
 
 
 def _render(findings: Sequence[Finding], output_format: str, statistics: bool, paint: Painter,

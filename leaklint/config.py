@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from leaklint import registry
 from leaklint.engine import RuleSet
-from leaklint.model import Confidence
+from leaklint.model import Confidence, FileResult
 from leaklint.rule import Rule
 
 if sys.version_info >= (3, 11):
@@ -57,7 +57,24 @@ class Settings:
         return registry.select_rules(self.select, self.ignore, self.extend_select)
 
     def ruleset(self, honor_noqa: bool = True) -> RuleSet:
-        return RuleSet(self.rules(), self.rule_options, honor_noqa, self.confidence)
+        return registry.rule_set(
+            self.select, self.ignore, self.extend_select, self.rule_options,
+            honor_noqa=honor_noqa, confidence=self.confidence,
+        )
+
+    def without_ignored(self, result: FileResult) -> FileResult:
+        """The result without the findings ``per-file-ignores`` silences for its file (kept
+        out of the cache's way: the cached result of a file does not depend on its path's
+        patterns). What the selection excludes is never found: the rule set runs only the
+        selected rules."""
+        ignored = self.ignored_for(result.path)
+        if not ignored:
+            return result
+        findings = tuple(
+            finding for finding in result.findings
+            if not any(finding.code.startswith(code) for code in ignored)
+        )
+        return replace(result, findings=findings)
 
     def ignored_for(self, path: str) -> tuple[str, ...]:
         relative = _relative_posix(path, self.root)

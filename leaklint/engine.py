@@ -26,13 +26,14 @@ from leaklint.analysis.reachability import DeadCode
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
 from leaklint.rule import Report, Rule
+from leaklint.rules.parse_error import ParseError
 from leaklint.screen import Screen
 from leaklint.source import SourceText, UnreadableSource, decode_source, read_source
 from leaklint.suppress import Suppressions
 from leaklint.walker import walk
 
-PARSE_ERROR_CODE = "LK001"
-PARSE_ERROR_NAME = "parse-error"
+# LK001 is the engine's own finding: a file it cannot analyse. The words are the rule's.
+PARSE_ERROR_CODE = ParseError.CODE
 
 # Deeply nested but valid code (thousands of `elif`s, implicitly concatenated strings that
 # libcst nests one level per literal) recurses past Python's default limit in libcst and in
@@ -57,26 +58,23 @@ class RuleSet:
     fixes: bool = False
 
 
-def parse_error(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
-    return Finding(
-        path=path,
-        line=line,
-        column=column,
-        code=PARSE_ERROR_CODE,
-        end_line=line,
-        end_column=column,
-        name=PARSE_ERROR_NAME,
-        message=f"cannot analyse this file: {reason}",
-    )
-
-
-def _unreadable(
+def unreadable(
     ruleset: RuleSet, path: str, reason: str, line: int = 1, column: int = 1
 ) -> FileResult:
     """The result for a file that cannot be analysed: LK001, when that code is selected."""
-    if not any(rule.CODE == PARSE_ERROR_CODE for rule in ruleset.rules):
+    if ParseError not in ruleset.rules:
         return FileResult(path)
-    return FileResult(path, (parse_error(path, reason, line, column),))
+    finding = Finding(
+        path=path,
+        line=line,
+        column=column,
+        code=ParseError.CODE,
+        end_line=line,
+        end_column=column,
+        name=ParseError.NAME,
+        message=ParseError.MESSAGE.format(reason=reason),
+    )
+    return FileResult(path, (finding,))
 
 
 def check_path(path: str, ruleset: RuleSet, display_path: Optional[str] = None) -> FileResult:
@@ -84,7 +82,7 @@ def check_path(path: str, ruleset: RuleSet, display_path: Optional[str] = None) 
     try:
         source = read_source(path)
     except UnreadableSource as exc:
-        return _unreadable(ruleset, shown, exc.reason, exc.line, exc.column)
+        return unreadable(ruleset, shown, exc.reason, exc.line, exc.column)
     return check_text(source, shown, ruleset)
 
 
@@ -92,7 +90,7 @@ def check_bytes(data: bytes, path: str, ruleset: RuleSet) -> FileResult:
     try:
         source = decode_source(data)
     except UnreadableSource as exc:
-        return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
+        return unreadable(ruleset, path, exc.reason, exc.line, exc.column)
     result = check_text(source, path, ruleset)
     if ruleset.fixes:
         result = replace(result, digest=content_digest(data))
@@ -115,7 +113,7 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
         try:
             return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
         except RecursionError:
-            return _unreadable(ruleset, path, "nested too deeply to analyse")
+            return unreadable(ruleset, path, "nested too deeply to analyse")
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
         return FileResult(path, errors=(internal_error(path, "engine", exc),))
 
@@ -261,7 +259,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[_Parsed]) -> Fil
         try:
             parsed.append(_parse(text, path))
         except UnreadableSource as exc:
-            return _unreadable(ruleset, path, exc.reason, exc.line, exc.column)
+            return unreadable(ruleset, path, exc.reason, exc.line, exc.column)
     tree = parsed[0]
     if not applicable:
         return FileResult(path)

@@ -13,7 +13,6 @@ from leaklint.config import Settings
 from leaklint.engine import check_text
 from leaklint.fixes import FileFixes, fix_file, is_applicable, unified_diff, write_fixed
 from leaklint.model import Applicability, FileResult, Finding
-from leaklint.runner import _apply_settings
 from leaklint.source import SourceText
 
 
@@ -73,7 +72,7 @@ def run_fixes(
     ruleset = replace(settings.ruleset(), fixes=True)
 
     def recheck(source: SourceText, path: str) -> FileResult:
-        return _apply_settings(check_text(source, path, ruleset), settings)
+        return settings.without_ignored(check_text(source, path, ruleset))
 
     fixed_results: list[FileResult] = []
     applied = 0

@@ -30,7 +30,7 @@ def _option_dest(rule: type[Rule], option_name: str) -> str:
 class LeaklintChecker:
     name = "leaklint"
     version = __version__
-    ruleset: ClassVar[RuleSet] = RuleSet(registry.select_rules(), {}, honor_noqa=False)
+    ruleset: ClassVar[RuleSet] = registry.rule_set(honor_noqa=False)
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         self.filename = filename
@@ -58,21 +58,18 @@ class LeaklintChecker:
     def parse_options(cls, options: Any) -> None:
         select = list(getattr(options, "select", None) or [])
         extend = list(getattr(options, "extend_select", None) or [])
-        if not select and not extend:
-            rules = registry.select_rules()
-        else:
-            # Only entries that can name leaklint codes matter; flake8 filters the rest.
-            entries = [e for e in select + extend if registry.PREFIX.startswith(e[:2])]
-            rules = registry.select_rules(entries) if select else registry.select_rules(
-                (registry.PREFIX, *entries)
-            )
+        # Only entries that can name leaklint codes matter; flake8 filters the rest.
+        entries = [e for e in select + extend if registry.PREFIX.startswith(e[:2])]
+        chosen = entries if select else [registry.PREFIX, *entries]
         rule_options: dict[str, dict[str, Any]] = {}
-        for rule in rules:
+        for rule in registry.select_rules(chosen):
             for option in rule.OPTIONS:
                 raw = getattr(options, _option_dest(rule, option.name), option.default)
                 rule_options.setdefault(rule.CODE, {})[option.name] = option.parse(raw)
         confidence = Confidence(getattr(options, "leaklint_confidence", Confidence.HIGH.value))
-        cls.ruleset = RuleSet(rules, rule_options, honor_noqa=False, confidence=confidence)
+        cls.ruleset = registry.rule_set(
+            chosen, options=rule_options, honor_noqa=False, confidence=confidence
+        )
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         # flake8 has already decoded the file (honouring its coding cookie).

@@ -1,9 +1,14 @@
-"""The one explicit list of rules, and how a selection of codes picks from it."""
+"""The one explicit list of rules, how a selection of codes picks from it, and the one
+builder of the rule set a check runs (the command line, the flake8 plugin, ``confirm`` and the
+tests all call :func:`rule_set`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional
 
+from leaklint.engine import RuleSet
+from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.rules.cached_method import CachedMethod
 from leaklint.rules.call_without_timeout import CallWithoutTimeout
@@ -113,3 +118,23 @@ def select_rules(
             continue
         chosen.append(rule)
     return tuple(chosen)
+
+
+def off_by_default() -> tuple[str, ...]:
+    """The codes of the rules a selection must name in full to switch on."""
+    return tuple(rule.CODE for rule in ALL_RULES if not rule.DEFAULT_ENABLED)
+
+
+def rule_set(
+    select: Sequence[str] = (PREFIX,),
+    ignore: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    *,
+    honor_noqa: bool = True,
+    confidence: Confidence = Confidence.HIGH,
+) -> RuleSet:
+    """The rules a selection enables (see :func:`select_rules`), with their options."""
+    return RuleSet(
+        select_rules(select, ignore, extend_select), options or {}, honor_noqa, confidence
+    )

@@ -19,6 +19,7 @@ from leaklint.model import Applicability, Confidence, Fix
 
 if TYPE_CHECKING:
     from leaklint.context import Analysis, FileContext
+    from leaklint.runtime.evidence import Evidence
     from leaklint.screen import Screen, SourceFacts
 
 AnalysisT = TypeVar("AnalysisT", bound="Analysis")
@@ -58,6 +59,8 @@ class Rule:
     # Other linters' checks of the same defect (ruff/flake8 codes, pylint names): a line that
     # silences one of them was judged deliberate by its maintainers; reported at `medium`.
     SIMILAR_CHECKS: ClassVar[tuple[str, ...]] = ()
+    # What `leaklint confirm` must see at run time to confirm a finding (None: nothing can).
+    EVIDENCE: ClassVar[Optional[Evidence]] = None
 
     def __init__(self, context: FileContext, options: Optional[Mapping[str, Any]] = None) -> None:
         self.context = context

@@ -16,7 +16,7 @@ from typing import Optional
 from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
 from leaklint.config import Settings
 from leaklint.discovery import Target
-from leaklint.engine import RuleSet, check_bytes, internal_error, parse_error
+from leaklint.engine import RuleSet, check_bytes, internal_error, unreadable
 from leaklint.model import FileResult
 
 # Below this many files a process pool costs more (interpreter and libcst start-up) than it saves.
@@ -44,9 +44,8 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
-def _cannot_read(target: Target, exc: OSError) -> FileResult:
-    reason = f"cannot read file: {exc.strerror or exc}"
-    return FileResult(target.path, (parse_error(target.path, reason),))
+def _cannot_read(job: _Job, target: Target, exc: OSError) -> FileResult:
+    return unreadable(job.ruleset, target.path, f"cannot read file: {exc.strerror or exc}")
 
 
 def _cached(cache: ResultCache, target: Target) -> Optional[FileResult]:
@@ -61,7 +60,7 @@ def _check_target(job: _Job, target: Target) -> FileResult:
     try:
         data = _read(target.path)
     except OSError as exc:
-        return _cannot_read(target, exc)
+        return _cannot_read(job, target, exc)
     result = check_bytes(data, target.path, job.ruleset)
     cache = job.cache()
     if cache is not None:
@@ -96,7 +95,7 @@ def check_targets(
     pending: list[int] = []
     for index, target in enumerate(targets):
         if target.problem:
-            results[index] = FileResult(target.path, (parse_error(target.path, target.problem),))
+            results[index] = unreadable(ruleset, target.path, target.problem)
         elif cache is not None and (hit := _cached(cache, target)) is not None:
             results[index] = hit
         else:
@@ -106,8 +105,7 @@ def check_targets(
         results[index] = result
     if cache is not None:
         cache.prune()
-    selected = {rule.CODE for rule in settings.rules()}
-    return [_apply_settings(result, settings, selected) for result in results if result]
+    return [settings.without_ignored(result) for result in results if result]
 
 
 def _check_all(targets: Sequence[Target], job: _Job, jobs: int) -> list[FileResult]:
@@ -160,18 +158,3 @@ def _chunks(targets: Sequence[Target], workers: int) -> list[list[int]]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def _apply_settings(
-    result: FileResult, settings: Settings, selected: Optional[set[str]] = None
-) -> FileResult:
-    """Drop what the selection and per-file-ignores exclude (kept out of the cache key's way)."""
-    if selected is None:
-        selected = {rule.CODE for rule in settings.rules()}
-    ignored = settings.ignored_for(result.path)
-    findings = tuple(
-        finding
-        for finding in result.findings
-        if finding.code in selected and not any(finding.code.startswith(i) for i in ignored)
-    )
-    return replace(result, findings=findings)

@@ -116,9 +116,9 @@ def _compiles(data: bytes) -> bool:
 
 def check_one(path: str) -> Outcome:
     from leaklint import registry
-    from leaklint.engine import PARSE_ERROR_CODE, RuleSet, check_path
+    from leaklint.engine import PARSE_ERROR_CODE, check_path
 
-    ruleset = RuleSet(registry.ALL_RULES, {}, honor_noqa=True)
+    ruleset = registry.rule_set(extend_select=registry.off_by_default())
     try:
         with open(path, "rb") as handle:
             data = handle.read()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from helpers import LEAKY_TASK, json_findings, run_cli
 
-from leaklint.engine import RuleSet, check_path
-from leaklint.registry import select_rules
+from leaklint.engine import check_path
+from leaklint.registry import rule_set
 
 BAD_FILES: dict[str, bytes] = {
     "syntax_error.py": b"def f(:\n    pass\n",
@@ -137,7 +137,7 @@ def test_syntax_errors_read_like_pythons(
         compile(source, str(path), "exec")
     except SyntaxError as exc:
         python_says = (exc.msg, exc.lineno, exc.offset)
-    [finding] = check_path(str(path), RuleSet(select_rules())).findings
+    [finding] = check_path(str(path), rule_set()).findings
     assert finding.code == "LK001"
     assert finding.message == f"cannot analyse this file: syntax error: {python_says[0]}"
     assert (finding.line, finding.column) == python_says[1:]
@@ -156,7 +156,7 @@ def test_unreadable_file(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", guarded_open)
-    result = check_path("leaky.py", RuleSet(select_rules()))
+    result = check_path("leaky.py", rule_set())
     [finding] = result.findings
     assert finding.code == "LK001" and "Permission denied" in finding.message
 
@@ -173,6 +173,6 @@ def test_deeply_nested_code_is_analysed(tmp_path: Path) -> None:
     path = tmp_path / "elifs.py"
     path.write_text(f"import asyncio\ndef f(x):\n    if x == 0:\n        return 0\n{elifs}"
                     "    asyncio.create_task(g())\n")
-    result = check_path(str(path), RuleSet(select_rules()))
+    result = check_path(str(path), rule_set())
     assert [f.code for f in result.findings] == ["LK105"]
     assert os.path.getsize(path) > 0

@@ -11,7 +11,7 @@ from leaklint import registry
 from leaklint.analysis.closures import LargeValues
 from leaklint.config import ConfigError, settings_from_table
 from leaklint.context import FileContext
-from leaklint.engine import RuleSet, check_bytes
+from leaklint.engine import check_bytes
 
 
 def _large_values(source: str) -> LargeValues:
@@ -20,8 +20,7 @@ def _large_values(source: str) -> LargeValues:
 
 
 def _lines(source: str, options: dict | None = None) -> list[int]:
-    rules = registry.select_rules(["LK401"])
-    ruleset = RuleSet(rules, {"LK401": options or {}})
+    ruleset = registry.rule_set(["LK401"], options={"LK401": options or {}})
     result = check_bytes(textwrap.dedent(source).encode(), "snippet.py", ruleset)
     assert not result.errors, result.errors
     return [f.line for f in result.findings]

@@ -15,8 +15,8 @@ from leaklint.source import SourceText
 
 CODES = ("LK101", "LK102", "LK103", "LK104", "LK105", "LK106", "LK107", "LK305")
 # The analyses are tested at `medium`: what a shape is reported at is the rules' concern.
-RULES = RuleSet(registry.select_rules(list(CODES)), confidence=Confidence.MEDIUM)
-DEFAULT_RULES = RuleSet(registry.select_rules(list(CODES)))
+RULES = registry.rule_set(list(CODES), confidence=Confidence.MEDIUM)
+DEFAULT_RULES = registry.rule_set(list(CODES))
 
 
 def findings(code: str, ruleset: RuleSet = RULES) -> set[tuple[int, str]]:
@@ -378,7 +378,7 @@ def test_ensure_future_of_a_foreign_method_is_medium() -> None:
         "import asyncio\ndef f(sem):\n    asyncio.ensure_future(sem.acquire())\n"
         "    waiter = asyncio.ensure_future(sem.acquire())\n    return 1\n"
     )
-    medium = RuleSet(registry.select_rules(list(CODES)), confidence=Confidence.MEDIUM)
+    medium = registry.rule_set(list(CODES), confidence=Confidence.MEDIUM)
     result = check_text(SourceText(source, "utf-8"), "snippet.py", medium)
     assert {(f.line, f.code, f.confidence) for f in result.findings} == {
         (3, "LK105", Confidence.MEDIUM), (4, "LK106", Confidence.MEDIUM)

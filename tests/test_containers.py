@@ -10,7 +10,7 @@ import pytest
 from leaklint import registry
 from leaklint.analysis.containers import Containers
 from leaklint.context import FileContext
-from leaklint.engine import RuleSet, check_bytes
+from leaklint.engine import check_bytes
 from leaklint.model import Confidence
 
 
@@ -22,10 +22,8 @@ def _analysis(source: str) -> Containers:
 def _codes(
     source: str, select: str = "LK2", confidence: Confidence = Confidence.HIGH
 ) -> list[tuple[int, str]]:
-    rules = registry.select_rules([select], (), ["LK203"])
-    result = check_bytes(
-        textwrap.dedent(source).encode(), "snippet.py", RuleSet(rules, confidence=confidence)
-    )
+    ruleset = registry.rule_set([select], (), ["LK203"], confidence=confidence)
+    result = check_bytes(textwrap.dedent(source).encode(), "snippet.py", ruleset)
     assert not result.errors, result.errors
     return [(f.line, f.code) for f in result.findings]
 
@@ -222,12 +220,8 @@ def test_cached_method_message_counts_instances() -> None:
             @functools.lru_cache(maxsize=16)
             def f(self, x): return x
         """
-    rules = registry.select_rules(["LK202"])
-    result = check_bytes(
-        textwrap.dedent(source).encode(),
-        "snippet.py",
-        RuleSet(rules, confidence=Confidence.MEDIUM),
-    )
+    ruleset = registry.rule_set(["LK202"], confidence=Confidence.MEDIUM)
+    result = check_bytes(textwrap.dedent(source).encode(), "snippet.py", ruleset)
     assert "up to 16 instances" in result.findings[0].message
     assert result.findings[0].confidence is Confidence.MEDIUM
 

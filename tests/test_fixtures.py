@@ -13,15 +13,13 @@ import pytest
 from markers import FIXTURES, ROOT, fixture_files, read_markers, rule_code_of
 
 from leaklint import registry
-from leaklint.engine import RuleSet, check_path
+from leaklint.engine import check_path
 from leaklint.model import Confidence
 
 FILES = fixture_files()
 
-OFF_BY_DEFAULT = [rule.CODE for rule in registry.ALL_RULES if not rule.DEFAULT_ENABLED]
-EVERYTHING = RuleSet(
-    registry.select_rules(["LK"], (), OFF_BY_DEFAULT), confidence=Confidence.MEDIUM
-)
+OFF_BY_DEFAULT = registry.off_by_default()
+EVERYTHING = registry.rule_set(["LK"], (), OFF_BY_DEFAULT, confidence=Confidence.MEDIUM)
 EXTEND = [f"--extend-select={','.join(OFF_BY_DEFAULT)}"] if OFF_BY_DEFAULT else []
 
 

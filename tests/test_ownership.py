@@ -7,7 +7,9 @@ import textwrap
 import libcst as cst
 import pytest
 
-from leaklint.analysis.ownership import Escape, Fate, Ownership, leak_message
+from leaklint import registry
+from leaklint.analysis.ownership import Escape, Fate, Ownership
+from leaklint.analysis.ownership_model import Resource
 from leaklint.context import FileContext
 
 HEADER = """\
@@ -374,6 +376,12 @@ def test_mkdtemp_removed_in_finally() -> None:
         "        shutil.rmtree(d)\n"
     )
     assert fate(snippet) is Fate.RELEASED
+
+
+def leak_message(resource: Resource, context: FileContext) -> str:
+    """The message the resource's rule reports it with."""
+    rule = registry.find_rule(resource.spec.code)(context)
+    return rule.leak_message(resource)  # type: ignore[attr-defined, no-any-return]
 
 
 def test_messages_name_the_object_and_the_path() -> None:

@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 from leaklint import registry
-from leaklint.engine import RuleSet, check_bytes
+from leaklint.engine import check_bytes
 
-RULES = RuleSet(registry.select_rules(["LK301"]))
+RULES = registry.rule_set(["LK301"])
 
 
 def lines_found(source: str) -> list[int]:

@@ -6,7 +6,7 @@ import textwrap
 from typing import Optional
 
 from leaklint import registry
-from leaklint.engine import RuleSet, check_bytes
+from leaklint.engine import check_bytes
 from leaklint.model import Confidence
 
 
@@ -14,10 +14,8 @@ def _found(
     source: str, code: str, path: str = "pkg/module.py"
 ) -> list[tuple[int, str, Optional[str]]]:
     """(line, confidence, message) of every finding of ``code`` at ``--confidence medium``."""
-    rules = registry.select_rules([code], (), [code])
-    result = check_bytes(
-        textwrap.dedent(source).encode(), path, RuleSet(rules, confidence=Confidence.MEDIUM)
-    )
+    ruleset = registry.rule_set([code], (), [code], confidence=Confidence.MEDIUM)
+    result = check_bytes(textwrap.dedent(source).encode(), path, ruleset)
     assert not result.errors, result.errors
     return [(f.line, f.confidence.value, f.message) for f in result.findings]
 

@@ -22,14 +22,14 @@ import pytest
 from helpers import json_findings, run_cli
 
 from leaklint import registry
-from leaklint.engine import PARSE_ERROR_CODE, RuleSet, check_bytes, check_text
+from leaklint.engine import PARSE_ERROR_CODE, check_bytes, check_text
 from leaklint.model import FileResult
 from leaklint.source import SourceText
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SAMPLE = REPOSITORY / "tests" / "data" / "robustness_sample"
 TOPICS = Path("/tmp/leaklint-corpus/stdlib-3.12.1/pydoc_data/topics.py")
-EVERY_RULE = RuleSet(registry.ALL_RULES, {})
+EVERY_RULE = registry.rule_set(extend_select=registry.off_by_default())
 
 
 def _corpus_check() -> ModuleType:

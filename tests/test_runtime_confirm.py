@@ -237,3 +237,38 @@ def test_a_socket_made_inside_a_flagged_client_is_that_clients_leak(tmp_path: Pa
     # Without the owner link the same socket is a leak of its own that no finding explains.
     alone = confirming.judge(str(path), [finding], {"records": [stray.to_json()]})
     assert [r["code"] for r in alone.runtime_only] == ["LK302"]
+
+
+def test_static_findings_honour_the_projects_configuration(tmp_path: Path) -> None:
+    """``confirm`` judges what ``leaklint check`` reports for the project: its selection, its
+    rule options and its per-file-ignores, with the off-by-default rules added."""
+    source = textwrap.dedent(
+        """\
+        import socket
+
+        def f(p):
+            return open(p).read()
+
+        def g(host):
+            s = socket.create_connection((host, 80), timeout=5)
+            s.sendall(b"x")
+            s.close()
+
+        def h():
+            data = bytearray(200_000)
+            return lambda: len(data)
+        """
+    )
+    (tmp_path / "leaky.py").write_text(source)
+    (tmp_path / "other.py").write_text(source)
+    path, other = str(tmp_path / "leaky.py"), str(tmp_path / "other.py")
+    found = confirming.static_findings([path, other])
+    assert {f.code for f in found[path]} == {"LK301", "LK302"}  # 200 kB is no MiB
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.leaklint]\nignore = ["LK302"]\n'
+        '[tool.leaklint.per-file-ignores]\n"other.py" = ["LK301"]\n'
+        "[tool.leaklint.LK401]\nmin-bytes = 100000\n"
+    )
+    found = confirming.static_findings([path, other])
+    assert {f.code for f in found[path]} == {"LK301", "LK401"}
+    assert {f.code for f in found[other]} == {"LK401"}

@@ -10,11 +10,11 @@ import pytest
 from markers import FIXTURES, read_markers
 
 from leaklint import engine, registry, screen
-from leaklint.engine import RuleSet, check_bytes
+from leaklint.engine import check_bytes
 from leaklint.screen import Screen
 from leaklint.source import UnreadableSource
 
-EVERY_RULE = RuleSet(registry.ALL_RULES, {})
+EVERY_RULE = registry.rule_set(extend_select=registry.off_by_default())
 FIXTURE_FILES = sorted(FIXTURES.rglob("*.py"))
 
 
@@ -145,7 +145,7 @@ def whole_reshaped():
 def test_numpy_views_of_large_arrays() -> None:
     """Basic slicing and slices of `reshape` views escape; copies, fancy indexing and views
     of the whole array do not (numpy need not be installed: this is static)."""
-    ruleset = RuleSet(registry.select_rules(["LK402"]), {})
+    ruleset = registry.rule_set(["LK402"])
     result = check_bytes(textwrap.dedent(NUMPY_VIEWS).encode(), "tables.py", ruleset)
     assert not result.errors
     assert [(f.line, f.code) for f in result.findings] == [(6, "LK402"), (19, "LK402")]

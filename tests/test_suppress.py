@@ -62,13 +62,13 @@ def test_a_line_that_silences_a_similar_check_is_marked_deliberate() -> None:
 
 def test_a_deliberate_line_is_reported_only_at_medium() -> None:
     from leaklint import registry
-    from leaklint.engine import RuleSet, check_bytes
+    from leaklint.engine import check_bytes
     from leaklint.model import Confidence
 
     source = b"def f(p):\n    return open(p).read()  # noqa: SIM115\n"
-    rules = registry.select_rules(["LK301"])
-    assert check_bytes(source, "m.py", RuleSet(rules)).findings == ()
-    [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
+    assert check_bytes(source, "m.py", registry.rule_set(["LK301"])).findings == ()
+    medium = registry.rule_set(["LK301"], confidence=Confidence.MEDIUM)
+    [finding] = check_bytes(source, "m.py", medium).findings
     assert finding.confidence is Confidence.MEDIUM
 
 
@@ -85,10 +85,10 @@ def test_a_deliberate_line_is_reported_only_at_medium() -> None:
 )
 def test_a_module_on_its_way_out_is_reported_at_medium(header: str, doubtful: bool) -> None:
     from leaklint import registry
-    from leaklint.engine import RuleSet, check_bytes
+    from leaklint.engine import check_bytes
     from leaklint.model import Confidence
 
     source = (header + "def f(p):\n    return open(p).read()\n").encode()
-    rules = registry.select_rules(["LK301"])
-    [finding] = check_bytes(source, "m.py", RuleSet(rules, confidence=Confidence.MEDIUM)).findings
+    medium = registry.rule_set(["LK301"], confidence=Confidence.MEDIUM)
+    [finding] = check_bytes(source, "m.py", medium).findings
     assert (finding.confidence is Confidence.MEDIUM) is doubtful

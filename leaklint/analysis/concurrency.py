@@ -33,17 +33,16 @@ from leaklint.analysis.ownership_calls import HelperSummary
 from leaklint.analysis.ownership_model import Escape, Fate, Resource
 from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
 from leaklint.analysis.specs import Kind, ResourceSpec
-from leaklint.analysis.tasks import TaskApis
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import Analysis, FileContext
 from leaklint.walker import children, iter_nodes
 
 CONCURRENCY_KINDS = frozenset({Kind.THREAD, Kind.EXECUTOR, Kind.PROCESS, Kind.TIMER, Kind.TASK})
-# Factories a subclass defined in the module inherits its spec from.
-SUBCLASSABLE = ("threading.Thread", "threading.Timer", "multiprocessing.Process")
+# Factories a subclass defined in the module inherits its spec from: the classes that run
+# code once started (`Thread`, `Timer`, `multiprocessing.Process`).
+SUBCLASSABLE = tuple(name for name, made in specs.FACTORIES.items() if made[0].activation_methods)
 TASK_FACTORY = "asyncio.create_task"
-_TASK_CALL_NAMES = frozenset(
-    {"create_task", "ensure_future", "gather", "run_coroutine_threadsafe", "Task"}
-)
+_TASK_CALL_NAMES = frozenset(TASK_CALL_WORDS)
 
 
 @dataclass(frozen=True)
@@ -445,22 +444,3 @@ def _in_cleanup(resource: Resource) -> bool:
         ):
             return True
     return False
-
-
-def describe(verdict: Verdict, context: FileContext) -> str:
-    """The message for a leaked concurrency object."""
-    resource = verdict.resource
-    if verdict.started_inline:
-        spec = resource.spec
-        return (
-            f"{spec.noun} from `{resource.api}(...)` is started and its handle dropped; "
-            f"it can never be {spec.released_verb} (keep the handle and "
-            f"{_imperative(spec.released_verb)} it, or hand it to an owner that does)"
-        )
-    return ownership_module.leak_message(resource, context)
-
-
-def _imperative(released_verb: str) -> str:
-    """"joined" -> "join", "cancelled" -> "cancel", "shut down" -> "shut down"."""
-    return {"joined": "join", "cancelled": "cancel", "waited for": "wait for",
-            "awaited": "await", "closed": "close"}.get(released_verb, released_verb)

@@ -4,11 +4,11 @@ How a rule uses it::
 
     from leaklint.analysis.ownership import Ownership
 
-    class FileNotClosed(Rule):
+    class FileNotClosed(LeakRule):
         def finish(self) -> None:
             ownership = self.analysis(Ownership)
             for resource in ownership.leaks("LK301"):
-                self.report(resource.call, leak_message(resource, self.context))
+                self.report(resource.call, self.leak_message(resource))
 
 - ``Ownership.resources`` is every :class:`Resource` of the file (a frozen record: the creating
   ``call`` node, its ``spec`` from ``specs.py`` with the ``kind`` and rule ``code``, the ``api``
@@ -17,7 +17,7 @@ How a rule uses it::
 - ``Ownership.leaks(code)`` are the resources of one rule whose fate leaks (``Fate.leaks``:
   DROPPED, LEAKED, RELEASED_ON_NORMAL_PATH_ONLY); ``Ownership.of_kind(kind)`` all of one kind;
   ``Ownership.at(call)`` the resources a call creates.
-- :func:`leak_message` builds the standard message; rules may write their own from the record.
+- The words of the findings are the rules' (``leaklint.rules.leak_rule.LeakRule``).
 
 To teach it a new resource, add a ``ResourceSpec`` to ``specs.FACTORIES`` (module-level callables)
 or ``specs.METHOD_FACTORIES`` (methods of a typed receiver): kind, rule code, release methods or
@@ -65,7 +65,7 @@ from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
 from leaklint.syntax import code_of
 
-__all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource", "leak_message"]
+__all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource"]
 
 _FACTORY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in specs.FACTORIES) | frozenset(
     method for _, method in specs.METHOD_FACTORIES
@@ -360,104 +360,3 @@ def _is_generator(node: cst.FunctionDef) -> bool:
 # its own candidates and factories).
 helper_summaries = _helper_summaries
 analyse_scopes = _analyse
-
-
-# --- messages ------------------------------------------------------------------------------
-def leak_message(resource: Resource, context: FileContext) -> str:
-    """The standard message for a leaked resource: what was created, the path it escapes on,
-    and the fix that fits that path."""
-    spec = resource.spec
-    verb = spec.released_verb
-    created = f"`{resource.api}(...)`"
-    subject = f"{spec.noun} `{resource.label}` from {created}" if resource.label else (
-        f"{spec.noun} from {created}"
-    )
-    node = resource.escape_node
-    line = context.position(node).start.line if node is not None else None
-    escape = resource.escape
-    managed = "use `with`" if spec.with_releases else f"{_release_call(spec)} in `finally`"
-    if resource.fate is Fate.DROPPED:
-        if escape is Escape.PASSED and isinstance(node, cst.Call):
-            keep = "use `with` and pass the handle" if spec.with_releases else (
-                f"keep it in a name and {_release_call(spec)} when done"
-            )
-            return f"{subject} is passed to `{_callee(node)}(...)` and never {verb} ({keep})"
-        return f"{subject} is used inline and never {verb} ({managed})"
-    if escape is Escape.WITH_DOES_NOT_RELEASE:
-        note = spec.with_note or "does not release it"
-        return (
-            f"{created} in `with` {note}; the {spec.noun} is never {verb} "
-            f"(wrap it in `contextlib.closing(...)` or {_release_call(spec)} after the block)"
-        )
-    if escape is Escape.NEVER_RELEASED:
-        when_done = f"{_release_call(spec)} when done"
-        return f"{subject} is never {verb} ({'use `with`, or ' if spec.with_releases else ''}"  \
-            f"{when_done})"
-    if escape is Escape.EARLY_RETURN:
-        how = (
-            f"{_release_call(spec)} before returning, or {managed}"
-            if spec.with_releases
-            else f"{_release_call(spec)} in `finally`, or before returning"
-        )
-        return f"{subject} is not {verb} on the return at line {line} ({how})"
-    if escape is Escape.RAISE:
-        how = (
-            f"{_release_call(spec)} before raising, or {managed}"
-            if spec.with_releases
-            else f"{_release_call(spec)} in `finally`, or before raising"
-        )
-        return f"{subject} is not {verb} when the `raise` at line {line} exits ({how})"
-    if escape is Escape.REBOUND:
-        return (
-            f"{subject} is not {verb} before `{resource.label}` is rebound at line {line} "
-            f"({_release_call(spec)} before rebinding it)"
-        )
-    if escape is Escape.LOOP:
-        return (
-            f"{subject} is replaced on the next loop iteration before it is {verb} "
-            f"({_release_call(spec)} at the end of each iteration, or {managed})"
-        )
-    if escape is Escape.SOME_PATHS:
-        return f"{subject} is not {verb} on every path ({managed})"
-    if escape is Escape.EXCEPTION:
-        risky = _short(resource.risky_call or "...")
-        if resource.kept_on_success:
-            fix = f"{_release_call(spec)} in an `except` block and re-raise: it is kept on success"
-        else:
-            fix = f"{_release_call(spec)} in `finally`" + (
-                " or use `with`" if spec.with_releases else ""
-            )
-        return f"{subject} is not {verb} if `{risky}` raises ({fix})"
-    return f"{subject} is never {verb} ({managed})"
-
-
-# The release a message suggests when a kind has several.
-_PREFERRED_RELEASES = ("close", "wait", "join", "shutdown", "cancel", "quit", "logout")
-
-
-def _release_call(spec: specs.ResourceSpec) -> str:
-    """``call `close()``` / ``call `os.remove(...)``` : how this kind is released."""
-    if spec.await_releases:
-        return "await it or call `cancel()`"
-    if spec.release_methods:
-        preferred = sorted(spec.release_methods, key=lambda m: (
-            _PREFERRED_RELEASES.index(m) if m in _PREFERRED_RELEASES else len(_PREFERRED_RELEASES),
-            m,
-        ))[0]
-        return f"call `{preferred}()`"
-    if spec.release_functions:
-        wanted = "shutil.rmtree" if spec.noun.endswith("directory") else "os.remove"
-        functions = spec.release_functions
-        preferred = wanted if wanted in functions else sorted(functions)[0]
-        return f"call `{preferred}(...)`"
-    return "release it"
-
-
-def _callee(call: cst.Call) -> str:
-    text = code_of(call.func)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -51,6 +51,41 @@ def unmanaged_factories(code: str) -> tuple[tuple[str, Optional[str]], ...]:
     return tuple(found)
 
 
+@functools.cache
+def text_triggers(code: str) -> tuple[str, ...]:
+    """Words one of which the text of a file must contain for it to create a resource reported
+    under ``code``: for each factory, a word its every use spells. A module-level factory
+    ``m.f`` is named ``f`` by any call (``f(...)``, ``m.f(...)``, ``from m import f as g``)
+    and, unless it is a builtin, needs ``m`` spelled (imported or written out); the longer of
+    the two is kept (the more telling). A method ``f`` of a typed object is spelled ``f``, and
+    its receiver's type is known only from a call of one of the type's constructors (or an
+    annotation), which spells the constructor's module."""
+    words: set[str] = set()
+    for name, made in specs.FACTORIES.items():
+        if _reported(made, code):
+            module, _, last = name.rpartition(".")
+            top = module.split(".", 1)[0]
+            words.add(top if top != "builtins" and len(top) >= len(last) else last)
+    for (owner, method), made in specs.METHOD_FACTORIES.items():
+        if _reported(made, code):
+            modules = {
+                constructor.split(".", 1)[0]
+                for constructor, made_type in specs.TYPE_CONSTRUCTORS.items()
+                if made_type == owner
+            }
+            if modules and "builtins" not in modules and min(map(len, modules)) >= len(method):
+                words.update(modules)
+            else:
+                words.add(method)
+    words.update(
+        method for method, made in specs.DISTINCTIVE_METHODS.items() if _reported(made, code)
+    )
+    # A word that contains another adds nothing to a substring test (`open` finds `fdopen`).
+    return tuple(sorted(
+        word for word in words if not any(other != word and other in word for other in words)
+    ))
+
+
 def _managed(facts: SourceFacts, name: str, head: Optional[str], code: str) -> bool:
     """Whether ``with <call of name>(...)`` surely releases what it makes: no factory of
     ``code`` with that name that ``with`` does not release can be the one called."""

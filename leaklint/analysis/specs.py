@@ -362,6 +362,12 @@ FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
     "asyncio.ensure_future": (_TASK,),
 }
 
+# Classes the process classes of `multiprocessing` derive from: a subclass of one runs its
+# `run()` in a child process as a `multiprocessing.Process` subclass does.
+PROCESS_BASES = frozenset(
+    {"multiprocessing.context.Process", "multiprocessing.process.BaseProcess"}
+)
+
 # Types the analysis can tell an expression has, from the calls that build them.
 TYPE_CONSTRUCTORS: dict[str, str] = {
     "pathlib.Path": "pathlib.Path",

@@ -16,6 +16,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames
 from leaklint.context import Analysis, FileContext
+from leaklint.screen import last_names
 from leaklint.walker import iter_nodes
 
 # Module-level functions whose result is a task/future the caller must keep.
@@ -32,6 +33,8 @@ TASK_FUNCTIONS = {
     "asyncio.tasks.Task": "asyncio.Task",
 }
 LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
+# Every task creation above spells one of these words: the task rules' text triggers.
+TASK_CALL_WORDS = tuple(sorted(last_names(TASK_FUNCTIONS) | LOOP_TASK_METHODS))
 LOOP_GETTERS = frozenset(
     {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
 )

@@ -22,6 +22,7 @@ parameter annotated with the type; ``.get()`` on anything else is some other lib
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -72,13 +73,22 @@ URLLIB3_POOLS: dict[str, Optional[int]] = {
 URLLIB3_METHODS = frozenset({"request", "urlopen", "request_encode_url", "request_encode_body"})
 
 
+class Unbounded(enum.Enum):
+    """Why a call's wait has no bound."""
+
+    ABSENT = "no timeout given"
+    NONE = "timeout=None"
+    HTTPX_NONE = "httpx.Timeout(None)"
+    TUPLE_WITH_NONE = "a (connect, read) tuple holding None"
+
+
 @dataclass(frozen=True)
 class MissingTimeout:
-    """A call that can block forever, and why (for the message)."""
+    """A call that can block forever, and why."""
 
     call: cst.Call
     api: str  # "requests.get", "session.post", "urllib.request.urlopen"
-    how: str  # "has no timeout", "passes timeout=None", ...
+    why: Unbounded
     # No timeout at all on a call that falls back to `socket.getdefaulttimeout()` (urlopen,
     # create_connection), for an address the function only passes through (a parameter, an
     # attribute): a library facility that leaves the timeout to the program's default.
@@ -260,7 +270,7 @@ class TimeoutCalls(Analysis):
             if len(positional) > SESSION_REQUEST_TIMEOUT_INDEX:
                 arg = positional[SESSION_REQUEST_TIMEOUT_INDEX]
         if arg is None:
-            return MissingTimeout(call, api, "has no timeout")
+            return MissingTimeout(call, api, Unbounded.ABSENT)
         return self._unbounded(call, api, arg.value)
 
     def _httpx_call(self, call: cst.Call, api: str) -> Optional[MissingTimeout]:
@@ -274,7 +284,7 @@ class TimeoutCalls(Analysis):
         ):
             positional = _positional(value)
             if positional and _is_none(positional[0].value) and len(value.args) == 1:
-                return MissingTimeout(call, api, "passes httpx.Timeout(None)")
+                return MissingTimeout(call, api, Unbounded.HTTPX_NONE)
             return None
         return self._unbounded(call, api, value)
 
@@ -292,7 +302,7 @@ class TimeoutCalls(Analysis):
             function = next((a for a in reversed(ancestors) if isinstance(a, cst.FunctionDef)),
                             None)
             passed_through = target is not None and not _built_here(target, function)
-            return MissingTimeout(call, api, "has no timeout", passed_through)
+            return MissingTimeout(call, api, Unbounded.ABSENT, passed_through)
         return self._unbounded(call, api, arg.value)
 
     def _urllib3_pool(
@@ -331,18 +341,18 @@ class TimeoutCalls(Analysis):
             pool_arg = positional[index]
         if pool_arg is not None:
             return self._unbounded(call, api, pool_arg.value)
-        return MissingTimeout(call, api, "has no timeout")
+        return MissingTimeout(call, api, Unbounded.ABSENT)
 
     def _unbounded(
         self, call: cst.Call, api: str, value: cst.BaseExpression
     ) -> Optional[MissingTimeout]:
         if _is_none(value):
-            return MissingTimeout(call, api, "passes timeout=None")
+            return MissingTimeout(call, api, Unbounded.NONE)
         if isinstance(value, cst.Tuple) and any(
             isinstance(element, cst.Element) and _is_none(element.value)
             for element in value.elements
         ):
-            return MissingTimeout(call, api, "passes a timeout tuple containing None")
+            return MissingTimeout(call, api, Unbounded.TUPLE_WITH_NONE)
         return None
 
     # --- where sessions live ----------------------------------------------------------------

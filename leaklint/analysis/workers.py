@@ -24,24 +24,39 @@ from typing import Optional, Union, cast
 
 import libcst as cst
 
+from leaklint.analysis import specs
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.tasks import TaskApis
+from leaklint.analysis.specs import Kind
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import Analysis, FileContext
+from leaklint.screen import last_names
 from leaklint.walker import child_list
 
-THREAD_TYPES = frozenset(
-    {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
-     "multiprocessing.process.BaseProcess"}
+
+def _factories(kind: Kind, started: bool = False) -> frozenset[str]:
+    """The factories of ``kind`` in ``specs``; with ``started``, those whose object runs only
+    once started (``Thread(target=f).start()``), not a ``Popen``."""
+    return frozenset(
+        name for name, made in specs.FACTORIES.items()
+        if made[0].kind is kind and (not started or made[0].activation_methods)
+    )
+
+
+# What runs a function of this file in the background: `target=` or a subclass's `run()`.
+THREAD_TYPES = (
+    _factories(Kind.THREAD) | _factories(Kind.PROCESS, started=True) | specs.PROCESS_BASES
 )
-TIMER_TYPES = frozenset({"threading.Timer"})
-EXECUTOR_TYPES = frozenset(
-    {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor",
-     "concurrent.futures.thread.ThreadPoolExecutor",
-     "concurrent.futures.process.ProcessPoolExecutor", "multiprocessing.Pool",
-     "multiprocessing.pool.Pool", "multiprocessing.pool.ThreadPool"}
-)
+TIMER_TYPES = _factories(Kind.TIMER)
+EXECUTOR_TYPES = _factories(Kind.EXECUTOR)
 SUBMIT_METHODS = frozenset({"submit", "apply_async"})
+LOOP_EXECUTOR_METHODS = frozenset({"run_in_executor"})
+# Every way above of running a function in the background spells one of these words (a
+# subclass spells its base): LK102's text triggers.
+WORKER_CALL_WORDS = tuple(sorted(
+    last_names(THREAD_TYPES | TIMER_TYPES) | SUBMIT_METHODS | LOOP_EXECUTOR_METHODS
+    | set(TASK_CALL_WORDS)
+))
 PARTIALS = frozenset({"functools.partial"})
 # Names that say a receiver of `.submit` is an executor when its creation is not in view.
 _EXECUTOR_WORDS = ("executor", "pool", "workers")
@@ -166,7 +181,7 @@ class BackgroundWorkers(Analysis):
         elif isinstance(func, cst.Attribute) and func.attr.value in SUBMIT_METHODS:
             if self._is_executor(func.value):
                 self._resolve(_argument(call, "fn", 0), scopes, "executor job")
-        elif isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor":
+        elif isinstance(func, cst.Attribute) and func.attr.value in LOOP_EXECUTOR_METHODS:
             self._resolve(_argument(call, "func", 1), scopes, "executor job")
         else:
             self._visit_task(call, scopes)

@@ -13,7 +13,7 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.timeouts import MissingTimeout
+from leaklint.analysis.timeouts import MissingTimeout, Unbounded
 from leaklint.context import FileContext
 from leaklint.fixers.source import node_edit
 from leaklint.model import Applicability, Edit, Fix
@@ -36,7 +36,7 @@ def timeout_fix(
     edits: list[Optional[Edit]]
     if given is not None:
         edits = [node_edit(context, none, value, indents) for none in _nones(given.value)]
-    elif missing.how == "has no timeout":
+    elif missing.why is Unbounded.ABSENT:
         rewritten = call.with_changes(args=_with_timeout(call, value))
         edits = [node_edit(context, call, rewritten, indents)]
     else:

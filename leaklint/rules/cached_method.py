@@ -13,6 +13,8 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 
 # Decorators that make a function receive no instance.
@@ -71,6 +73,8 @@ class CachedMethod(Rule):
 
     CODE = "LK202"
     NAME = "cached-method"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE)
     MESSAGE = (
         "`@{api}` on method `{name}` keeps every instance it is called on alive, with all it "
         "owns (`self` is part of the unbounded cache key); build the cache per instance in "

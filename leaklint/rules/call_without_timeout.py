@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from typing import Any, Optional
+from collections.abc import Mapping
+from typing import Any, ClassVar, Optional
 
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
-from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls
+from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls, Unbounded
 from leaklint.fixers.source import indentation
 from leaklint.fixers.timeouts import timeout_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule, RuleOption
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class CallWithoutTimeout(Rule):
@@ -62,8 +65,16 @@ class CallWithoutTimeout(Rule):
     CODE = "LK305"
     AUTOFIX = Applicability.UNSAFE
     NAME = "call-without-timeout"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.BLOCKED, Kind.NO_TIMEOUT), stack_kinds=(Kind.BLOCKED,))
     SIMILAR_CHECKS = ("S113", "B113", "missing-timeout", "W3101")
     MESSAGE = "`{api}(...)` {how}; an unresponsive peer blocks this call forever"
+    HOW: ClassVar[Mapping[Unbounded, str]] = {
+        Unbounded.ABSENT: "has no timeout",
+        Unbounded.NONE: "passes timeout=None",
+        Unbounded.HTTPX_NONE: "passes httpx.Timeout(None)",
+        Unbounded.TUPLE_WITH_NONE: "passes a timeout tuple containing None",
+    }
     TRIGGERS = ("requests", "Session", "httpx", "urlopen", "create_connection", "urllib3")
     OPTIONS = (
         RuleOption("fix-timeout", 10, "seconds the (unsafe) fix passes as `timeout=`", float),
@@ -80,7 +91,7 @@ class CallWithoutTimeout(Rule):
             indents = indentation(self.context.module, self.context.ancestors)
             self._missing[node] = (missing, indents)
             confidence = _confidence(missing, self.context.path)
-            self.report(node, api=missing.api, how=missing.how, confidence=confidence)
+            self.report(node, api=missing.api, how=self.HOW[missing.why], confidence=confidence)
 
     def fix(self, report: Report) -> Optional[Fix]:
         missing, indents = self._missing[report.node]

@@ -3,15 +3,16 @@ LK104, LK107): report each leaked object of the rule's code from the concurrency
 
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, Verdict, describe
+from typing import Any
+
+from leaklint.analysis.concurrency import ConcurrencyFates, Verdict
 from leaklint.analysis.confidence import concurrency_confidence
-from leaklint.analysis.spec_screen import may_create
-from leaklint.rule import Rule
+from leaklint.analysis.spec_screen import may_create, text_triggers
+from leaklint.rules.leak_rule import LeakRule
 from leaklint.screen import SourceFacts
 
 
-class ConcurrencyRule(Rule):
-    MESSAGE = "{detail}"
+class ConcurrencyRule(LeakRule):
     SHARED_DOCS = {
         "Confidence": (
             "Medium, as for every rule about threads, executors, processes and timers: objects "
@@ -22,6 +23,11 @@ class ConcurrencyRule(Rule):
             "defect; a module that declares itself obsolete or deprecated."
         ),
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The words its factories in `specs` spell: a new factory needs no new trigger.
+        cls.TRIGGERS = text_triggers(cls.CODE)
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
@@ -36,6 +42,6 @@ class ConcurrencyRule(Rule):
             if self.applies(verdict):
                 self.report(
                     verdict.resource.call,
-                    detail=describe(verdict, self.context),
+                    self.leak_message(verdict.resource, started_inline=verdict.started_inline),
                     confidence=concurrency_confidence(verdict.resource, self.context),
                 )

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class ConnectionNotClosed(ResourceRule):
@@ -45,5 +47,6 @@ class ConnectionNotClosed(ResourceRule):
     CODE = "LK303"
     AUTOFIX = Applicability.SAFE
     NAME = "connection-not-closed"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.SOCKET, Kind.CONNECTION))
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("connect", "Connection", "FTP", "SMTP", "IMAP4", "POP3", "Telnet", "LMTP")

@@ -5,10 +5,12 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.tasks import TaskApis, TaskCreation
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis, TaskCreation
 from leaklint.fixers.tasks import keep_task_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class DanglingTask(Rule):
@@ -72,13 +74,15 @@ class DanglingTask(Rule):
     CODE = "LK105"
     AUTOFIX = Applicability.SAFE
     NAME = "dangling-task"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TASK,))
     SIMILAR_CHECKS = ("RUF006",)
     MESSAGE = (
         "task from `{api}(...)` is {how}; the loop holds tasks only weakly, so it can vanish "
         "mid-run and its exception is lost (keep it in a set and discard it in a done-callback, "
         "or await it)"
     )
-    TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
+    TRIGGERS = TASK_CALL_WORDS
 
     def visit_Expr(self, node: cst.Expr) -> None:
         self._report_dropped(node.value)

@@ -11,6 +11,8 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import children, iter_nodes
 
@@ -70,6 +72,8 @@ class DynamicLoggerName(Rule):
 
     CODE = "LK205"
     NAME = "dynamic-logger-name"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.LOGGER,))
     MESSAGE = (
         "logger name built from run-time data `{data}`: every distinct name creates a logger "
         "that logging keeps forever; log through one fixed-name logger and put `{data}` in the "

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from leaklint.rules.concurrency_rule import ConcurrencyRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class ExecutorNotShutdown(ConcurrencyRule):
@@ -38,5 +40,6 @@ class ExecutorNotShutdown(ConcurrencyRule):
 
     CODE = "LK103"
     NAME = "executor-not-shutdown"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.EXECUTOR,))
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    TRIGGERS = ("Executor", "Pool")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class FileNotClosed(ResourceRule):
@@ -55,5 +57,6 @@ class FileNotClosed(ResourceRule):
     CODE = "LK301"
     AUTOFIX = Applicability.SAFE
     NAME = "file-not-closed"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.FILE, Kind.FD))
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("open", "File", "fdopen", "ZipFile", "mkstemp", "fileinput", "mmap")

@@ -10,6 +10,8 @@ from leaklint.analysis.closures import (
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.rule import Rule, RuleOption
+from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
 MIB = 1024 * 1024
@@ -63,6 +65,8 @@ class LargeCaptureClosure(Rule):
 
     CODE = "LK401"
     NAME = "large-capture-closure"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.CLOSURE,), Span.FUNCTION)
     MESSAGE = (
         "{label} is {escape} and keeps all of `{name}` ({source}{size}) alive to use only "
         "`{use}`; copy that part out before making the closure"

@@ -13,6 +13,8 @@ from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
 from leaklint.fixers.defaults import none_default_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 from leaklint.walker import iter_nodes
 
@@ -73,6 +75,8 @@ class MutableDefaultAccumulator(Rule):
     CODE = "LK206"
     AUTOFIX = Applicability.UNSAFE
     NAME = "mutable-default-accumulator"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.DEFAULT,))
     SIMILAR_CHECKS = ("B006", "B008", "dangerous-default-value", "W0102")
     MESSAGE = (
         "default `{param}={default}` is created once and grown by `{function}()` on every "

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from leaklint.rules.concurrency_rule import ConcurrencyRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class ProcessNotJoined(ConcurrencyRule):
@@ -49,5 +51,6 @@ class ProcessNotJoined(ConcurrencyRule):
 
     CODE = "LK104"
     NAME = "process-not-joined"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.PROCESS,))
     SIMILAR_CHECKS = ("R1732", "consider-using-with")
-    TRIGGERS = ("Popen", "Process", "Manager", "spawn")

@@ -1,23 +1,23 @@
 """The shared shape of the resource rules (LK301-LK306): report each leaked resource of the
-rule's code from the ownership analysis, with the standard message."""
+rule's code from the ownership analysis, in the words of :class:`LeakRule`."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import libcst as cst
 
 from leaklint.analysis.confidence import resource_confidence
-from leaklint.analysis.ownership import Ownership, leak_message
-from leaklint.analysis.spec_screen import may_create
+from leaklint.analysis.ownership import Ownership
+from leaklint.analysis.spec_screen import may_create, text_triggers
 from leaklint.fixers.with_blocks import with_block_fix
 from leaklint.model import Fix
-from leaklint.rule import Report, Rule
+from leaklint.rule import Report
+from leaklint.rules.leak_rule import LeakRule
 from leaklint.screen import SourceFacts
 
 
-class ResourceRule(Rule):
-    MESSAGE = "{message}"
+class ResourceRule(LeakRule):
     SHARED_DOCS = {
         "Not flagged": (
             "Also, as for every resource rule: a resource released with `with`, "
@@ -38,6 +38,11 @@ class ResourceRule(Rule):
         ),
     }
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The words its factories in `specs` spell: a new factory needs no new trigger.
+        cls.TRIGGERS = text_triggers(cls.CODE)
+
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
         """Every resource is created by a call of one of its factories (by name, through an
@@ -56,7 +61,7 @@ class ResourceRule(Rule):
             reported.add(resource.call)
             self.report(
                 resource.call,
-                leak_message(resource, self.context),
+                self.leak_message(resource),
                 confidence=resource_confidence(resource, self.context),
             )
 

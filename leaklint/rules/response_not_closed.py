@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class ResponseNotClosed(ResourceRule):
@@ -51,5 +53,6 @@ class ResponseNotClosed(ResourceRule):
     CODE = "LK304"
     AUTOFIX = Applicability.SAFE
     NAME = "response-not-closed"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.SOCKET, Kind.CONNECTION))
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("requests", "urlopen", "httpx", "aiohttp", "Session")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from leaklint.model import Applicability
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class SocketNotClosed(ResourceRule):
@@ -51,6 +53,6 @@ class SocketNotClosed(ResourceRule):
     CODE = "LK302"
     AUTOFIX = Applicability.SAFE
     NAME = "socket-not-closed"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.SOCKET,))
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")
-    TRIGGERS = ("socket", "create_connection", "Selector", "wrap_socket", "fromfd", "Server",
-                "make_server")

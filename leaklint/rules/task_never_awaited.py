@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from leaklint.analysis.concurrency import ConcurrencyFates, describe
+from leaklint.analysis.concurrency import ConcurrencyFates
 from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership_model import Fate, Resource
-from leaklint.analysis.tasks import TaskApis
+from leaklint.analysis.spec_screen import text_triggers
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import FileContext
 from leaklint.model import Confidence
-from leaklint.rule import Rule
+from leaklint.rules.leak_rule import LeakRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
-class TaskNeverAwaited(Rule):
+class TaskNeverAwaited(LeakRule):
     """
     ## What it does
     Flags an asyncio task or future bound to a local name that, before the function ends, is
@@ -58,9 +61,11 @@ class TaskNeverAwaited(Rule):
 
     CODE = "LK106"
     NAME = "task-never-awaited"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TASK,))
     SIMILAR_CHECKS = ("RUF006", "F841")
-    MESSAGE = "{detail}"
-    TRIGGERS = ("create_task", "ensure_future", "gather", "run_coroutine_threadsafe")
+    # Tasks made by the factories of `specs` and by every call `TaskApis` knows.
+    TRIGGERS = tuple(sorted(set(text_triggers(CODE)) | set(TASK_CALL_WORDS)))
 
     def finish(self) -> None:
         for verdict in self.analysis(ConcurrencyFates).leaks(self.CODE):
@@ -69,10 +74,10 @@ class TaskNeverAwaited(Rule):
             # "never awaited".
             if resource.label is not None and resource.fate is Fate.LEAKED:
                 self.report(
-                resource.call,
-                detail=describe(verdict, self.context),
-                confidence=_confidence(resource, self.context),
-            )
+                    resource.call,
+                    self.leak_message(resource, started_inline=verdict.started_inline),
+                    confidence=_confidence(resource, self.context),
+                )
 
 
 def _confidence(resource: Resource, context: FileContext) -> Confidence:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from leaklint.rules.resource_rule import ResourceRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class TempfileNotRemoved(ResourceRule):
@@ -39,4 +41,5 @@ class TempfileNotRemoved(ResourceRule):
 
     CODE = "LK306"
     NAME = "tempfile-not-removed"
-    TRIGGERS = ("mkstemp", "mkdtemp", "NamedTemporaryFile")
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TEMPFILE,))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from leaklint.analysis.concurrency import Verdict
 from leaklint.rules.concurrency_rule import ConcurrencyRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class ThreadNotJoined(ConcurrencyRule):
@@ -51,7 +53,8 @@ class ThreadNotJoined(ConcurrencyRule):
 
     CODE = "LK101"
     NAME = "thread-not-joined"
-    TRIGGERS = ("Thread",)
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.THREAD,), own_code_only=True)
 
     def applies(self, verdict: Verdict) -> bool:
         return not verdict.daemon

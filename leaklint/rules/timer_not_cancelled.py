@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from leaklint.rules.concurrency_rule import ConcurrencyRule
+from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.records import Kind
 
 
 class TimerNotCancelled(ConcurrencyRule):
@@ -43,4 +45,5 @@ class TimerNotCancelled(ConcurrencyRule):
 
     CODE = "LK107"
     NAME = "timer-not-cancelled"
-    TRIGGERS = ("Timer",)
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.TIMER,))

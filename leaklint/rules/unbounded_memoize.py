@@ -5,6 +5,8 @@ import libcst as cst
 from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
 from leaklint.analysis.scopes import Scopes
 from leaklint.rule import Rule
+from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 
 
@@ -36,6 +38,8 @@ class UnboundedMemoize(Rule):
 
     CODE = "LK203"
     NAME = "unbounded-memoize"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE)
     MESSAGE = (
         "`@{api}` on `{name}()` keeps one entry per distinct argument forever; give it a maxsize"
     )

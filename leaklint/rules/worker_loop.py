@@ -4,9 +4,11 @@ import libcst as cst
 
 from leaklint.analysis.loops import endless_without_exit
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.workers import BackgroundWorkers
+from leaklint.analysis.workers import WORKER_CALL_WORDS, BackgroundWorkers
 from leaklint.model import Confidence
 from leaklint.rule import Rule
+from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
 
@@ -59,14 +61,16 @@ class WorkerLoopWithoutExit(Rule):
 
     CODE = "LK102"
     NAME = "worker-loop-without-exit"
+    # What `leaklint confirm` must see at run time to confirm a finding.
+    EVIDENCE = Evidence(
+        (Kind.THREAD, Kind.TASK, Kind.BLOCKED, Kind.EXECUTOR, Kind.TIMER), Span.LOOP,
+        by_stack=True,
+    )
     MESSAGE = (
         "endless loop in `{function}` ({role}) has no break/return/raise and reads no stop "
         "signal: the worker can never be stopped"
     )
-    TRIGGERS = (
-        "Thread", "Process", "Timer", "submit", "apply_async", "run_in_executor",
-        "create_task", "ensure_future",
-    )
+    TRIGGERS = WORKER_CALL_WORDS
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:

@@ -254,7 +254,7 @@ def task_records(tracker: Tracker, known: set[Any]) -> list[LeakRecord]:
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, task.get_name(), created.site if created else None, stack,
-                       f"still pending when the block ended{at}", "LK105")
+                       f"still pending when the block ended{at}")
         )
     return records
 

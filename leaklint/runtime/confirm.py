@@ -70,13 +70,17 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from leaklint.figures import amount
+from leaklint.runtime.evidence import Evidence, Span
 from leaklint.runtime.growth import GROWTH_CODES
 from leaklint.runtime.optional import INSTALL_HINT
-from leaklint.runtime.records import KIND_CODES, Kind, LeakRecord, Site
+from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
+
+if TYPE_CHECKING:
+    from leaklint.config import Settings
 
 _MARKER = re.compile(r"#\s*(expect|miss|fp):\s*((?:LK\d{3}(?:\[\w+\])?[,\s]*)+)")
 _FOLDER_CODE = re.compile(r"^(LK\d{3})-")
@@ -118,22 +122,36 @@ def fixture_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def static_findings(paths: Sequence[str]) -> dict[str, list[StaticFinding]]:
-    """Every rule, off-by-default ones included, on the same files (``noqa`` honoured)."""
+def static_findings(
+    paths: Sequence[str], settings: Optional[Settings] = None
+) -> dict[str, list[StaticFinding]]:
+    """The findings of the project's rules on the same files, as ``leaklint check`` would
+    report them with ``--confidence medium`` (``[tool.leaklint]`` selection, rule options and
+    per-file-ignores, ``noqa`` honoured), off-by-default rules included."""
     from leaklint import registry
-    from leaklint.engine import RuleSet, check_path
+    from leaklint.config import load_settings
+    from leaklint.engine import PARSE_ERROR_CODE, check_path
     from leaklint.model import Confidence
 
-    everything = [r.CODE for r in registry.ALL_RULES if not r.DEFAULT_ENABLED]
-    ruleset = RuleSet(
-        registry.select_rules(["LK"], (), everything), confidence=Confidence.MEDIUM
+    if settings is None:
+        settings = load_settings(None, _search_start(paths))
+    ruleset = registry.rule_set(
+        settings.select, settings.ignore,
+        (*settings.extend_select, *registry.off_by_default()), settings.rule_options,
+        confidence=Confidence.MEDIUM,
     )
     out: dict[str, list[StaticFinding]] = {}
     for path in paths:
-        result = check_path(path, ruleset)
+        result = settings.without_ignored(check_path(path, ruleset))
         out[path] = [StaticFinding(f.line, f.code, f.message) for f in result.findings
-                     if f.code != "LK001"]
+                     if f.code != PARSE_ERROR_CODE]
     return out
+
+
+def _search_start(paths: Sequence[str]) -> str:
+    """Where ``[tool.leaklint]`` is looked for: from the first path, as ``leaklint check``."""
+    first = os.path.abspath(paths[0]) if paths else os.getcwd()
+    return first if os.path.isdir(first) else os.path.dirname(first)
 
 
 def markers(text: str) -> dict[int, dict[str, str]]:
@@ -149,7 +167,7 @@ def markers(text: str) -> dict[int, dict[str, str]]:
 def run_fixture(path: str, findings: Sequence[StaticFinding], timeout: float) -> dict[str, Any]:
     """Run the harness on one file in a fresh process group; always returns a result dict."""
     targets = [f"{f.code}:{f.line}" for f in findings if f.code in GROWTH_CODES]
-    loops = [f"{f.code}:{f.line}" for f in findings if f.code == "LK102"]
+    loops = [f"{f.code}:{f.line}" for f in findings if _in_loop(f)]
     folder = _FOLDER_CODE.match(os.path.basename(os.path.dirname(os.path.abspath(path))))
     generic = bool(folder and folder.group(1) in GROWTH_CODES and not targets)
     handle, result_path = tempfile.mkstemp(prefix="leaklint-confirm-", suffix=".json")
@@ -199,40 +217,56 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _codes_for(kind: Kind) -> tuple[str, ...]:
-    return KIND_CODES.get(kind, ())
-
-
 def _at(site: Optional[Site], path: str, span: tuple[int, int]) -> bool:
     return (site is not None and os.path.realpath(site.file) == path
             and span[0] <= site.line <= span[1])
 
 
+def _lines(span: Span, finding: StaticFinding, source: SourceMap) -> tuple[int, int]:
+    if span is Span.LOOP:
+        return source.loop_span(finding.line)
+    if span is Span.FUNCTION:
+        return source.function_span(finding.line)
+    lines = source.statement_span(finding.line)
+    if span is Span.STATEMENT_AND_LINE:
+        return (min(lines[0], finding.line), max(lines[1], finding.line))
+    return lines
+
+
+def _evidence_of(code: str) -> Optional[Evidence]:
+    """What the rule of ``code`` declares confirms its findings."""
+    from leaklint.registry import rules_by_code
+
+    rule = rules_by_code().get(code)
+    return rule.EVIDENCE if rule is not None else None
+
+
+def _in_loop(finding: StaticFinding) -> bool:
+    """Whether the finding is about a loop, whose functions the harness traces line by line."""
+    wanted = _evidence_of(finding.code)
+    return wanted is not None and wanted.span is Span.LOOP
+
+
 def _evidence_for(finding: StaticFinding, records: Sequence[LeakRecord], path: str,
                   source: Optional[SourceMap]) -> Optional[LeakRecord]:
-    if source is None:
+    """The first record that proves the finding, as its rule's ``EVIDENCE`` says."""
+    wanted = _evidence_of(finding.code)
+    if source is None or wanted is None:
         return None
-    if finding.code == "LK102":
-        span = source.loop_span(finding.line)
-        for record in records:
-            if record.kind in (Kind.THREAD, Kind.TASK, Kind.BLOCKED, Kind.EXECUTOR,
-                               Kind.TIMER) and any(
-                _at(s, path, span) for s in record.stack
-            ):
-                return record
-        return None
-    span = (source.function_span(finding.line) if finding.code == "LK401"
-            else source.statement_span(finding.line))
-    if finding.code in ("LK202", "LK203"):
-        span = (min(span[0], finding.line), max(span[1], finding.line))
+    span = _lines(wanted.span, finding, source)
     for record in records:
-        if finding.code not in _codes_for(record.kind) and record.code != finding.code:
+        if wanted.by_stack:
+            if record.kind in wanted.kinds and any(_at(s, path, span) for s in record.stack):
+                return record
             continue
-        if record.kind is Kind.THREAD and record.code != finding.code:
-            continue  # a daemon thread proves LK102's claim, not LK101's
+        counts = record.code == finding.code or (
+            record.kind in wanted.kinds and not wanted.own_code_only
+        )
+        if not counts:
+            continue
         if any(_at(s, path, span) for s in (record.site, *record.extra_sites)):
             return record
-        if record.kind is Kind.BLOCKED and any(_at(s, path, span) for s in record.stack):
+        if record.kind in wanted.stack_kinds and any(_at(s, path, span) for s in record.stack):
             return record
     return None
 
@@ -277,7 +311,7 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
             entry["marker"] = marker
         verdict.findings.append(entry)
     covered = [source.statement_span(f.line) if source else (f.line, f.line) for f in findings]
-    covered += [source.loop_span(f.line) for f in findings if f.code == "LK102" and source]
+    covered += [source.loop_span(f.line) for f in findings if _in_loop(f) and source]
     for record in records:
         if id(record) in used or record.kind in (Kind.NO_TIMEOUT, Kind.BLOCKED):
             continue

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
 from leaklint.runtime.hooks import Created, Tracker
-from leaklint.runtime.records import Kind, LeakRecord, Site
+from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord, Site
 
 Span = tuple[int, int]
 _WATCHED_KINDS = {"thread": Kind.THREAD, "timer": Kind.TIMER, "task": Kind.TASK}
@@ -88,7 +88,7 @@ class _LoopExit:
                     Kind.THREAD, frame.f_code.co_name, Site(path, self.span[0]),
                     (Site(path, line, frame.f_code.co_name),),
                     f"the loop at line {self.span[0]} never stopped on its own: it ended only "
-                    f"when {name} was raised at line {line}", "LK102"))
+                    f"when {name} was raised at line {line}", WORKER_LOOP_CODE))
             self.pending = None
         return self.trace
 
@@ -215,7 +215,7 @@ class ExitWatch:
                 self.evidence.append(LeakRecord(
                     Kind.CLOSURE, code.co_name, site, (),
                     f"closure `{code.co_name}` escaped `{frame.f_code.co_name}` holding "
-                    f"{retained:,} bytes in its cells ({names})", "LK401"))
+                    f"{retained:,} bytes in its cells ({names})"))
 
     # --- judging --------------------------------------------------------------------------
     def _judge(self, watch: _Watch) -> None:
@@ -227,14 +227,13 @@ class ExitWatch:
             ):
                 self.evidence.append(LeakRecord(
                     kind, record.what, record.site, (),
-                    f"dropped without shutdown() by `{watch.function}` (which created it)",
-                    "LK103"))
+                    f"dropped without shutdown() by `{watch.function}` (which created it)"))
                 continue
             if obj is None or not _live(obj, kind, self.tracker):
                 continue
             if _contains(watch.returned, obj) or self._kept(obj, watch):
                 continue
-            code = "LK102" if kind is Kind.THREAD and obj.daemon else _code(kind)
+            code = WORKER_LOOP_CODE if kind is Kind.THREAD and obj.daemon else _code(kind)
             self.evidence.append(LeakRecord(
                 kind, type(obj).__name__, record.site, (),
                 f"{_state(obj, kind)} when `{watch.function}` (which created it) returned, "
@@ -378,8 +377,9 @@ def _state(obj: Any, kind: Kind) -> str:
 
 
 def _code(kind: Kind) -> str:
-    return {Kind.THREAD: "LK101", Kind.TIMER: "LK107", Kind.TASK: "LK106",
-            Kind.EXECUTOR: "LK103"}[kind]
+    """A task its creator dropped while it was pending was never awaited (LK106); the others
+    are reported under their kind's code."""
+    return "LK106" if kind is Kind.TASK else kind.code
 
 
 def _is_runtime_internal(referrer: Any, obj: Any) -> bool:

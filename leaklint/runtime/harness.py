@@ -29,7 +29,7 @@ from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
 from leaklint.runtime.hooks import TRACKER
 from leaklint.runtime.optional import missing_library
-from leaklint.runtime.records import Kind, LeakRecord
+from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord
 from leaklint.runtime.creator_exits import ExitWatch
 from leaklint.runtime.source_map import SourceMap
 
@@ -93,7 +93,7 @@ def _blocked_records(main_thread: threading.Thread, waited: float) -> list[LeakR
     stack = sites.stack_of(frame) if frame is not None else ()
     where = sites.innermost_user(stack)
     return [LeakRecord(Kind.BLOCKED, "main()", where, stack,
-                       f"main() still running after {waited:.1f}s, blocked at {where}", "LK305")]
+                       f"main() still running after {waited:.1f}s, blocked at {where}")]
 
 
 def _running_at_return(check: Check) -> list[LeakRecord]:
@@ -111,7 +111,8 @@ def _running_at_return(check: Check) -> list[LeakRecord]:
         where = sites.innermost_user(stack)
         if where is not None:
             records.append(LeakRecord(Kind.THREAD, repr(thread.name), where, stack,
-                                      f"running at {where} when main() returned", "LK102"))
+                                      f"running at {where} when main() returned",
+                                      WORKER_LOOP_CODE))
     return records
 
 
@@ -135,7 +136,7 @@ def _no_timeout_records() -> list[LeakRecord]:
     return [
         LeakRecord(Kind.NO_TIMEOUT, operation, site, (),
                    f"socket {operation}() ran with no timeout (it would block forever on a "
-                   f"silent peer); stack: {stack}", "LK305",
+                   f"silent peer); stack: {stack}",
                    extra_sites=(client,) if client else ())
         for (site, operation), (stack, client) in TRACKER.registry.no_timeout.items()
     ]
@@ -164,7 +165,7 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     deadline = time.monotonic() + timeout
     threading.Thread(target=_watchdog, args=(outcome, check, deadline, done),
                      name="leaklint-watchdog", daemon=True).start()
-    loops = [t.line for t in targets if t.code == "LK102"]
+    loops = [t.line for t in targets if t.code == WORKER_LOOP_CODE]
     targets = [t for t in targets if t.code in growth.GROWTH_CODES]
     run_growth = bool(targets) or generic_growth
     growth_run = growth.GrowthRun(module, path, source, TRACKER, targets) if (

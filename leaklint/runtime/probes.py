@@ -22,7 +22,7 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from leaklint.runtime import sites
 from leaklint.runtime.hooks import Created, Tracker
-from leaklint.runtime.records import Kind, LeakRecord, Site
+from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord, Site
 
 OWN_THREAD_PREFIX = "leaklint-"
 _PROC_FD = "/proc/self/fd"
@@ -296,7 +296,8 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot,
             if running is not None:
                 records.append(LeakRecord(
                     Kind.THREAD, repr(thread.name), running, stack,
-                    f"worker of a long-lived {created.owner} still busy at {running}", "LK102",
+                    f"worker of a long-lived {created.owner} still busy at {running}",
+                    WORKER_LOOP_CODE,
                     target=_target_name(thread)))
             continue
         if created is not None and created.owner:
@@ -310,12 +311,12 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot,
             if thread.finished.is_set():
                 continue  # cancelled or fired: its thread is ending
             kind, detail = Kind.TIMER, f"armed, calls {_target_name(thread)}{where}"
-            code = "LK107"
+            code = kind.code
         else:
             kind = Kind.THREAD
             daemon = "daemon" if thread.daemon else "non-daemon"
             detail = f"{daemon}, target {_target_name(thread)} still alive{where}"
-            code = "LK102" if thread.daemon else "LK101"
+            code = WORKER_LOOP_CODE if thread.daemon else kind.code
         records.append(
             LeakRecord(kind, repr(thread.name), created.site if created else None, stack, detail,
                        code, extra_sites=_owner_sites(created), target=_target_name(thread))
@@ -330,7 +331,6 @@ def thread_leftovers(tracker: Tracker, baseline: Snapshot,
                 created.owner_site,
                 _thread_stack(threads[0]),
                 f"{len(threads)} worker thread(s) still alive ({names}); never shut down",
-                "LK103",
                 extra_sites=tuple(t for t in {c.site for c in [created]} if t),
             )
         )
@@ -385,21 +385,21 @@ def fd_leftovers(tracker: Tracker, baseline: Snapshot,
         if skip_machinery and not user_made(created):
             continue
         if created is not None and created.what.startswith(("subprocess", "multiprocessing")):
-            kind, code = Kind.PROCESS, "LK104"
+            kind = Kind.PROCESS
         elif created is not None and created.what == "tempfile.mkstemp":
-            kind, code = Kind.TEMPFILE, "LK306"
+            kind = Kind.TEMPFILE
         elif target.startswith("socket:"):
-            kind, code = Kind.SOCKET, "LK302"
+            kind = Kind.SOCKET
         elif created is not None and created.what.startswith("sqlite3"):
-            kind, code = Kind.CONNECTION, "LK303"
+            kind = Kind.CONNECTION
         elif target.startswith(("pipe:", "anon_inode:")):
-            kind, code = Kind.FD, "LK301"
+            kind = Kind.FD
         else:
-            kind, code = Kind.FILE, "LK301"
+            kind = Kind.FILE
         opener = f" ({created.what})" if created else ""
         records.append(
             LeakRecord(kind, f"fd {fd}", created.site if created else None, (),
-                       f"fd {fd} -> {target}{opener} still open", code, target=target,
+                       f"fd {fd} -> {target}{opener} still open", target=target,
                        extra_sites=_owner_sites(created))
         )
     return records
@@ -445,13 +445,13 @@ def process_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]:
             f"still running ({status})")
         records.append(
             LeakRecord(Kind.PROCESS, f"pid {pid}", created.site if created else None, (),
-                       f"{created.what if created else command[:80]}: {state}", "LK104",
+                       f"{created.what if created else command[:80]}: {state}",
                        target=command)
         )
     for site, states in by_owner.items():
         records.append(
             LeakRecord(Kind.EXECUTOR, owner_names[site], site, (),
-                       f"worker processes left: {', '.join(states[:4])}; never shut down", "LK103")
+                       f"worker processes left: {', '.join(states[:4])}; never shut down")
         )
     return records
 
@@ -466,7 +466,7 @@ def registration_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRec
             shown = logger_name if logger_name != "root" else "root"
             records.append(
                 LeakRecord(Kind.HANDLER, handler_repr, created.site, (),
-                           f"added to logger {shown!r} and never removed", "LK204")
+                           f"added to logger {shown!r} and never removed")
             )
     new_atexit = registered_atexit() - baseline.atexit
     current = _signals()
@@ -478,8 +478,7 @@ def registration_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRec
         elif new_atexit <= 0:
             continue
         records.append(
-            LeakRecord(Kind.HANDLER, label, created.site, (), f"{label} made and never undone",
-                       "LK204")
+            LeakRecord(Kind.HANDLER, label, created.site, (), f"{label} made and never undone")
         )
     return records
 
@@ -491,7 +490,7 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
             what = "directory" if is_dir else "file"
             records.append(
                 LeakRecord(Kind.TEMPFILE, path, created.site, (),
-                           f"temporary {what} {path} ({created.what}) never removed", "LK306",
+                           f"temporary {what} {path} ({created.what}) never removed",
                            target=path)
             )
     return records
@@ -508,17 +507,18 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
     ``skip_machinery`` only those a user line made during this window (garbage of an earlier
     test, collected now, is not this test's)."""
     records = []
-    kinds = {"socket": (Kind.SOCKET, "LK302"), "Popen": (Kind.PROCESS, "LK104"),
-             "Pool": (Kind.EXECUTOR, "LK103"), "ThreadPool": (Kind.EXECUTOR, "LK103")}
+    kinds = {"socket": Kind.SOCKET, "Popen": Kind.PROCESS, "Pool": Kind.EXECUTOR,
+             "ThreadPool": Kind.EXECUTOR}
     seen: set[tuple[Optional[Site], Kind]] = set()
     for type_name, message, created in tracker.registry.unclosed[baseline.unclosed :]:
         if skip_machinery and not (_new(created, baseline) and user_made(created)):
             continue
-        kind, code = kinds.get(type_name, (Kind.FILE, "LK301"))
+        kind = kinds.get(type_name, Kind.FILE)
         if created.what == "socket":  # a stream made by socket.makefile()
-            kind, code = Kind.SOCKET, "LK302"
+            kind = Kind.SOCKET
         if created.what.startswith("sqlite3"):
-            kind, code = Kind.CONNECTION, "LK303"
+            kind = Kind.CONNECTION
+        code = kind.code
         for hinted, hinted_kind in _HINTED_KINDS.items():
             if created.what.endswith(f"[{hinted}]"):
                 kind, code = hinted_kind, hinted
@@ -548,7 +548,7 @@ def task_leftovers(tracker: Tracker, baseline: Snapshot,
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, name, created.site, stack,
-                       f"still pending when the event loop finished{at}", "LK105",
+                       f"still pending when the event loop finished{at}",
                        extra_sites=_owner_sites(created))
         )
     if skip_machinery:
@@ -571,7 +571,7 @@ def _live_task_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecor
         at = f", suspended at {where}" if where else ""
         records.append(
             LeakRecord(Kind.TASK, task.get_name(), created.site, stack,
-                       f"still pending after the test, on a loop that lives on{at}", "LK105",
+                       f"still pending after the test, on a loop that lives on{at}",
                        extra_sites=_owner_sites(created)))
     return records
 

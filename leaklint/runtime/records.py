@@ -32,36 +32,41 @@ class Kind(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def code(self) -> str:
+        """The rule a record of this kind is reported under unless it says otherwise."""
+        return REPORTED_UNDER[self]
 
-# The rule each kind of runtime leak corresponds to (reports name it; `confirm` matches on it).
-KIND_CODES: dict[Kind, tuple[str, ...]] = {
-    Kind.THREAD: ("LK101", "LK102"),
-    Kind.TASK: ("LK105", "LK106", "LK102"),
-    Kind.FILE: ("LK301",),
-    Kind.FD: ("LK301",),
-    Kind.SOCKET: ("LK302", "LK304", "LK303"),
-    Kind.PROCESS: ("LK104",),
-    Kind.TIMER: ("LK107",),
-    Kind.EXECUTOR: ("LK103",),
-    Kind.CONNECTION: ("LK303", "LK304"),
-    Kind.TEMPFILE: ("LK306",),
-    Kind.MEMORY: ("LK201",),
-    Kind.CACHE: ("LK202", "LK203"),
-    Kind.CLOSURE: ("LK401",),
-    Kind.HANDLER: ("LK204",),
-    Kind.LOGGER: ("LK205",),
-    Kind.DEFAULT: ("LK206",),
-    Kind.BLOCKED: ("LK305", "LK102"),
-    Kind.NO_TIMEOUT: ("LK305",),
+
+# The runtime's one table of rule codes. Which kinds confirm which rule is the rule's own
+# declaration (its ``EVIDENCE``); a test checks that each kind's rule declares the kind.
+REPORTED_UNDER: dict[Kind, str] = {
+    Kind.THREAD: "LK101",
+    Kind.TASK: "LK105",
+    Kind.FILE: "LK301",
+    Kind.FD: "LK301",
+    Kind.SOCKET: "LK302",
+    Kind.PROCESS: "LK104",
+    Kind.TIMER: "LK107",
+    Kind.EXECUTOR: "LK103",
+    Kind.CONNECTION: "LK303",
+    Kind.TEMPFILE: "LK306",
+    Kind.MEMORY: "LK201",
+    Kind.CACHE: "LK202",
+    Kind.CLOSURE: "LK401",
+    Kind.HANDLER: "LK204",
+    Kind.LOGGER: "LK205",
+    Kind.DEFAULT: "LK206",
+    Kind.BLOCKED: "LK305",
+    Kind.NO_TIMEOUT: "LK305",
 }
+# Codes a record names when its kind's code is not the one: a daemon thread or a worker still
+# running inside a loop proves the loop has no exit.
+WORKER_LOOP_CODE = "LK102"
 
 # Kinds that are observations rather than leaks: they confirm a finding but are never reported
 # on their own (a blocking call without a timeout is a risk, not a leftover).
 EVIDENCE_ONLY = frozenset({Kind.NO_TIMEOUT, Kind.BLOCKED})
-
-
-def primary_code(kind: Kind) -> str:
-    return KIND_CODES[kind][0]
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,13 @@ class LeakRecord:
     # What ignore rules match besides the site: a thread's target, an fd's target path.
     target: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", self.kind.code)
+
     @property
     def rule_code(self) -> str:
-        return self.code or primary_code(self.kind)
+        return self.code
 
     def describe(self) -> str:
         where = f" created at {self.site}" if self.site else " (creation site unknown)"
