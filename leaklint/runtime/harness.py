@@ -27,10 +27,10 @@ from typing import Any, Callable, Optional
 from leaklint.runtime import growth, probes, sites
 from leaklint.runtime.aio import run_checked
 from leaklint.runtime.check import Check, Options
+from leaklint.runtime.creator_exits import ExitWatch
 from leaklint.runtime.hooks import TRACKER
 from leaklint.runtime.optional import missing_library
 from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord
-from leaklint.runtime.creator_exits import ExitWatch
 from leaklint.runtime.source_map import SourceMap
 
 REPETITIONS = 3
