@@ -219,7 +219,7 @@ def process_ends_after(resource: Resource, names: ImportNames) -> bool:
         return False
     body, index = innermost
     return any(
-        isinstance(inner, cst.Call) and names.call_name(inner) in specs.PROCESS_ENDS
+        isinstance(inner, cst.Call) and names.call_name(inner) in specs.PROCESS_EXITS
         for later in body[index + 1 :]
         if isinstance(later, cst.SimpleStatementLine)
         for inner in iter_nodes(later)

@@ -486,13 +486,11 @@ PATH_TRANSFORMS = frozenset(
 )
 # In-memory file objects: an archive opened over one holds no OS resource.
 MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
-# Calls that end the process: nothing leaks past them.
-PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
-# The exits, and the calls that abort the process or replace its image (``os.abort``, the
-# ``os.exec*`` family): nothing created before them outlives them.
-PROCESS_ENDS = PROCESS_EXITS | frozenset(
-    {"os.abort", "os.execv", "os.execve", "os.execl", "os.execle", "os.execlp", "os.execlpe",
-     "os.execvp", "os.execvpe"}
+# Calls that end the process (exit it, abort it or replace its image): nothing created before
+# them outlives them, and no path goes on past them.
+PROCESS_EXITS = frozenset(
+    {"sys.exit", "os._exit", "builtins.exit", "builtins.quit", "os.abort", "os.execv",
+     "os.execve", "os.execl", "os.execle", "os.execlp", "os.execlpe", "os.execvp", "os.execvpe"}
 )
 # Modules whose functions read or write a file object they are given and never keep or close
 # it (``json.load(f)``, ``shutil.copyfileobj(f, g)``). Unknown library functions may wrap what
