@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leaklint.analysis import ownership as ownership_module
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
-from leaklint.analysis.ownership import Ownership, first_of_each_defect
+from leaklint.analysis.ownership import Ownership, first_of_each_defect, leak_message
 from leaklint.analysis.ownership_model import Resource
 from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
@@ -51,7 +50,8 @@ class ConcurrencyFates(Analysis):
         resources = [
             r for r in context.analysis(Ownership).resources if r.spec.kind in CONCURRENCY_KINDS
         ]
-        classes = daemon_classes(context.module) if resources else frozenset()
+        threads = any(r.spec.kind is Kind.THREAD for r in resources)
+        classes = daemon_classes(context.module) if threads else frozenset()
         self.verdicts = [Verdict(r, _is_daemon(r, classes)) for r in resources]
 
     def leaks(self, code: str) -> Iterator[Verdict]:
@@ -85,7 +85,7 @@ def describe(verdict: Verdict, context: FileContext) -> str:
             f"it can never be {spec.released_verb} (keep the handle and "
             f"{_imperative(spec.released_verb)} it, or hand it to an owner that does)"
         )
-    return ownership_module.leak_message(resource, context)
+    return leak_message(resource, context)
 
 
 def _imperative(released_verb: str) -> str:

@@ -17,7 +17,6 @@ future already hands ``x`` back.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
 import libcst as cst
 
@@ -26,7 +25,7 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership_calls import HelperSummary
 from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
 from leaklint.analysis.specs import Kind, ResourceSpec
-from leaklint.analysis.tasks import TASK_FUNCTIONS, TaskApis
+from leaklint.analysis.tasks import TaskApis, named_like_task_api
 from leaklint.context import FileContext
 from leaklint.walker import iter_nodes
 
@@ -34,11 +33,6 @@ from leaklint.walker import iter_nodes
 SUBCLASSABLE = ("threading.Thread", "threading.Timer", "multiprocessing.Process")
 # The spec of every task, whichever API created it.
 TASK_FACTORY = "asyncio.create_task"
-# The last names of the task APIs (``create_task``, ``gather``, ``Task``, ...): a call of one
-# may be a task creation.
-TASK_CALL_NAMES = frozenset(
-    name.rsplit(".", 1)[-1] for name in TASK_FUNCTIONS
-) | frozenset({"create_task", "ensure_future"})
 
 
 def local_subclass_specs(module: cst.Module,
@@ -122,14 +116,11 @@ class WorkResolver(Resolver):
         super().__init__(names, index, helpers, {})
         self.context = context
         self.local_specs = local_specs
-        self._tasks: Optional[TaskApis] = None
 
     @property
     def tasks(self) -> TaskApis:
-        # Built on the first call named like a task API: it reads the whole module.
-        if self._tasks is None:
-            self._tasks = self.context.analysis(TaskApis)
-        return self._tasks
+        # Asked for on the first call named like a task API only: it reads the whole module.
+        return self.context.analysis(TaskApis)
 
     def creations(self, call: cst.Call, scope: Scope) -> list[Creation]:
         found = super().creations(call, scope) or self._work_creations(call, scope)
@@ -143,7 +134,7 @@ class WorkResolver(Resolver):
             if scope.shadows(func.value):
                 return []
             return [Creation(call, spec, func.value) for spec in self.local_specs[func.value]]
-        if _last_name(func) not in TASK_CALL_NAMES:
+        if not named_like_task_api(call):
             return []
         creation = self.tasks.creation(call)
         if creation is None:
@@ -155,10 +146,3 @@ class WorkResolver(Resolver):
         creation = self.tasks.creation(call)
         return creation is None or self.tasks.makes_new_task(creation)
 
-
-def _last_name(func: cst.BaseExpression) -> Optional[str]:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None

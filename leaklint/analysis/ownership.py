@@ -54,11 +54,7 @@ from typing import Callable, Optional, TypeVar
 import libcst as cst
 
 from leaklint.analysis import specs
-from leaklint.analysis.concurrency_creations import (
-    TASK_CALL_NAMES,
-    WorkResolver,
-    local_subclass_specs,
-)
+from leaklint.analysis.concurrency_creations import WorkResolver, local_subclass_specs
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.ownership_calls import summarize_helper
 from leaklint.analysis.ownership_exemptions import exempted
@@ -73,6 +69,7 @@ from leaklint.analysis.ownership_sites import (
     ScopeIndex,
 )
 from leaklint.analysis.specs import Kind
+from leaklint.analysis.tasks import TASK_CALL_NAMES
 from leaklint.context import Analysis, FileContext
 from leaklint.syntax import code_of
 
@@ -234,9 +231,6 @@ def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver
     """The fate of one creation: what the expression around it and the path walk say, unless
     an exemption of its kind holds (``ownership_exemptions``)."""
     walked = _walk(creation, scope, placer, resolver)
-    spec = creation.spec
-    if not (spec.exemptions or spec.await_releases or spec.held_weakly):
-        return walked
     exemption = exempted(walked, resolver.index.parents, resolver.names)
     if exemption is None:
         return walked

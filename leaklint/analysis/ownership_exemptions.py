@@ -30,6 +30,8 @@ def exempted(resource: Resource, parents: ParentMap,
     """The fate and escape the first exemption of ``resource``'s spec that holds gives it, or
     None when none holds (the walk's verdict stands)."""
     spec = resource.spec
+    if not (spec.exemptions or spec.await_releases or spec.held_weakly):
+        return None  # most kinds: files, sockets, connections, ...
     if spec.await_releases and awaited_at_creation(resource, parents):
         return Fate.RELEASED, Escape.NONE
     if (

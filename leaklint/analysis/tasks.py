@@ -45,6 +45,11 @@ FUTURE_RETURNING = frozenset(
      "getaddrinfo", "Task", "as_future", "wait"}
 )
 TASK_GROUP_TYPES = frozenset({"asyncio.TaskGroup", "asyncio.taskgroups.TaskGroup"})
+# The last names of the task APIs (``create_task``, ``gather``, ``Task``, ...), as written
+# without an import alias.
+TASK_CALL_NAMES = frozenset(
+    name.rsplit(".", 1)[-1] for name in TASK_FUNCTIONS
+) | LOOP_TASK_METHODS
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
     if isinstance(node, cst.Attribute):
         return node.attr.value
     return None
+
+
+def named_like_task_api(call: cst.Call) -> bool:
+    """Whether the call is spelled like a task API (``loop.create_task``, ``gather``): a cheap
+    test before :class:`TaskApis` reads the module."""
+    return _last_identifier(call.func) in TASK_CALL_NAMES
 
 
 _READ = frozenset({cst.FunctionDef, cst.Assign, cst.WithItem})
