@@ -41,11 +41,9 @@ def exempted(resource: Resource, parents: ParentMap,
         and not task_kept(resource.label, resource.scope, names)
     ):
         return Fate.LEAKED, Escape.NEVER_RELEASED
-    for exemption in _ORDER:
-        if exemption in spec.exemptions:
-            applies, fate = _EXEMPTIONS[exemption]
-            if applies(resource, names):
-                return fate, Escape.NONE
+    for exemption, (applies, fate) in _EXEMPTIONS.items():
+        if exemption in spec.exemptions and applies(resource, names):
+            return fate, Escape.NONE
     return None
 
 
@@ -238,4 +236,3 @@ _EXEMPTIONS: dict[Exemption, tuple[Predicate, Fate]] = {
     Exemption.RISK_IN_CLEANUP: (risk_in_cleanup, Fate.RELEASED),
     Exemption.PROCESS_ENDS_AFTER: (process_ends_after, Fate.HANDED_OFF),
 }
-_ORDER = tuple(_EXEMPTIONS)
