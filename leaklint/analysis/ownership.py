@@ -27,8 +27,12 @@ How it works (modules ``ownership_*``): ``ownership_sites`` indexes the scopes o
 (module, classes, functions, lambdas), resolves creating calls (imports, local shadowing,
 ``Path``/``SSLContext`` receivers, in-module factory functions) and classifies the expression
 around each call (dropped inline, managed, handed off, or bound to names);
+``concurrency_creations`` extends that resolver to the creations no factory table names (the
+module's own Thread/Timer/Process subclasses, tasks created on any event loop);
 ``ownership_flow`` walks the scope's paths for a bound object; ``ownership_calls`` holds the
-named predicates deciding whether a call releases, takes or borrows what it is given.
+named predicates deciding whether a call releases, takes or borrows what it is given;
+``ownership_exemptions`` the shapes that exempt a leak of a kind, switched on by its spec
+(``await_releases``, ``held_weakly``, ``exemptions``) and tried where the fate is settled.
 
 Decisions that keep it quiet on correct code (each has a unit test in tests/test_ownership.py):
 a name only binds the object on paths where it is live; an ``if`` whose test reads the object,
@@ -44,13 +48,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Callable, Optional, TypeVar
 
 import libcst as cst
 
 from leaklint.analysis import specs
+from leaklint.analysis.concurrency_creations import WorkResolver, local_subclass_specs
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.ownership_calls import HelperSummary, summarize_helper
+from leaklint.analysis.ownership_calls import summarize_helper
+from leaklint.analysis.ownership_exemptions import exempted
 from leaklint.analysis.ownership_flow import FlowWalk, Status
 from leaklint.analysis.ownership_model import Escape, Fate, Resource, ScopeNode
 from leaklint.analysis.ownership_sites import (
@@ -62,6 +69,7 @@ from leaklint.analysis.ownership_sites import (
     ScopeIndex,
 )
 from leaklint.analysis.specs import Kind
+from leaklint.analysis.tasks import TASK_CALL_WORDS
 from leaklint.context import Analysis, FileContext
 from leaklint.syntax import code_of
 
@@ -69,10 +77,10 @@ __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource"]
 
 _FACTORY_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in specs.FACTORIES) | frozenset(
     method for _, method in specs.METHOD_FACTORIES
-) | frozenset(specs.DISTINCTIVE_METHODS)
+) | frozenset(specs.DISTINCTIVE_METHODS) | frozenset(TASK_CALL_WORDS)
 _TEXT_TRIGGERS = frozenset(
     name.rsplit(".", 1)[-1] for name in (*specs.FACTORIES, *specs.TYPE_CONSTRUCTORS)
-) | frozenset(specs.DISTINCTIVE_METHODS)
+) | frozenset(specs.DISTINCTIVE_METHODS) | frozenset(TASK_CALL_WORDS)
 _LEAKING_ESCAPES = frozenset(
     {Escape.NEVER_RELEASED, Escape.EARLY_RETURN, Escape.RAISE, Escape.REBOUND, Escape.LOOP,
      Escape.SOME_PATHS, Escape.WITH_DOES_NOT_RELEASE}
@@ -102,12 +110,15 @@ class Ownership(Analysis):
         super().__init__(context)
         self.resources: tuple[Resource, ...] = ()
         self._by_call: dict[cst.Call, list[Resource]] = {}
-        # Cheap text prefilter: some factory or typed receiver must be named in the file.
+        # Cheap text prefilter: some factory, typed receiver or task API must be named in the
+        # file.
         if not any(name in context.source for name in _TEXT_TRIGGERS):
             return
         names = context.analysis(ImportNames)
-        # Local names of imported factories: `from socket import socket as S`.
-        candidates = _FACTORY_NAMES | frozenset(
+        local_specs = local_subclass_specs(context.module, names)
+        # Local names of imported factories: `from socket import socket as S`; the module's
+        # own subclasses of Thread, Timer and Process.
+        candidates = _FACTORY_NAMES | frozenset(local_specs) | frozenset(
             local for local, full in names.aliases.items()
             if full in specs.FACTORIES or full in specs.TYPE_CONSTRUCTORS
         )
@@ -116,8 +127,7 @@ class Ownership(Analysis):
         if not _calls_pattern(candidates).search(context.source):
             return
         index = ScopeIndex(context.module)
-        helpers = _helper_summaries(index, names)
-        resolver = Resolver(names, index, helpers, {})
+        resolver = WorkResolver(context, names, index, _LazySummaries(index, names), local_specs)
         resources = _analyse(index, resolver, candidates)
         factories = _factories(index, resources)
         if factories:
@@ -204,11 +214,6 @@ class _LazySummaries(dict):  # type: ignore[type-arg]
         return dict.__contains__(self, node)
 
 
-def _helper_summaries(index: ScopeIndex, names: ImportNames) -> dict[cst.FunctionDef,
-                                                                      HelperSummary]:
-    return _LazySummaries(index, names)
-
-
 def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
     placer = Placer(resolver)
     found: list[Resource] = []
@@ -223,6 +228,17 @@ def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) 
 
 
 def _settle(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver) -> Resource:
+    """The fate of one creation: what the expression around it and the path walk say, unless
+    an exemption of its kind holds (``ownership_exemptions``)."""
+    walked = _walk(creation, scope, placer, resolver)
+    exemption = exempted(walked, resolver.index.parents, resolver.names)
+    if exemption is None:
+        return walked
+    fate, escape = exemption
+    return replace(walked, fate=fate, escape=escape)
+
+
+def _walk(creation: Creation, scope: Scope, placer: Placer, resolver: Resolver) -> Resource:
     placement = placer.place(creation, scope)
     label = (placement.aliases or placement.holders or (None,))[0]
     if isinstance(scope.node, cst.Module) and _in_main_block(creation.call, resolver):
@@ -354,9 +370,3 @@ def _is_generator(node: cst.FunctionDef) -> bool:
     from leaklint.walker import iter_nodes
 
     return any(isinstance(inner, cst.Yield) for inner in iter_nodes(node.body))
-
-
-# Public names for analyses built on this one (the concurrency analysis re-runs the walk with
-# its own candidates and factories).
-helper_summaries = _helper_summaries
-analyse_scopes = _analyse

@@ -37,7 +37,13 @@ from leaklint.analysis.ownership_calls import (
     wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape
-from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
+from leaklint.analysis.ownership_sites import (
+    Creation,
+    Placement,
+    Resolver,
+    Scope,
+    argument_index,
+)
 from leaklint.walker import children
 
 
@@ -699,9 +705,7 @@ class FlowWalk:
         helper_node = resolver.callee(node, self.scope)
         helper = resolver.helpers.get(helper_node) if helper_node is not None else None
         if helper is not None:
-            from leaklint.analysis.ownership_sites import _argument_index
-
-            index = _argument_index(node, arg, helper, isinstance(func, cst.Attribute))
+            index = argument_index(node, arg, helper, isinstance(func, cst.Attribute))
             return helper.effect_on(index) if index is not None else Effect.TAKES
         if qualified in specs.STREAM_BORROWERS and arg.keyword is not None and (
             arg.keyword.value in specs.STREAM_KEYWORDS

@@ -72,6 +72,18 @@ class Resource:
     windows_only: bool = False
 
     @property
+    def started_inline(self) -> bool:
+        """``Thread(...).start()``: started where it is created, its handle dropped."""
+        node = self.escape_node
+        return (
+            self.label is None
+            and isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "start"
+            and node.func.value is self.call
+        )
+
+    @property
     def code(self) -> str:
         return self.spec.code
 

@@ -564,8 +564,10 @@ def _subscript_index(node: cst.Subscript) -> Optional[int]:
     return None
 
 
-def _argument_index(call: cst.Call, arg: cst.Arg, helper: HelperSummary,
-                    through_self: bool) -> Optional[int]:
+def argument_index(call: cst.Call, arg: cst.Arg, helper: HelperSummary,
+                   through_self: bool) -> Optional[int]:
+    """The index in ``helper.params`` of the parameter that ``arg`` of ``call`` binds (a
+    method called through ``self.`` has ``self`` first), None for ``*args``/unknown keywords."""
     if arg.keyword is not None:
         name = arg.keyword.value
         return helper.params.index(name) if name in helper.params else None
@@ -710,7 +712,7 @@ class Placer:
         helper = resolver.helpers.get(helper_node) if helper_node is not None else None
         if helper is not None:
             through_self = isinstance(call.func, cst.Attribute)
-            index = _argument_index(call, arg, helper, through_self)
+            index = argument_index(call, arg, helper, through_self)
             effect = helper.effect_on(index) if index is not None else Effect.TAKES
             if effect is Effect.RELEASES:
                 return Placement(Fate.RELEASED)

@@ -26,6 +26,30 @@ class Kind(Enum):
     TASK = "task"
 
 
+class Exemption(Enum):
+    """A shape of code in which a leak the path walk found is no leak, for the kinds whose spec
+    lists it in ``ResourceSpec.exemptions``. Each is a named predicate of
+    ``leaklint.analysis.ownership_exemptions``, tried where the fate is settled."""
+
+    # `self._pending[worker] = info`: a key of a long-lived mapping is kept alive by it.
+    STORED_AS_KEY = "stored as a key"
+    # `if task.done(): task = None`: a finished object rebound is not lost.
+    REBOUND_WHEN_DONE = "rebound when done"
+    # The call that "can raise before the release" does not raise in practice: a query or
+    # signal of the object itself (`child.poll()` before `child.wait()`), starting or joining
+    # a helper thread, creating one.
+    QUIET_RISK = "quiet risk"
+    # The call that can raise before the release runs in a `finally` clause itself: the author
+    # did release on the exception path.
+    RISK_IN_CLEANUP = "risk in cleanup"
+    # `Popen(argv); os._exit(0)`: a later statement of the same block ends the process.
+    PROCESS_ENDS_AFTER = "process ends after"
+
+
+# The exemptions of the objects that run work (threads, timers, executors, processes, tasks).
+RUNNING_WORK_EXEMPTIONS = frozenset(Exemption)
+
+
 class Handle(Enum):
     """What the factory hands back, which decides how a release is recognised."""
 
@@ -61,8 +85,13 @@ class ResourceSpec:
     with_note: str = ""
     # Non-empty: the object only becomes a leak once one of these methods runs (Thread.start).
     activation_methods: frozenset[str] = frozenset()
-    # Is `await x` a release (an asyncio task)?
+    # Is `await x` a release (an asyncio task)? Then awaiting the creating call itself
+    # (`await create_task(...)`, `x = await gather(...)`) consumes the object at once.
     await_releases: bool = False
+    # Its runner holds it only weakly (the event loop and its tasks): a name whose every use
+    # only peeks at it (`t.add_done_callback(cb)`, `print(t)`) does not keep it alive, though
+    # the path walk counts such a use as a hand-off.
+    held_weakly: bool = False
     condition: Optional[KeywordCondition] = None
     # For factories returning a tuple (``fd, path = mkstemp()``): which element this spec is.
     tuple_index: Optional[int] = None
@@ -109,6 +138,8 @@ class ResourceSpec:
     # Methods of a process that reap it once it has exited (``poll()``): a loop that runs
     # until it reports an exit code reaps it (``while p.poll() is None: ...``).
     reaping_polls: frozenset[str] = frozenset()
+    # Shapes of code in which a leak the walk found is none (see :class:`Exemption`).
+    exemptions: frozenset[Exemption] = frozenset()
 
 
 _CLOSE = frozenset({"close"})
@@ -198,32 +229,39 @@ _NAMED_TEMP_KEPT = ResourceSpec(
 _THREAD = ResourceSpec(
     Kind.THREAD, "LK101", "thread", frozenset({"join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _TIMER = ResourceSpec(
     Kind.TIMER, "LK107", "timer", frozenset({"cancel", "join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="cancelled",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _EXECUTOR = ResourceSpec(
     Kind.EXECUTOR, "LK103", "executor", frozenset({"shutdown"}),
     any_call_can_raise=True, released_verb="shut down",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _POOL = ResourceSpec(
     Kind.EXECUTOR, "LK103", "pool", frozenset({"terminate", "join", "close"}),
     any_call_can_raise=True,
     released_verb="shut down",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _PROCESS = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"join"}), any_call_can_raise=True,
     activation_methods=frozenset({"start"}), with_releases=False, released_verb="joined",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _POPEN = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset({"wait", "communicate"}), any_call_can_raise=True,
     released_verb="waited for", reaping_polls=frozenset({"poll"}),
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 # A manager runs a server process until it is shut down (``with`` shuts it down too).
 _MANAGER = ResourceSpec(
     Kind.PROCESS, "LK104", "manager process", frozenset({"shutdown"}), any_call_can_raise=True,
     released_verb="shut down", finalized_when_collected=True,
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 # A socketserver binds its listening socket when it is built; ``shutdown()`` only stops
 # ``serve_forever``, ``server_close()`` (or ``with``) closes the socket.
@@ -241,6 +279,7 @@ _SERVER_CLASSES = (
 _SPAWNED_PID = ResourceSpec(
     Kind.PROCESS, "LK104", "process", frozenset(), handle=Handle.FD, with_releases=False,
     release_functions=frozenset({"os.waitpid"}), released_verb="waited for",
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 _SPAWNED_NOWAIT = replace(
     _SPAWNED_PID, creating_first_arguments=frozenset({"os.P_NOWAIT", "P_NOWAIT"})
@@ -252,7 +291,8 @@ _TASK = ResourceSpec(
     any_call_can_raise=True,
     release_functions=frozenset({"asyncio.gather", "asyncio.wait", "asyncio.wait_for",
                                  "asyncio.shield", "asyncio.as_completed"}),
-    with_releases=False, released_verb="awaited",
+    with_releases=False, released_verb="awaited", held_weakly=True,
+    exemptions=RUNNING_WORK_EXEMPTIONS,
 )
 
 FACTORIES: dict[str, tuple[ResourceSpec, ...]] = {
@@ -452,8 +492,12 @@ PATH_TRANSFORMS = frozenset(
 )
 # In-memory file objects: an archive opened over one holds no OS resource.
 MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
-# Calls that end the process: nothing leaks past them.
-PROCESS_EXITS = frozenset({"sys.exit", "os._exit", "builtins.exit", "builtins.quit"})
+# Calls that end the process (exit it, abort it or replace its image): nothing created before
+# them outlives them, and no path goes on past them.
+PROCESS_EXITS = frozenset(
+    {"sys.exit", "os._exit", "builtins.exit", "builtins.quit", "os.abort", "os.execv",
+     "os.execve", "os.execl", "os.execle", "os.execlp", "os.execlpe", "os.execvp", "os.execvpe"}
+)
 # Modules whose functions read or write a file object they are given and never keep or close
 # it (``json.load(f)``, ``shutil.copyfileobj(f, g)``). Unknown library functions may wrap what
 # they are given (``addinfourl(fp, ...)``), so they are not assumed to borrow.

@@ -35,6 +35,7 @@ TASK_FUNCTIONS = {
 LOOP_TASK_METHODS = frozenset({"create_task", "ensure_future"})
 # Every task creation above spells one of these words: the task rules' text triggers.
 TASK_CALL_WORDS = tuple(sorted(last_names(TASK_FUNCTIONS) | LOOP_TASK_METHODS))
+_TASK_CALL_NAMES = frozenset(TASK_CALL_WORDS)
 LOOP_GETTERS = frozenset(
     {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
 )
@@ -62,6 +63,12 @@ def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
     if isinstance(node, cst.Attribute):
         return node.attr.value
     return None
+
+
+def named_like_task_api(call: cst.Call) -> bool:
+    """Whether the call is spelled like a task API (``loop.create_task``, ``gather``): a cheap
+    test before :class:`TaskApis` reads the module."""
+    return _last_identifier(call.func) in _TASK_CALL_NAMES
 
 
 _READ = frozenset({cst.FunctionDef, cst.Assign, cst.WithItem})

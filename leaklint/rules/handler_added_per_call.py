@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 import libcst as cst
 
+from leaklint.analysis import specs
 from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.containers import Containers, is_entity_name
 from leaklint.analysis.invocations import Invocations, Use
@@ -80,8 +81,6 @@ CLEANUP_WORDS = (
     "remove", "unlink", "rmtree", "rmdir", "delete", "clean", "stop", "cancel", "close",
     "kill", "terminate", "release",
 )
-# Calls that end the process: a function making them is command-line start-up code.
-PROCESS_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "os._exit"})
 
 _TESTS = frozenset({cst.If, cst.While})
 _ASSIGNS = frozenset({cst.Assign})
@@ -339,7 +338,7 @@ class HandlerAddedPerCall(Rule):
     def _exits_process(self, scope: FunctionScope) -> bool:
         names = self.analysis(ImportNames)
         return any(
-            isinstance(node, cst.Call) and (names.call_name(node) or "") in PROCESS_EXITS
+            isinstance(node, cst.Call) and (names.call_name(node) or "") in specs.PROCESS_EXITS
             for node in scope.nodes_of(_CALLS)
         )
 
