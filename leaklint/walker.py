@@ -112,6 +112,23 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
             extend(found)
 
 
+def iter_frame(root: cst.CSTNode, frames: frozenset[type]) -> Iterator[cst.CSTNode]:
+    """Every node below and including ``root`` in pre-order, without entering the nodes of
+    the exact types ``frames`` below it (they are yielded, their insides are not): the nodes
+    of one function's frame, when ``frames`` holds the nodes that open one."""
+    stack = [root]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        yield node
+        if node is not root and type(node) in frames:
+            continue
+        found = child_list(node)
+        if found:
+            found.reverse()
+            extend(found)
+
+
 # Nodes that hold statements or are statements: what a statement-level walk descends into.
 _STATEMENT_LEVEL = (
     cst.Module,

@@ -24,10 +24,10 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
-from leaklint.syntax import code_of
+from leaklint.syntax import code_of, target_names
 from leaklint.walker import children
 
 

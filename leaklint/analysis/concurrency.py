@@ -31,7 +31,8 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership import Ownership, first_of_each_defect
 from leaklint.analysis.ownership_calls import HelperSummary
 from leaklint.analysis.ownership_model import Escape, Fate, Resource
-from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
+from leaklint.analysis.ownership_sites import Creation, Resolver
+from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind, ResourceSpec
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
@@ -104,7 +105,7 @@ class ConcurrencyFates(Analysis):
             candidates |= _TASK_CALL_NAMES
         if not candidates:
             return []
-        index = ScopeIndex(self.context.module)
+        index = self.context.analysis(Scopes)
         helpers = ownership_module._helper_summaries(index, self.names)
         resolver = _ExtraResolver(
             self.names, index, helpers, local_specs, self.context.analysis(TaskApis)
@@ -134,7 +135,7 @@ class ConcurrencyFates(Analysis):
         """Calls immediately started (``X(...).start()``) and calls directly awaited."""
         started: set[cst.Call] = set()
         awaited: set[cst.Call] = set()
-        for node in iter_nodes(self.context.module):
+        for node in self.context.analysis(Scopes).nodes_of_type(cst.Call, cst.Await):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)
@@ -241,7 +242,7 @@ class _ExtraResolver(Resolver):
     def __init__(
         self,
         names: ImportNames,
-        index: ScopeIndex,
+        index: Scopes,
         helpers: dict[cst.FunctionDef, HelperSummary],
         local_specs: dict[str, tuple[ResourceSpec, ...]],
         tasks: TaskApis,

@@ -27,8 +27,9 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import target_names
 from leaklint.walker import children, iter_nodes
 
 

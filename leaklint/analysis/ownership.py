@@ -58,9 +58,8 @@ from leaklint.analysis.ownership_sites import (
     Placement,
     Placer,
     Resolver,
-    Scope,
-    ScopeIndex,
 )
+from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
 from leaklint.syntax import code_of
@@ -115,7 +114,7 @@ class Ownership(Analysis):
         # (most files: `open` or `get` named in a docstring) skips the scope index.
         if not _calls_pattern(candidates).search(context.source):
             return
-        index = ScopeIndex(context.module)
+        index = context.analysis(Scopes)
         helpers = _helper_summaries(index, names)
         resolver = Resolver(names, index, helpers, {})
         resources = _analyse(index, resolver, candidates)
@@ -177,10 +176,10 @@ class _LazySummaries(dict):  # type: ignore[type-arg]
     """Helper summaries computed on first use: most functions of a file are never called with
     a resource, and summarising each one walks its whole body."""
 
-    def __init__(self, index: ScopeIndex, names: ImportNames) -> None:
+    def __init__(self, index: Scopes, names: ImportNames) -> None:
         super().__init__()
         self.names = names
-        self.is_method = {node: False for node in index.functions.values()}
+        self.is_method = {node: False for node in index.top_level_functions.values()}
         for methods in index.methods.values():
             self.is_method.update({node: True for node in methods.values()})
 
@@ -204,12 +203,12 @@ class _LazySummaries(dict):  # type: ignore[type-arg]
         return dict.__contains__(self, node)
 
 
-def _helper_summaries(index: ScopeIndex, names: ImportNames) -> dict[cst.FunctionDef,
+def _helper_summaries(index: Scopes, names: ImportNames) -> dict[cst.FunctionDef,
                                                                       HelperSummary]:
     return _LazySummaries(index, names)
 
 
-def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
+def _analyse(index: Scopes, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
     placer = Placer(resolver)
     found: list[Resource] = []
     for scope in index.scopes:
@@ -330,7 +329,7 @@ def _resource(creation: Creation, scope: ScopeNode, placement: Placement, fate: 
     )
 
 
-def _factories(index: ScopeIndex, resources: list[Resource]) -> dict[cst.FunctionDef, Creation]:
+def _factories(index: Scopes, resources: list[Resource]) -> dict[cst.FunctionDef, Creation]:
     """Functions of this module that return a resource they create: their callers own it."""
     found: dict[cst.FunctionDef, Creation] = {}
     for resource in resources:
@@ -343,7 +342,7 @@ def _factories(index: ScopeIndex, resources: list[Resource]) -> dict[cst.Functio
         if decorators & _NOT_FACTORY_DECORATORS:
             continue
         if scope not in found and (
-            scope in index.functions.values()
+            scope in index.top_level_functions.values()
             or any(scope in methods.values() for methods in index.methods.values())
         ):
             found[scope] = Creation(resource.call, resource.spec, resource.api)

@@ -37,7 +37,8 @@ from leaklint.analysis.ownership_calls import (
     wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape
-from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, Scope
+from leaklint.analysis.ownership_sites import Creation, Placement, Resolver
+from leaklint.analysis.scopes import Scope
 from leaklint.walker import children
 
 

@@ -15,8 +15,8 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import iter_nodes
 
 # Module-level functions whose result is a task/future the caller must keep.
 TASK_FUNCTIONS = {
@@ -61,7 +61,7 @@ def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-_READ = frozenset({cst.FunctionDef, cst.Assign, cst.WithItem})
+_READ = (cst.FunctionDef, cst.Assign, cst.WithItem)
 
 
 class TaskApis(Analysis):
@@ -74,9 +74,7 @@ class TaskApis(Analysis):
         self.task_group_names: set[str] = set()
         # `async def` functions and methods of the module, by name.
         self.coroutine_functions: set[str] = set()
-        for node in iter_nodes(context.module):
-            if type(node) not in _READ:  # exact types: an ABC's isinstance is slow
-                continue
+        for node in context.analysis(Scopes).nodes_of_type(*_READ):
             if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
                 self.coroutine_functions.add(node.name.value)
             elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):

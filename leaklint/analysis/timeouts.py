@@ -29,6 +29,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
 from leaklint.walker import iter_nodes, iter_statements
 
@@ -440,7 +441,7 @@ class TimeoutCalls(Analysis):
         if not adapters:
             return frozenset()
         mounted: set[str] = set()
-        for node in iter_nodes(module):
+        for node in self.context.analysis(Scopes).nodes_of_type(cst.Call):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)

@@ -18,7 +18,6 @@ For tasks, the analysis also notes whether the task is cancelled somewhere in th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional, Union, cast
 
@@ -28,7 +27,7 @@ from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_ke
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import child_list
+from leaklint.walker import child_list, iter_frame
 
 THREAD_TYPES = frozenset(
     {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
@@ -186,19 +185,21 @@ class BackgroundWorkers(Analysis):
         containers that target (or the call itself) is put into in the same function."""
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         held: set[str] = set()
-        for node in _walk(body):
+        # Listed once, read three times: the frame can be the whole module.
+        nodes = list(iter_frame(body, _FRAMES))
+        for node in nodes:
             if isinstance(node, cst.Assign) and node.value is call:
                 held.update(filter(None, (_identifier(t.target) for t in node.targets)))
             elif isinstance(node, cst.AnnAssign) and node.value is call:
                 held.update(filter(None, [_identifier(node.target)]))
-        for node in _walk(body):
+        for node in nodes:
             if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
                 continue
             if any(arg.value is call or _identifier(arg.value) in held for arg in node.args):
                 container = _identifier(node.func.value)
                 if container:
                     held.add(container)
-        for node in _walk(body):
+        for node in nodes:
             # `self._tasks[key] = task`
             if isinstance(node, cst.Assign) and (
                 node.value is call or _identifier(node.value) in held
@@ -211,7 +212,7 @@ class BackgroundWorkers(Analysis):
         variable = _identifier(loop.target)
         if variable is None:
             return
-        for node in _walk(loop.body):
+        for node in iter_frame(loop.body, _FRAMES):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)
@@ -242,7 +243,7 @@ class BackgroundWorkers(Analysis):
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         holders = {
             name
-            for node in _walk(body)
+            for node in iter_frame(body, _FRAMES)
             if isinstance(node, cst.Assign) and node.value is call
             for name in filter(None, (_identifier(t.target) for t in node.targets))
         }
@@ -346,18 +347,8 @@ def _method(owner: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
 
 
 def _nested_function(function: cst.FunctionDef, name: str) -> Optional[cst.FunctionDef]:
-    for node in _walk(function.body):
+    for node in iter_frame(function.body, _FRAMES):
         if isinstance(node, cst.FunctionDef) and node.name.value == name:
             return node
     return None
 
-
-def _walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Nodes of ``root``'s own frame: nested functions are yielded but not entered."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        if node is not root and type(node) in _FRAMES:
-            continue
-        stack.extend(child_list(node))
