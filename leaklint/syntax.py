@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 import libcst as cst
 
@@ -45,3 +46,12 @@ def parameter_names(parameters: cst.Parameters) -> list[str]:
     if parameters.star_kwarg is not None:
         names.append(parameters.star_kwarg.name.value)
     return names
+
+
+def last_name(node: cst.CSTNode) -> Optional[str]:
+    """The last identifier of a name or attribute chain: ``f`` of ``f`` and of ``a.b.f``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None

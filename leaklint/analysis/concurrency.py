@@ -36,7 +36,7 @@ from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind, ResourceSpec
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import children, iter_nodes
+from leaklint.walker import iter_nodes, iter_with_parents
 
 CONCURRENCY_KINDS = frozenset({Kind.THREAD, Kind.EXECUTOR, Kind.PROCESS, Kind.TIMER, Kind.TASK})
 # Factories a subclass defined in the module inherits its spec from.
@@ -286,7 +286,7 @@ _LOG_METHODS = frozenset(
 def _task_kept(label: str, scope: cst.CSTNode, names: ImportNames) -> bool:
     """Does any use of the task bound to ``label`` keep, await, cancel or hand it off?
     Conservative: every use that is not a known peek counts as keeping it."""
-    for node, parent, grand in _with_parents(scope):
+    for node, parent, grand in iter_with_parents(scope):
         if not (isinstance(node, cst.Name) and node.value == label):
             continue
         if isinstance(parent, cst.Attribute) and parent.value is node:
@@ -307,18 +307,6 @@ def _task_kept(label: str, scope: cst.CSTNode, names: ImportNames) -> bool:
                 continue
         return True
     return False
-
-
-def _with_parents(
-    root: cst.CSTNode,
-) -> Iterator[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]]:
-    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]] = [
-        (root, None, None)
-    ]
-    while stack:
-        node, parent, grand = stack.pop()
-        yield node, parent, grand
-        stack.extend((child, node, parent) for child in children(node))
 
 
 # Methods of a thread/process/timer/task that query or signal it and do not raise in

@@ -62,7 +62,7 @@ from leaklint.analysis.ownership_sites import (
 from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.context import Analysis, FileContext
-from leaklint.syntax import code_of
+from leaklint.syntax import code_of, last_name
 
 __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource", "leak_message"]
 
@@ -86,14 +86,6 @@ def _calls_pattern(names: frozenset[str]) -> re.Pattern[str]:
     or comments, then ``(``. Broad on purpose (strings and comments match too)."""
     alternatives = "|".join(sorted(map(re.escape, names)))
     return re.compile(rf"\b(?:{alternatives})\b(?:\s|\\|#[^\n]*)*\(")
-
-
-def _last_name(func: cst.BaseExpression) -> Optional[str]:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
 
 
 class Ownership(Analysis):
@@ -214,7 +206,7 @@ def _analyse(index: Scopes, resolver: Resolver, candidates: frozenset[str]) -> l
     for scope in index.scopes:
         for node in scope.own_nodes:
             # `type(...) is`: isinstance against libcst's ABCs is slow, and this sees every node.
-            if type(node) is not cst.Call or _last_name(node.func) not in candidates:
+            if type(node) is not cst.Call or last_name(node.func) not in candidates:
                 continue
             for creation in resolver.creations(node, scope):
                 found.append(_settle(creation, scope, placer, resolver))
@@ -312,7 +304,7 @@ def _expected_to_fail(call: cst.Call, resolver: Resolver) -> bool:
             assert isinstance(block_owner, cst.With)
             last = parent.body[-1] if parent.body else None
             if node is last and any(
-                isinstance(item.item, cst.Call) and _last_name(item.item.func) in _RAISES_CONTEXTS
+                isinstance(item.item, cst.Call) and last_name(item.item.func) in _RAISES_CONTEXTS
                 for item in block_owner.items
             ):
                 return True
@@ -338,7 +330,7 @@ def _factories(index: Scopes, resources: list[Resource]) -> dict[cst.FunctionDef
             continue
         if scope.name.value.startswith("__") or _is_generator(scope):
             continue
-        decorators = {_last_name(d.decorator) for d in scope.decorators}
+        decorators = {last_name(d.decorator) for d in scope.decorators}
         if decorators & _NOT_FACTORY_DECORATORS:
             continue
         if scope not in found and (

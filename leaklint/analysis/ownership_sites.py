@@ -23,6 +23,7 @@ from leaklint.analysis.ownership_calls import (
     is_constructor_like,
     is_library_function,
     is_managing_method,
+    is_own_listener_address,
     passes_a_value,
     wraps_a_path,
 )
@@ -155,6 +156,19 @@ class Resolver:
                 if isinstance(target.target, cst.Name)
             }
         return scope.resource_names
+
+    def listener_addresses(self, scope: Scope) -> set[str]:
+        """Names the scope assigns the address of a socket it bound
+        (``address = s.getsockname()``)."""
+        if scope.listener_addresses is None:
+            scope.listener_addresses = {
+                target.target.value
+                for node in scope.own_nodes
+                if type(node) is cst.Assign and is_own_listener_address(node.value)
+                for target in node.targets
+                if isinstance(target.target, cst.Name)
+            }
+        return scope.listener_addresses
 
     def callee(self, call: cst.Call, scope: Scope) -> Optional[cst.FunctionDef]:
         """The function of this module a call runs: ``helper(...)`` or ``self.helper(...)``."""

@@ -25,8 +25,6 @@ from typing import Optional, Union, overload
 
 import libcst as cst
 
-from leaklint.analysis.names import dotted_name
-from leaklint.analysis.ownership_calls import is_own_listener_address
 from leaklint.analysis.ownership_model import ScopeNode
 from leaklint.context import Analysis, FileContext
 from leaklint.syntax import parameter_names, target_names
@@ -111,12 +109,11 @@ class Scope:
     # Names only ever assigned True/False: ownership flags (`close_source = True`).
     flag_assignments: set[str] = field(default_factory=set)
     other_assignments: set[str] = field(default_factory=set)
-    # Names assigned the address of a socket the scope bound (`address = s.getsockname()`).
-    listener_addresses: set[str] = field(default_factory=set)
-    # Caches of the ownership resolver, per scope: the inferred type of a name, and the names
-    # bound to a resource.
+    # Caches of the ownership resolver, per scope: the inferred type of a name, the names
+    # bound to a resource, the names assigned the address of a socket the scope bound.
     types: dict[str, Optional[str]] = field(default_factory=dict)
     resource_names: Optional[set[str]] = None
+    listener_addresses: Optional[set[str]] = None
 
     @property
     def bool_flags(self) -> set[str]:
@@ -165,8 +162,6 @@ class Scope:
                     (self.flag_assignments if is_flag else self.other_assignments).update(names)
                 if len(names) == 1 and isinstance(target.target, cst.Name):
                     self._note_value(names[0], node.value)
-                    if is_own_listener_address(node.value):
-                        self.listener_addresses.add(names[0])
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             self.assigned.update(target_names(node.target))
             if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and (
@@ -186,8 +181,7 @@ class Scope:
                 if alias.asname is not None:
                     self.assigned.update(target_names(alias.asname.name))
                 else:
-                    name = dotted_name(alias.name) or ""
-                    self.assigned.add(name.split(".", 1)[0])
+                    self.assigned.update(bound_names(alias))
 
     def _note_value(self, name: str, value: cst.BaseExpression) -> None:
         literal = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
@@ -285,7 +279,12 @@ class Scopes(Analysis):
         self.scopes: list[Scope] = []
         self.methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}
         self.parents = ParentMap()
+        # Each node's children (``walker.child_list``), by id: the engine's walk reads them
+        # instead of listing every node's children a second time.
+        self.children: dict[int, list[cst.CSTNode]] = {}
         self._by_type: dict[type, list[cst.CSTNode]] = {}
+        # Every node, parents before children (the order of the walk).
+        self.nodes: list[cst.CSTNode] = []
         self._walk(context.module)
         self.functions_by_name: dict[str, list[FunctionScope]] = {}
         for scope in self.functions:
@@ -297,7 +296,8 @@ class Scopes(Analysis):
         }
 
     def nodes_of_type(self, *types: type) -> list[cst.CSTNode]:
-        """Every node of the file of the given exact types, in source order per type."""
+        """Every node of the file of the given exact types, type by type, each in the order
+        of :attr:`nodes`."""
         if len(types) == 1:
             return self._by_type.get(types[0], [])
         return [node for kind in types for node in self._by_type.get(kind, ())]
@@ -330,12 +330,16 @@ class Scopes(Analysis):
         it in its place in each view. Iterative: generated code nests thousands deep."""
         by_type = self._by_type
         by_type[cst.Module] = [module]
+        every = self.nodes
+        every.append(module)
         self.module_nodes.append(module)
         root = Scope(module, None)
         self.scopes.append(root)
         module_frame: _Frame = (self.module_nodes, None, None)
         stack: list[_Place] = []
-        self._push(stack, module, child_list(module), module_frame, root, _OWN)
+        children_of = self.children
+        found = children_of[id(module)] = child_list(module)
+        self._push(stack, module, found, module_frame, root, _OWN)
         parent_of = self.parents.by_id
         pop = stack.pop
         while stack:
@@ -346,7 +350,8 @@ class Scopes(Analysis):
             if same_type is None:
                 same_type = by_type[kind] = []
             same_type.append(node)
-            found = child_list(node)
+            every.append(node)
+            found = children_of[id(node)] = child_list(node)
             # `type(...) is`/`in`: libcst's classes are ABCs, and abc's isinstance is the main
             # cost of walking every node of a file.
             if kind in _SCOPE_TYPES and type(frame) is tuple and (
@@ -384,8 +389,7 @@ class Scopes(Analysis):
     def _push(stack: list[_Place], parent: cst.CSTNode, found: list[cst.CSTNode],
               frame: Union[_Frame, _DefaultsOnly, None], scope: Optional[Scope],
               place: int) -> None:
-        found.reverse()
-        stack.extend([(child, parent, frame, scope, place) for child in found])
+        stack.extend([(child, parent, frame, scope, place) for child in reversed(found)])
 
     def _open(self, stack: list[_Place], node: cst.CSTNode, found: list[cst.CSTNode],
               frame: _Frame, scope: Optional[Scope], place: int) -> None:
@@ -430,9 +434,11 @@ class Scopes(Analysis):
                 # The block itself is in no scope's own nodes; its statements are.
                 parents[id(part)] = node
                 self._by_type.setdefault(type(part), []).append(part)
+                self.nodes.append(part)
                 if body_frame is not None:
                     body_frame[0].append(part)
-                self._push(stack, part, child_list(part), inner_frame, inner_scope, _OWN)
+                found = self.children[id(part)] = child_list(part)
+                self._push(stack, part, found, inner_frame, inner_scope, _OWN)
             elif isinstance(part, cst.Parameters):
                 stack.append((part, node, _DefaultsOnly(outer), *header))
             elif id(part) in parts:

@@ -17,6 +17,7 @@ import libcst as cst
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import last_name
 
 # Module-level functions whose result is a task/future the caller must keep.
 TASK_FUNCTIONS = {
@@ -53,14 +54,6 @@ class TaskCreation:
     api: str  # what the user wrote, for messages: "asyncio.create_task", "loop.create_task"
 
 
-def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
-
-
 _READ = (cst.FunctionDef, cst.Assign, cst.WithItem)
 
 
@@ -80,7 +73,7 @@ class TaskApis(Analysis):
             elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
                 if self.names.call_name(node.value) in LOOP_GETTERS:
                     for target in node.targets:
-                        name = _last_identifier(target.target)
+                        name = last_name(target.target)
                         if name:
                             self.loop_names.add(name)
             elif (
@@ -89,14 +82,14 @@ class TaskApis(Analysis):
                 and self.names.call_name(node.item) in TASK_GROUP_TYPES
                 and node.asname
             ):
-                name = _last_identifier(node.asname.name)
+                name = last_name(node.asname.name)
                 if name:
                     self.task_group_names.add(name)
 
     def is_loop(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Call):
             return self.names.call_name(receiver) in LOOP_GETTERS
-        name = _last_identifier(receiver)
+        name = last_name(receiver)
         if name is None or name in self.task_group_names:
             return False
         return name in self.loop_names or "loop" in name.lower()
@@ -113,7 +106,7 @@ class TaskApis(Analysis):
         if not args or not isinstance(args[0].value, cst.Call):
             return False
         callee = args[0].value.func
-        name = _last_identifier(callee)
+        name = last_name(callee)
         if name in self.coroutine_functions:
             return True
         return name is not None and name not in FUTURE_RETURNING and not (

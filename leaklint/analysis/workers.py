@@ -25,9 +25,10 @@ import libcst as cst
 
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import Scopes
 from leaklint.analysis.tasks import TaskApis
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import child_list, iter_frame
+from leaklint.walker import iter_frame
 
 THREAD_TYPES = frozenset(
     {"threading.Thread", "multiprocessing.Process", "multiprocessing.context.Process",
@@ -109,27 +110,29 @@ class BackgroundWorkers(Analysis):
         self._executor_names: set[str] = set()
         self._cancelled: set[str] = set()
         self._task_holders: list[tuple[cst.FunctionDef, frozenset[str]]] = []
-        self._scan(context.module, [])
+        self._scan(context.analysis(Scopes))
         for function, holders in self._task_holders:
             cancelled = bool(holders & self._cancelled)
             self._add(Worker(function, "background task", cancelled))
 
     # --- collection -------------------------------------------------------------------------
-    def _scan(self, root: cst.CSTNode, outer: list[Scope]) -> None:
-        # Iterative: generated modules nest thousands of levels deep.
-        stack: list[tuple[cst.CSTNode, list[Scope]]] = [(root, outer)]
-        while stack:
-            node, scopes = stack.pop()
-            # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop
-            # sees every node of the file.
-            kind = type(node)
-            if kind in _VISITED:
-                self._visit(node, scopes)
-            found = child_list(node)
-            if found:
-                found.reverse()
-                inner = [*scopes, cast(Scope, node)] if kind in _SCOPES else scopes
-                stack.extend([(child, inner) for child in found])
+    def _scan(self, scopes: Scopes) -> None:
+        """Visit the nodes `_visit` reads, in the order of the shared walk, each with the
+        defs and classes around it (outermost first)."""
+        parents = scopes.parents
+        # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop sees
+        # every node of the file.
+        for node in scopes.nodes:
+            if type(node) not in _VISITED:
+                continue
+            around: list[Scope] = []
+            parent = parents.get(node)
+            while parent is not None:
+                if type(parent) in _SCOPES:
+                    around.append(cast(Scope, parent))
+                parent = parents.get(parent)
+            around.reverse()
+            self._visit(node, around)
 
     def _visit(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
         if isinstance(node, cst.Call):
