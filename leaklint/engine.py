@@ -23,6 +23,7 @@ import libcst as cst
 
 from leaklint.analysis.confidence import declared_obsolete
 from leaklint.analysis.reachability import DeadCode
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
 from leaklint.rule import Report, Rule
@@ -340,9 +341,22 @@ class _RuleRunner:
     def run(self) -> None:
         visitors, leavers = self._dispatch_tables()
         if visitors or leavers:
-            walk(self.context.module, visitors, leavers, self.context.ancestors)
+            walk(self.context.module, visitors, leavers, self.context.ancestors,
+                 self._known_children())
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
+
+    def _known_children(self) -> Optional[Mapping[int, list[cst.CSTNode]]]:
+        """The children of every node, as the shared scope model listed them. Nearly every
+        file that is parsed needs that model, so it is built before the walk and the walk
+        reads each node's children from it: the file's nodes are listed once, not twice. If
+        it fails, the walk lists them itself, and the rules that ask for it fail alone."""
+        try:
+            return self.context.analysis(Scopes).children
+        except RecursionError:
+            raise
+        except Exception:
+            return None
 
     def _fix(self, rule: Rule, report: Report) -> Optional[Fix]:
         """The rule's fix for one report; a fixer that fails costs the fix, not the finding."""

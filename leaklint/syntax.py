@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Optional
+
 import libcst as cst
 
 _EMPTY_MODULE = cst.Module(body=[])
@@ -21,3 +24,34 @@ def is_docstring(statement: cst.CSTNode) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def target_names(target: cst.CSTNode) -> Iterator[str]:
+    """Plain names bound by an assignment target (``a``, ``a, (b, *c)``)."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from target_names(target.value)
+
+
+def parameter_names(parameters: cst.Parameters) -> list[str]:
+    """Every name a signature binds, in order: ``a, /, b, *args, c, **kwargs``."""
+    names = [p.name.value for p in (*parameters.posonly_params, *parameters.params)]
+    if isinstance(parameters.star_arg, cst.Param):
+        names.append(parameters.star_arg.name.value)
+    names.extend(p.name.value for p in parameters.kwonly_params)
+    if parameters.star_kwarg is not None:
+        names.append(parameters.star_kwarg.name.value)
+    return names
+
+
+def last_name(node: cst.CSTNode) -> Optional[str]:
+    """The last identifier of a name or attribute chain: ``f`` of ``f`` and of ``a.b.f``."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None

@@ -13,8 +13,8 @@ sequences apart by a dictionary of value types instead.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Iterator, Mapping
+from typing import Callable, Optional
 
 import libcst as cst
 
@@ -112,6 +112,42 @@ def iter_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
             extend(found)
 
 
+def iter_frame(root: cst.CSTNode, frames: frozenset[type]) -> Iterator[cst.CSTNode]:
+    """Every node below and including ``root`` in pre-order, without entering the nodes of
+    the exact types ``frames`` below it (they are yielded, their insides are not): the nodes
+    of one function's frame, when ``frames`` holds the nodes that open one."""
+    stack = [root]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        yield node
+        if node is not root and type(node) in frames:
+            continue
+        found = child_list(node)
+        if found:
+            found.reverse()
+            extend(found)
+
+
+Parented = tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]
+
+
+def iter_with_parents(
+    root: cst.CSTNode, transparent: frozenset[type] = frozenset()
+) -> Iterator[Parented]:
+    """Every node below and including ``root`` with its parent and grandparent (None above
+    ``root``), depth first, last child first. A node of the exact types ``transparent`` is no
+    one's parent: with ``Arg`` there, the value of ``len(data)`` has the call as its parent."""
+    stack: list[Parented] = [(root, None, None)]
+    while stack:
+        node, parent, grandparent = stack.pop()
+        yield node, parent, grandparent
+        if type(node) in transparent:
+            stack.extend([(child, parent, grandparent) for child in child_list(node)])
+        else:
+            stack.extend([(child, node, parent) for child in child_list(node)])
+
+
 # Nodes that hold statements or are statements: what a statement-level walk descends into.
 _STATEMENT_LEVEL = (
     cst.Module,
@@ -156,16 +192,20 @@ def walk(
     visitors: dict[type, list[Callback]],
     leavers: dict[type, list[Callback]],
     ancestors: list[cst.CSTNode],
+    known_children: Optional[Mapping[int, list[cst.CSTNode]]] = None,
 ) -> None:
     """Call ``visitors[type(node)]`` on the way down and ``leavers[type(node)]`` on the way up.
 
     ``ancestors`` is kept equal to the path from the root to the node being visited (the node
     itself excluded), so callbacks can look at their parents without a metadata provider.
+    ``known_children`` (``child_list`` of each node, by id), when an analysis has already
+    listed them, spares listing them again.
     """
     leave_marker = object()
     stack: list[object] = [root]
-    pop, push = stack.pop, stack.append
+    pop, push, extend = stack.pop, stack.append, stack.extend
     no_callbacks: list[Callback] = []
+    known = known_children if known_children is not None else {}
     while stack:
         item = pop()
         if item is leave_marker:
@@ -176,7 +216,9 @@ def walk(
         node = item  # type: ignore[assignment]
         for callback in visitors.get(type(node), no_callbacks):
             callback(node)
-        found = child_list(node)
+        found = known.get(id(node))
+        if found is None:
+            found = child_list(node)
         if not found:
             # A leaf: no child will look at the ancestors, so leave it at once.
             for callback in leavers.get(type(node), no_callbacks):
@@ -184,5 +226,4 @@ def walk(
             continue
         ancestors.append(node)
         push(leave_marker)
-        found.reverse()
-        stack.extend(found)
+        extend(reversed(found))

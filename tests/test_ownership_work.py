@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 
 from leaklint import registry
-from leaklint.analysis import ownership_sites
+from leaklint.analysis import scopes
 from leaklint.analysis.concurrency import ConcurrencyFates
 from leaklint.analysis.ownership import Escape, Fate, Ownership
 from leaklint.analysis.specs import FACTORIES, RUNNING_WORK_EXEMPTIONS, Kind
@@ -128,15 +128,15 @@ def test_concurrency_verdicts_are_a_view_of_ownership() -> None:
     ]
 
 
-def test_one_scope_index_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_scope_model_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
     built = []
-    original = ownership_sites.ScopeIndex.__init__
+    original = scopes.Scopes.__init__
 
-    def counting(self: ownership_sites.ScopeIndex, module: cst.Module) -> None:
-        built.append(module)
-        original(self, module)
+    def counting(self: scopes.Scopes, context: FileContext) -> None:
+        built.append(context)
+        original(self, context)
 
-    monkeypatch.setattr(ownership_sites.ScopeIndex, "__init__", counting)
+    monkeypatch.setattr(scopes.Scopes, "__init__", counting)
     result = check_text(
         SourceText(SOURCE, "utf-8"), "snippet.py", RuleSet(registry.select_rules())
     )

@@ -24,11 +24,11 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
-from leaklint.syntax import code_of
-from leaklint.walker import children
+from leaklint.syntax import code_of, target_names
+from leaklint.walker import iter_with_parents
 
 
 class Unit(enum.Enum):
@@ -321,7 +321,7 @@ class Closures(Analysis):
         self, closure: FunctionScope, large: dict[str, LargeValue]
     ) -> Iterator[tuple[LargeValue, str]]:
         uses: dict[str, list[Optional[str]]] = {}
-        for node, parent, grandparent in _with_parents(closure.node.body):
+        for node, parent, grandparent in iter_with_parents(closure.node.body, _ARGUMENT):
             if isinstance(node, cst.Name) and node.value in large and not closure.binds(node.value):
                 uses.setdefault(node.value, []).append(_small_use(node, parent, grandparent))
         for name, kinds in uses.items():
@@ -372,20 +372,8 @@ def _small_use(
     return None
 
 
-Parented = tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]
-
-
-def _with_parents(root: cst.CSTNode) -> Iterator[Parented]:
-    """Nodes with their parent and grandparent; an ``Arg`` is skipped as a parent, so the
-    value of ``len(data)`` has the call as its parent."""
-    stack: list[Parented] = [(root, None, None)]
-    while stack:
-        node, parent, grandparent = stack.pop()
-        yield node, parent, grandparent
-        if isinstance(node, cst.Arg):
-            stack.extend((child, parent, grandparent) for child in children(node))
-        else:
-            stack.extend((child, node, parent) for child in children(node))
+# An argument is no parent: the value of `len(data)` has the call as its parent.
+_ARGUMENT = frozenset({cst.Arg})
 
 
 def may_be_large(value: cst.BaseExpression, names: ImportNames) -> bool:

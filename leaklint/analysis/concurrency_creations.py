@@ -23,7 +23,8 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership_calls import HelperSummary
-from leaklint.analysis.ownership_sites import Creation, Resolver, Scope, ScopeIndex
+from leaklint.analysis.ownership_sites import Creation, Resolver
+from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind, ResourceSpec
 from leaklint.analysis.tasks import TaskApis, named_like_task_api
 from leaklint.context import FileContext
@@ -111,7 +112,7 @@ class WorkResolver(Resolver):
     """The ownership analysis's resolver: the factory tables first, then the module's own
     subclasses of the concurrency factories and the task creations on any loop."""
 
-    def __init__(self, context: FileContext, names: ImportNames, index: ScopeIndex,
+    def __init__(self, context: FileContext, names: ImportNames, index: Scopes,
                  helpers: dict[cst.FunctionDef, HelperSummary],
                  local_specs: dict[str, tuple[ResourceSpec, ...]]) -> None:
         super().__init__(names, index, helpers, {})

@@ -27,9 +27,10 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import children, iter_nodes
+from leaklint.syntax import last_name, target_names
+from leaklint.walker import children, iter_nodes, iter_with_parents
 
 
 class Shape(enum.Enum):
@@ -784,14 +785,14 @@ _THREAD_IDENTITY_NAMES = frozenset({"ident", "native_id", "thread_id", "tid", "t
 
 def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[KeyReason]:
     """Why a key is new on (nearly) every call, or None when it may repeat."""
-    for part, _ in _with_parent(key):
+    for part, _, _ in iter_with_parents(key):
         if isinstance(part, cst.Call) and names.call_name(part) in _THREAD_IDENTITY_CALLS:
             return _THREAD_KEY
-        if isinstance(part, (cst.Name, cst.Attribute)) and _last_name(part) in (
+        if isinstance(part, (cst.Name, cst.Attribute)) and last_name(part) in (
             _THREAD_IDENTITY_NAMES
         ):
             return _THREAD_KEY
-    for part, parent in _with_parent(key):
+    for part, parent, _ in iter_with_parents(key):
         if isinstance(part, cst.Call):
             called = names.call_name(part) or ""
             if called == "builtins.id":
@@ -824,12 +825,6 @@ def _identity_reason(call: cst.Call) -> KeyReason:
     return KeyReason("keyed by object identity", doubtful=True)
 
 
-def _last_name(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return node.value if isinstance(node, cst.Name) else ""
-
-
 def _is_module_object(value: cst.BaseExpression, names: ImportNames) -> bool:
     """``sys.modules[...]``: a module, which exists once per process."""
     return isinstance(value, cst.Subscript) and names.qualified_name(value.value) == "sys.modules"
@@ -838,7 +833,7 @@ def _is_module_object(value: cst.BaseExpression, names: ImportNames) -> bool:
 def _argument_in(key: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
     """The first argument of the function the key is built from (``memo[text]``,
     ``table[(kind, name)]``), or None."""
-    for part, _ in _with_parent(key):
+    for part, _, _ in iter_with_parents(key):
         if (
             isinstance(part, cst.Name)
             and part.value in scope.params
@@ -950,16 +945,6 @@ def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpress
             if bound == name:
                 found.append(value)
     return found[0] if len(found) == 1 else None
-
-
-def _with_parent(
-    root: cst.CSTNode,
-) -> Iterator[tuple[cst.CSTNode, Optional[cst.CSTNode]]]:
-    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(root, None)]
-    while stack:
-        node, parent = stack.pop()
-        yield node, parent
-        stack.extend((child, node) for child in children(node))
 
 
 def _simple_bindings(node: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpression]]:

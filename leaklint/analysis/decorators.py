@@ -14,6 +14,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import code_of
 
 # API -> the maxsize it uses when called bare (None: unbounded).
 CACHE_APIS: dict[str, Optional[int]] = {
@@ -48,7 +49,7 @@ def _maxsize(call: cst.Call) -> str:
                 return UNBOUNDED
             if isinstance(value, cst.Integer):
                 return value.value
-            return cst.Module([]).code_for_node(value)
+            return code_of(value)
     return "128"
 
 

@@ -14,8 +14,8 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
-from leaklint.walker import iter_statements
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -43,35 +43,35 @@ class ImportNames(Analysis):
         super().__init__(context)
         self.aliases: dict[str, str] = {}
         self.module_bindings: set[str] = set()
-        # Imports are statements: no need to look inside expressions.
-        for node in iter_statements(context.module):
-            if type(node) is cst.Import:
-                self._add_import(node)
-            elif type(node) is cst.ImportFrom:
-                self._add_import_from(node)
+        # The names imported, in the order of the imports (a later one rebinds a name), read
+        # from the shared scope model rather than by a walk of the statements of its own.
+        scopes = context.analysis(Scopes)
+        for alias in scopes.nodes_of_type(cst.ImportAlias):
+            assert isinstance(alias, cst.ImportAlias)
+            statement = scopes.parents.get(alias)
+            if type(statement) is cst.Import:
+                self._add_import(alias)
+            elif isinstance(statement, cst.ImportFrom):
+                self._add_import_from(statement, alias)
         self._collect_module_bindings(context.module)
 
-    def _add_import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = _module_name(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.aliases[alias.asname.name.value] = full
-            else:
-                head = full.split(".", 1)[0]
-                self.aliases[head] = head
+    def _add_import(self, alias: cst.ImportAlias) -> None:
+        full = _module_name(alias.name)
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            self.aliases[alias.asname.name.value] = full
+        else:
+            head = full.split(".", 1)[0]
+            self.aliases[head] = head
 
-    def _add_import_from(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
+    def _add_import_from(self, node: cst.ImportFrom, alias: cst.ImportAlias) -> None:
+        if not isinstance(alias.name, cst.Name):
             return
         dots = "".join("." for _ in node.relative)
         base = dots + (_module_name(node.module) if node.module is not None else "")
-        for alias in node.names:
-            if not isinstance(alias.name, cst.Name):
-                continue
-            local = alias.name.value
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.aliases[local] = f"{base}.{alias.name.value}" if base else alias.name.value
+        local = alias.name.value
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            local = alias.asname.name.value
+        self.aliases[local] = f"{base}.{alias.name.value}" if base else alias.name.value
 
     def _collect_module_bindings(self, module: cst.Module) -> None:
         for statement in module.body:

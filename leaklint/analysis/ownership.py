@@ -65,13 +65,12 @@ from leaklint.analysis.ownership_sites import (
     Placement,
     Placer,
     Resolver,
-    Scope,
-    ScopeIndex,
 )
+from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.analysis.tasks import TASK_CALL_WORDS
 from leaklint.context import Analysis, FileContext
-from leaklint.syntax import code_of
+from leaklint.syntax import code_of, last_name
 
 __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource"]
 
@@ -97,14 +96,6 @@ def _calls_pattern(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternatives})\b(?:\s|\\|#[^\n]*)*\(")
 
 
-def _last_name(func: cst.BaseExpression) -> Optional[str]:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
 class Ownership(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -126,7 +117,7 @@ class Ownership(Analysis):
         # (most files: `open` or `get` named in a docstring) skips the scope index.
         if not _calls_pattern(candidates).search(context.source):
             return
-        index = ScopeIndex(context.module)
+        index = context.analysis(Scopes)
         resolver = WorkResolver(context, names, index, _LazySummaries(index, names), local_specs)
         resources = _analyse(index, resolver, candidates)
         factories = _factories(index, resources)
@@ -187,10 +178,10 @@ class _LazySummaries(dict):  # type: ignore[type-arg]
     """Helper summaries computed on first use: most functions of a file are never called with
     a resource, and summarising each one walks its whole body."""
 
-    def __init__(self, index: ScopeIndex, names: ImportNames) -> None:
+    def __init__(self, index: Scopes, names: ImportNames) -> None:
         super().__init__()
         self.names = names
-        self.is_method = {node: False for node in index.functions.values()}
+        self.is_method = {node: False for node in index.top_level_functions.values()}
         for methods in index.methods.values():
             self.is_method.update({node: True for node in methods.values()})
 
@@ -214,13 +205,13 @@ class _LazySummaries(dict):  # type: ignore[type-arg]
         return dict.__contains__(self, node)
 
 
-def _analyse(index: ScopeIndex, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
+def _analyse(index: Scopes, resolver: Resolver, candidates: frozenset[str]) -> list[Resource]:
     placer = Placer(resolver)
     found: list[Resource] = []
     for scope in index.scopes:
         for node in scope.own_nodes:
             # `type(...) is`: isinstance against libcst's ABCs is slow, and this sees every node.
-            if type(node) is not cst.Call or _last_name(node.func) not in candidates:
+            if type(node) is not cst.Call or last_name(node.func) not in candidates:
                 continue
             for creation in resolver.creations(node, scope):
                 found.append(_settle(creation, scope, placer, resolver))
@@ -329,7 +320,7 @@ def _expected_to_fail(call: cst.Call, resolver: Resolver) -> bool:
             assert isinstance(block_owner, cst.With)
             last = parent.body[-1] if parent.body else None
             if node is last and any(
-                isinstance(item.item, cst.Call) and _last_name(item.item.func) in _RAISES_CONTEXTS
+                isinstance(item.item, cst.Call) and last_name(item.item.func) in _RAISES_CONTEXTS
                 for item in block_owner.items
             ):
                 return True
@@ -346,7 +337,7 @@ def _resource(creation: Creation, scope: ScopeNode, placement: Placement, fate: 
     )
 
 
-def _factories(index: ScopeIndex, resources: list[Resource]) -> dict[cst.FunctionDef, Creation]:
+def _factories(index: Scopes, resources: list[Resource]) -> dict[cst.FunctionDef, Creation]:
     """Functions of this module that return a resource they create: their callers own it."""
     found: dict[cst.FunctionDef, Creation] = {}
     for resource in resources:
@@ -355,11 +346,11 @@ def _factories(index: ScopeIndex, resources: list[Resource]) -> dict[cst.Functio
             continue
         if scope.name.value.startswith("__") or _is_generator(scope):
             continue
-        decorators = {_last_name(d.decorator) for d in scope.decorators}
+        decorators = {last_name(d.decorator) for d in scope.decorators}
         if decorators & _NOT_FACTORY_DECORATORS:
             continue
         if scope not in found and (
-            scope in index.functions.values()
+            scope in index.top_level_functions.values()
             or any(scope in methods.values() for methods in index.methods.values())
         ):
             found[scope] = Creation(resource.call, resource.spec, resource.api)

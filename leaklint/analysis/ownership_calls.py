@@ -18,7 +18,7 @@ import libcst as cst
 
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.syntax import is_docstring
+from leaklint.syntax import code_of, is_docstring
 from leaklint.walker import children
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -83,14 +83,10 @@ class HelperSummary:
         only = statements[0]
         return isinstance(only, cst.SimpleStatementLine) and all(
             isinstance(small, cst.Pass)
-            or (isinstance(small, cst.Raise) and "NotImplementedError" in _code(small))
+            or (isinstance(small, cst.Raise) and "NotImplementedError" in code_of(small))
             or (isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis))
             for small in only.body
         )
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 

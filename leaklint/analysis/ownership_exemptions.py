@@ -12,7 +12,7 @@ for a kind, each a named predicate switched on by the kind's spec.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Callable, Optional
 
 import libcst as cst
@@ -20,9 +20,9 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership_model import Escape, Fate, Resource
-from leaklint.analysis.ownership_sites import ParentMap
+from leaklint.analysis.scopes import ParentMap
 from leaklint.analysis.specs import Exemption, Kind
-from leaklint.walker import children, iter_nodes
+from leaklint.walker import iter_nodes, iter_with_parents
 
 
 def exempted(resource: Resource, parents: ParentMap,
@@ -70,7 +70,7 @@ _LOG_METHODS = frozenset(
 def task_kept(label: str, scope: cst.CSTNode, names: ImportNames) -> bool:
     """Does any use of the task bound to ``label`` keep, await, cancel or hand it off?
     Conservative: every use that is not a known peek counts as keeping it."""
-    for node, parent, grand in _with_parents(scope):
+    for node, parent, grand in iter_with_parents(scope):
         if not (isinstance(node, cst.Name) and node.value == label):
             continue
         if isinstance(parent, cst.Attribute) and parent.value is node:
@@ -91,18 +91,6 @@ def task_kept(label: str, scope: cst.CSTNode, names: ImportNames) -> bool:
                 continue
         return True
     return False
-
-
-def _with_parents(
-    root: cst.CSTNode,
-) -> Iterator[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]]:
-    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]] = [
-        (root, None, None)
-    ]
-    while stack:
-        node, parent, grand = stack.pop()
-        yield node, parent, grand
-        stack.extend((child, node, parent) for child in children(node))
 
 
 def stored_as_key(resource: Resource, names: ImportNames) -> bool:

@@ -37,13 +37,8 @@ from leaklint.analysis.ownership_calls import (
     wraps_a_path,
 )
 from leaklint.analysis.ownership_model import Escape
-from leaklint.analysis.ownership_sites import (
-    Creation,
-    Placement,
-    Resolver,
-    Scope,
-    argument_index,
-)
+from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, argument_index
+from leaklint.analysis.scopes import Scope
 from leaklint.walker import children
 
 
@@ -680,7 +675,9 @@ class FlowWalk:
         if method == "accept":
             return self.loopback_listener
         if method == "connect" and node.args:
-            return is_own_listener_address(node.args[0].value, self.scope.listener_addresses)
+            return is_own_listener_address(
+                node.args[0].value, self.resolver.listener_addresses(self.scope)
+            )
         return False
 
     def _surely_raises(self, callee: cst.FunctionDef) -> bool:

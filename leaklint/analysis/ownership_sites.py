@@ -9,9 +9,8 @@ use: dropped inline (``open(p).read()``), managed (``with open(p) as f``), hande
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Optional, overload
+from dataclasses import dataclass
+from typing import Optional
 
 import libcst as cst
 
@@ -25,14 +24,14 @@ from leaklint.analysis.ownership_calls import (
     is_library_function,
     is_managing_method,
     is_own_listener_address,
-    params_of,
     passes_a_value,
     wraps_a_path,
 )
-from leaklint.analysis.ownership_model import Escape, Fate, ScopeNode
+from leaklint.analysis.ownership_model import Escape, Fate
+from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import ResourceSpec
-from leaklint.syntax import code_of
-from leaklint.walker import child_list, children
+from leaklint.syntax import code_of, target_names
+from leaklint.walker import children
 
 _CONTAINER_CALLS = frozenset(
     {"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
@@ -40,252 +39,8 @@ _CONTAINER_CALLS = frozenset(
 )
 
 
-@dataclass(eq=False)
-class Scope:
-    node: ScopeNode
-    parent: Optional[Scope]
-    owner: Optional[cst.ClassDef] = None  # the class of a method
-    params: set[str] = field(default_factory=set)
-    assigned: set[str] = field(default_factory=set)
-    declared_global: set[str] = field(default_factory=set)
-    # Nodes evaluated in this frame (nested defs, lambdas and classes excluded).
-    own_nodes: list[cst.CSTNode] = field(default_factory=list)
-    local_containers: set[str] = field(default_factory=set)
-    types: dict[str, Optional[str]] = field(default_factory=dict)
-    annotations: dict[str, Optional[cst.Annotation]] = field(default_factory=dict)
-    resource_names: Optional[set[str]] = None
-    # Names only ever assigned True/False: ownership flags (`close_source = True`).
-    flag_assignments: set[str] = field(default_factory=set)
-    other_assignments: set[str] = field(default_factory=set)
-    # Names assigned the address of a socket the scope bound (`address = s.getsockname()`).
-    listener_addresses: set[str] = field(default_factory=set)
-
-    @property
-    def bool_flags(self) -> set[str]:
-        return self.flag_assignments - self.other_assignments
-
-    @property
-    def is_function(self) -> bool:
-        return isinstance(self.node, (cst.FunctionDef, cst.Lambda))
-
-    def is_local(self, name: str) -> bool:
-        return self.is_function and name not in self.declared_global and (
-            name in self.params or name in self.assigned
-        )
-
-    def shadows(self, name: str) -> bool:
-        """Whether ``name`` is bound by this function or an enclosing one (a parameter or local
-        called ``open`` is not the builtin)."""
-        scope: Optional[Scope] = self
-        while scope is not None:
-            if scope.is_function and (name in scope.params or name in scope.assigned):
-                return name not in scope.declared_global
-            scope = scope.parent
-        return False
-
-    @property
-    def body(self) -> list[cst.BaseStatement]:
-        if isinstance(self.node, cst.Module):
-            return list(self.node.body)
-        if isinstance(self.node, (cst.FunctionDef, cst.ClassDef)):
-            body = self.node.body
-            if isinstance(body, cst.IndentedBlock):
-                return list(body.body)
-            return [cst.SimpleStatementLine(body=body.body)]  # type: ignore[arg-type]
-        return []
-
-
-def _bound_names(target: cst.CSTNode) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _bound_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _bound_names(target.value)
-
-
-_SCOPE_TYPES = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
-_BINDING_TYPES = frozenset(
-    {cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
-     cst.AsName, cst.NamedExpr, cst.Import, cst.ImportFrom}
-)
-
-
 # The bindings `_infer_name_type` reads.
 _TYPED_BINDINGS = frozenset({cst.Assign, cst.AnnAssign, cst.WithItem, cst.For, cst.CompFor})
-
-
-class ParentMap:
-    """Each node's parent. Keyed by identity: libcst nodes hash through a Python method,
-    ``id()`` in C, and this map gets an entry for every node of the file."""
-
-    __slots__ = ("by_id",)
-
-    def __init__(self) -> None:
-        self.by_id: dict[int, cst.CSTNode] = {}
-
-    @overload
-    def get(self, node: cst.CSTNode) -> Optional[cst.CSTNode]: ...
-
-    @overload
-    def get(self, node: cst.CSTNode, default: cst.CSTNode) -> cst.CSTNode: ...
-
-    def get(self, node: cst.CSTNode, default: Optional[cst.CSTNode] = None
-            ) -> Optional[cst.CSTNode]:
-        return self.by_id.get(id(node), default)
-
-    def __setitem__(self, node: cst.CSTNode, parent: cst.CSTNode) -> None:
-        self.by_id[id(node)] = parent
-
-
-class ScopeIndex:
-    """Every scope of a module with its own nodes, and a parent map of all nodes."""
-
-    def __init__(self, module: cst.Module) -> None:
-        self.parents = ParentMap()
-        self.scopes: list[Scope] = []
-        self.functions: dict[str, cst.FunctionDef] = {}
-        self.methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}
-        root = Scope(module, None)
-        self.scopes.append(root)
-        self._fill(root, list(children(module)))
-        for statement in module.body:
-            if isinstance(statement, cst.FunctionDef):
-                self.functions[statement.name.value] = statement
-
-    def _fill(self, scope: Scope, start: list[cst.CSTNode]) -> None:
-        parent_of = self.parents.by_id
-        for node in start:
-            parent_of[id(node)] = scope.node
-        stack = list(start)
-        own = scope.own_nodes
-        while stack:
-            node = stack.pop()
-            node_type = type(node)
-            # Dispatch on the exact type: isinstance against libcst's abstract bases is slow.
-            if node_type in _SCOPE_TYPES:
-                self._nested_scope(scope, node)
-                continue
-            own.append(node)
-            if node_type in _BINDING_TYPES:
-                self._note_binding(scope, node)
-            found = child_list(node)
-            for child in found:
-                parent_of[id(child)] = node
-            stack.extend(found)
-
-    def _nested_scope(self, scope: Scope, node: cst.CSTNode) -> Optional[Scope]:
-        if isinstance(node, cst.FunctionDef):
-            if scope.is_function:
-                scope.assigned.add(node.name.value)
-            owner = scope.node if isinstance(scope.node, cst.ClassDef) else None
-            if owner is not None:
-                self.methods.setdefault(owner, {})[node.name.value] = node
-            inner = Scope(node, scope, owner=owner)
-            inner.params.update(_all_params(node.params))
-            inner.annotations.update(_annotations(node.params))
-            outer_parts: list[cst.CSTNode] = [*node.decorators, node.params]
-            if node.returns is not None:
-                outer_parts.append(node.returns)
-            self._fill_outer(scope, node, outer_parts)
-            self.parents[node.body] = node
-            self.scopes.append(inner)
-            self._fill(inner, list(children(node.body)))
-            for child in children(node.body):
-                self.parents[child] = node.body
-            return inner
-        if isinstance(node, cst.Lambda):
-            inner = Scope(node, scope)
-            inner.params.update(_all_params(node.params))
-            self._fill_outer(scope, node, [node.params])
-            self.scopes.append(inner)
-            self._fill(inner, [node.body])
-            self.parents[node.body] = node
-            return inner
-        if isinstance(node, cst.ClassDef):
-            if scope.is_function:
-                scope.assigned.add(node.name.value)
-            inner = Scope(node, scope)
-            self._fill_outer(scope, node, [*node.decorators, *node.bases, *node.keywords])
-            self.scopes.append(inner)
-            self.parents[node.body] = node
-            self._fill(inner, list(children(node.body)))
-            for child in children(node.body):
-                self.parents[child] = node.body
-            return inner
-        return None
-
-    def _fill_outer(self, scope: Scope, owner: cst.CSTNode, parts: list[cst.CSTNode]) -> None:
-        for part in parts:
-            self.parents[part] = owner
-        # Decorators, defaults and bases run in the enclosing frame.
-        stack = list(parts)
-        while stack:
-            node = stack.pop()
-            scope.own_nodes.append(node)
-            for child in children(node):
-                self.parents[child] = node
-                stack.append(child)
-
-    def _note_binding(self, scope: Scope, node: cst.CSTNode) -> None:
-        if isinstance(node, (cst.Global, cst.Nonlocal)):
-            scope.declared_global.update(n.name.value for n in node.names)
-        elif isinstance(node, cst.Assign):
-            is_flag = isinstance(node.value, cst.Name) and node.value.value in ("True", "False")
-            for target in node.targets:
-                names = list(_bound_names(target.target))
-                scope.assigned.update(names)
-                if isinstance(target.target, cst.Name):
-                    (scope.flag_assignments if is_flag else scope.other_assignments).update(names)
-                if len(names) == 1 and isinstance(target.target, cst.Name):
-                    self._note_value(scope, names[0], node.value)
-                    if is_own_listener_address(node.value):
-                        scope.listener_addresses.add(names[0])
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            scope.assigned.update(_bound_names(node.target))
-            if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and (
-                node.value is not None
-            ):
-                self._note_value(scope, node.target.value, node.value)
-        elif isinstance(node, (cst.For, cst.CompFor)):
-            scope.assigned.update(_bound_names(node.target))
-        elif isinstance(node, cst.AsName):
-            scope.assigned.update(_bound_names(node.name))
-        elif isinstance(node, cst.NamedExpr):
-            scope.assigned.update(_bound_names(node.target))
-        elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
-            node.names, cst.ImportStar
-        ):
-            for alias in node.names:
-                if alias.asname is not None:
-                    scope.assigned.update(_bound_names(alias.asname.name))
-                else:
-                    name = dotted_name(alias.name) or ""
-                    scope.assigned.add(name.split(".", 1)[0])
-
-    def _note_value(self, scope: Scope, name: str, value: cst.BaseExpression) -> None:
-        literal = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)
-        factory = isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and (
-            value.func.value in ("list", "dict", "set", "deque", "OrderedDict", "defaultdict")
-        )
-        if isinstance(value, literal) or factory:
-            scope.local_containers.add(name)
-
-
-def _annotations(parameters: cst.Parameters) -> dict[str, Optional[cst.Annotation]]:
-    every = (*parameters.posonly_params, *parameters.params, *parameters.kwonly_params)
-    return {param.name.value: param.annotation for param in every}
-
-
-def _all_params(parameters: cst.Parameters) -> list[str]:
-    names = params_of(parameters)
-    names.extend(p.name.value for p in parameters.kwonly_params)
-    if isinstance(parameters.star_arg, cst.Param):
-        names.append(parameters.star_arg.name.value)
-    if parameters.star_kwarg is not None:
-        names.append(parameters.star_kwarg.name.value)
-    return names
 
 
 @dataclass(frozen=True)
@@ -328,7 +83,7 @@ def _named_like_owner(method: cst.Attribute) -> bool:
 class Resolver:
     """Recognises creating calls in one scope and classifies their immediate use."""
 
-    def __init__(self, names: ImportNames, index: ScopeIndex,
+    def __init__(self, names: ImportNames, index: Scopes,
                  helpers: dict[cst.FunctionDef, HelperSummary],
                  factories: dict[cst.FunctionDef, Creation]) -> None:
         self.names = names
@@ -402,13 +157,26 @@ class Resolver:
             }
         return scope.resource_names
 
+    def listener_addresses(self, scope: Scope) -> set[str]:
+        """Names the scope assigns the address of a socket it bound
+        (``address = s.getsockname()``)."""
+        if scope.listener_addresses is None:
+            scope.listener_addresses = {
+                target.target.value
+                for node in scope.own_nodes
+                if type(node) is cst.Assign and is_own_listener_address(node.value)
+                for target in node.targets
+                if isinstance(target.target, cst.Name)
+            }
+        return scope.listener_addresses
+
     def callee(self, call: cst.Call, scope: Scope) -> Optional[cst.FunctionDef]:
         """The function of this module a call runs: ``helper(...)`` or ``self.helper(...)``."""
         func = call.func
         if isinstance(func, cst.Name):
             if scope.shadows(func.value) or func.value in self.names.aliases:
                 return None
-            return self.index.functions.get(func.value)
+            return self.index.top_level_functions.get(func.value)
         if (
             isinstance(func, cst.Attribute)
             and isinstance(func.value, cst.Name)
@@ -478,7 +246,7 @@ class Resolver:
                 node.asname.name, cst.Name
             ) and node.asname.name.value == name:
                 value = node.item
-            elif isinstance(node, (cst.For, cst.CompFor)) and name in _bound_names(node.target):
+            elif isinstance(node, (cst.For, cst.CompFor)) and name in target_names(node.target):
                 seen.add(None)
                 continue
             else:
@@ -763,7 +531,7 @@ class Placer:
         if creation.spec.with_releases or climb.closing:
             return Placement(Fate.MANAGED)
         statement = self.parents.get(item)
-        names = tuple(_bound_names(item.asname.name)) if item.asname is not None else ()
+        names = tuple(target_names(item.asname.name)) if item.asname is not None else ()
         if not names:
             return Placement(Fate.LEAKED, Escape.WITH_DOES_NOT_RELEASE, statement)
         return Placement(aliases=names, statement=statement, conditional=climb.conditional)

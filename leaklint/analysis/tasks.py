@@ -15,9 +15,10 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
 from leaklint.screen import last_names
-from leaklint.walker import iter_nodes
+from leaklint.syntax import last_name
 
 # Module-level functions whose result is a task/future the caller must keep.
 TASK_FUNCTIONS = {
@@ -57,21 +58,13 @@ class TaskCreation:
     api: str  # what the user wrote, for messages: "asyncio.create_task", "loop.create_task"
 
 
-def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
-
-
 def named_like_task_api(call: cst.Call) -> bool:
     """Whether the call is spelled like a task API (``loop.create_task``, ``gather``): a cheap
     test before :class:`TaskApis` reads the module."""
-    return _last_identifier(call.func) in _TASK_CALL_NAMES
+    return last_name(call.func) in _TASK_CALL_NAMES
 
 
-_READ = frozenset({cst.FunctionDef, cst.Assign, cst.WithItem})
+_READ = (cst.FunctionDef, cst.Assign, cst.WithItem)
 
 
 class TaskApis(Analysis):
@@ -84,15 +77,13 @@ class TaskApis(Analysis):
         self.task_group_names: set[str] = set()
         # `async def` functions and methods of the module, by name.
         self.coroutine_functions: set[str] = set()
-        for node in iter_nodes(context.module):
-            if type(node) not in _READ:  # exact types: an ABC's isinstance is slow
-                continue
+        for node in context.analysis(Scopes).nodes_of_type(*_READ):
             if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
                 self.coroutine_functions.add(node.name.value)
             elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
                 if self.names.call_name(node.value) in LOOP_GETTERS:
                     for target in node.targets:
-                        name = _last_identifier(target.target)
+                        name = last_name(target.target)
                         if name:
                             self.loop_names.add(name)
             elif (
@@ -101,14 +92,14 @@ class TaskApis(Analysis):
                 and self.names.call_name(node.item) in TASK_GROUP_TYPES
                 and node.asname
             ):
-                name = _last_identifier(node.asname.name)
+                name = last_name(node.asname.name)
                 if name:
                     self.task_group_names.add(name)
 
     def is_loop(self, receiver: cst.BaseExpression) -> bool:
         if isinstance(receiver, cst.Call):
             return self.names.call_name(receiver) in LOOP_GETTERS
-        name = _last_identifier(receiver)
+        name = last_name(receiver)
         if name is None or name in self.task_group_names:
             return False
         return name in self.loop_names or "loop" in name.lower()
@@ -125,7 +116,7 @@ class TaskApis(Analysis):
         if not args or not isinstance(args[0].value, cst.Call):
             return False
         callee = args[0].value.func
-        name = _last_identifier(callee)
+        name = last_name(callee)
         if name in self.coroutine_functions:
             return True
         return name is not None and name not in FUTURE_RETURNING and not (

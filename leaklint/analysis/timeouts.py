@@ -30,7 +30,9 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
+from leaklint.analysis.scopes import Scopes
 from leaklint.context import Analysis, FileContext
+from leaklint.syntax import last_name
 from leaklint.walker import iter_nodes, iter_statements
 
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
@@ -231,7 +233,7 @@ class TimeoutCalls(Analysis):
             isinstance(func, cst.Attribute)
             and func.attr.value in SESSION_METHODS
             and self.is_session(func.value, ancestors)
-            and _last_identifier(func.value) not in self._adapted
+            and last_name(func.value) not in self._adapted
         ):
             api = f"session.{func.attr.value}"
             return self._requests_call(call, api, keyword_only=func.attr.value != "request")
@@ -450,7 +452,7 @@ class TimeoutCalls(Analysis):
         if not adapters:
             return frozenset()
         mounted: set[str] = set()
-        for node in iter_nodes(module):
+        for node in self.context.analysis(Scopes).nodes_of_type(cst.Call):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)
@@ -462,7 +464,7 @@ class TimeoutCalls(Analysis):
                     for arg in node.args
                 )
             ):
-                name = _last_identifier(node.func.value)
+                name = last_name(node.func.value)
                 if name:
                     mounted.add(name)
         return frozenset(mounted)
@@ -507,14 +509,6 @@ def _decided_by_timeout_branch(ancestors: Sequence[cst.CSTNode]) -> bool:
         isinstance(node, (cst.If, cst.IfExp)) and _mentions_timeout(node.test)
         for node in iter_nodes(function.body)
     )
-
-
-def _last_identifier(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    return None
 
 
 def _is_definition(statement: cst.CSTNode) -> bool:

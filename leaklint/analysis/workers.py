@@ -18,7 +18,6 @@ For tasks, the analysis also notes whether the task is cancelled somewhere in th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional, Union, cast
 
@@ -27,11 +26,12 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.context import Analysis, FileContext
 from leaklint.screen import last_names
-from leaklint.walker import child_list
+from leaklint.walker import iter_frame
 
 
 def _factories(kind: Kind, started: bool = False) -> frozenset[str]:
@@ -125,27 +125,29 @@ class BackgroundWorkers(Analysis):
         self._executor_names: set[str] = set()
         self._cancelled: set[str] = set()
         self._task_holders: list[tuple[cst.FunctionDef, frozenset[str]]] = []
-        self._scan(context.module, [])
+        self._scan(context.analysis(Scopes))
         for function, holders in self._task_holders:
             cancelled = bool(holders & self._cancelled)
             self._add(Worker(function, "background task", cancelled))
 
     # --- collection -------------------------------------------------------------------------
-    def _scan(self, root: cst.CSTNode, outer: list[Scope]) -> None:
-        # Iterative: generated modules nest thousands of levels deep.
-        stack: list[tuple[cst.CSTNode, list[Scope]]] = [(root, outer)]
-        while stack:
-            node, scopes = stack.pop()
-            # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop
-            # sees every node of the file.
-            kind = type(node)
-            if kind in _VISITED:
-                self._visit(node, scopes)
-            found = child_list(node)
-            if found:
-                found.reverse()
-                inner = [*scopes, cast(Scope, node)] if kind in _SCOPES else scopes
-                stack.extend([(child, inner) for child in found])
+    def _scan(self, scopes: Scopes) -> None:
+        """Visit the nodes `_visit` reads, in the order of the shared walk, each with the
+        defs and classes around it (outermost first)."""
+        parents = scopes.parents
+        # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop sees
+        # every node of the file.
+        for node in scopes.nodes:
+            if type(node) not in _VISITED:
+                continue
+            around: list[Scope] = []
+            parent = parents.get(node)
+            while parent is not None:
+                if type(parent) in _SCOPES:
+                    around.append(cast(Scope, parent))
+                parent = parents.get(parent)
+            around.reverse()
+            self._visit(node, around)
 
     def _visit(self, node: cst.CSTNode, scopes: list[Scope]) -> None:
         if isinstance(node, cst.Call):
@@ -201,19 +203,21 @@ class BackgroundWorkers(Analysis):
         containers that target (or the call itself) is put into in the same function."""
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         held: set[str] = set()
-        for node in _walk(body):
+        # Listed once, read three times: the frame can be the whole module.
+        nodes = list(iter_frame(body, _FRAMES))
+        for node in nodes:
             if isinstance(node, cst.Assign) and node.value is call:
                 held.update(filter(None, (_identifier(t.target) for t in node.targets)))
             elif isinstance(node, cst.AnnAssign) and node.value is call:
                 held.update(filter(None, [_identifier(node.target)]))
-        for node in _walk(body):
+        for node in nodes:
             if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
                 continue
             if any(arg.value is call or _identifier(arg.value) in held for arg in node.args):
                 container = _identifier(node.func.value)
                 if container:
                     held.add(container)
-        for node in _walk(body):
+        for node in nodes:
             # `self._tasks[key] = task`
             if isinstance(node, cst.Assign) and (
                 node.value is call or _identifier(node.value) in held
@@ -226,7 +230,7 @@ class BackgroundWorkers(Analysis):
         variable = _identifier(loop.target)
         if variable is None:
             return
-        for node in _walk(loop.body):
+        for node in iter_frame(loop.body, _FRAMES):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)
@@ -257,7 +261,7 @@ class BackgroundWorkers(Analysis):
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         holders = {
             name
-            for node in _walk(body)
+            for node in iter_frame(body, _FRAMES)
             if isinstance(node, cst.Assign) and node.value is call
             for name in filter(None, (_identifier(t.target) for t in node.targets))
         }
@@ -361,18 +365,8 @@ def _method(owner: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
 
 
 def _nested_function(function: cst.FunctionDef, name: str) -> Optional[cst.FunctionDef]:
-    for node in _walk(function.body):
+    for node in iter_frame(function.body, _FRAMES):
         if isinstance(node, cst.FunctionDef) and node.name.value == name:
             return node
     return None
 
-
-def _walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Nodes of ``root``'s own frame: nested functions are yielded but not entered."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        if node is not root and type(node) in _FRAMES:
-            continue
-        stack.extend(child_list(node))

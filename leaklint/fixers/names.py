@@ -13,7 +13,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.context import FileContext
 from leaklint.fixers.source import StatementRun
 from leaklint.model import Edit
-from leaklint.syntax import is_docstring
+from leaklint.syntax import code_of, is_docstring
 from leaklint.walker import iter_nodes
 
 
@@ -94,7 +94,7 @@ def _import_index(module: cst.Module, statement: str, module_name: str) -> Optio
         if isinstance(first, cst.ImportFrom):
             if first.relative or first.module is None:
                 return position  # relative imports come last
-            name = cst.Module([]).code_for_node(first.module)
+            name = code_of(first.module)
         else:
             assert isinstance(first, cst.Import)
             name = first.names[0].evaluated_name

@@ -9,13 +9,14 @@ from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.container_screen import may_have_mutable_default
 from leaklint.analysis.containers import ContainerDefinitions, Containers, container_type
 from leaklint.analysis.names import ImportNames
-from leaklint.analysis.scopes import FunctionScope, Scopes, target_names
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.fixers.defaults import none_default_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
 from leaklint.runtime.evidence import Evidence
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
+from leaklint.syntax import target_names
 from leaklint.walker import iter_nodes
 
 # Parameter names that say the shared default is the point (a deliberate memo).
