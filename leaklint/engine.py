@@ -9,13 +9,15 @@ and every other rule and file is still checked.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import re
 import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, TypeVar
 
@@ -108,7 +110,8 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
     parsed: list[_Parsed] = []
     try:
         try:
-            return _check(source.text, path, ruleset, parsed)
+            with _collector_paused():
+                return _check(source.text, path, ruleset, parsed)
         except RecursionError:
             pass
         try:
@@ -117,6 +120,24 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
             return unreadable(ruleset, path, "nested too deeply to analyse")
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
         return FileResult(path, errors=(internal_error(path, "engine", exc),))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Check a file with the cyclic garbage collector off, as it was before afterwards.
+
+    A check allocates hundreds of thousands of small objects (the tree, its metadata, the
+    analyses' tables) that all stay alive until the file is done, so each collection the
+    allocations trigger walks them all and frees nothing: measured on the stdlib, a fifth of
+    the CPU of a check. Reference counting still frees everything else as it goes; the few
+    cycles a check leaves are collected once the collector is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def internal_error(path: str, where: str, exc: BaseException) -> InternalError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import libcst as cst
@@ -62,6 +63,40 @@ def test_a_failing_rule_is_isolated() -> None:
     [error] = result.errors
     assert error.rule == "LK998 exploding" and error.path == "x.py"
     assert "ValueError: 'boom'" in error.summary and "Traceback" in error.traceback
+
+
+class CollectorWatcher(Rule):
+    """
+    ## What it does
+    Records whether the cyclic garbage collector runs while a file is checked.
+    ## Why is this bad?
+    -
+    ## Example
+    -
+    ## Use instead
+    -
+    """
+
+    CODE = "LK996"
+    NAME = "collector-watcher"
+    MESSAGE = "collector enabled: {enabled}"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.report(node, enabled=gc.isenabled())
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_off_during_a_check_and_as_it_was_after(enabled: bool) -> None:
+    # A check's objects live until the file is done: collections during it free nothing.
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = check_bytes(b"f()\n", "x.py", RuleSet((CollectorWatcher,)))
+        assert [f.message for f in result.findings] == ["collector enabled: False"]
+        assert gc.isenabled() is enabled
+        check_bytes(b"f(\n", "broken.py", RuleSet((CollectorWatcher,)))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 def test_triggers_skip_rules_and_ancestors_are_kept() -> None:
