@@ -27,7 +27,7 @@ from typing import Any, Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from leaklint import engine, screen, walker
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 
 _totals: dict[str, float] = defaultdict(float)
 _calls: dict[str, int] = defaultdict(int)

@@ -26,7 +26,7 @@ import libcst as cst
 from leaklint.analysis.confidence import declared_obsolete
 from leaklint.analysis.reachability import DeadCode
 from leaklint.analysis.scopes import Scopes
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.model import Confidence, FileResult, Finding, Fix, InternalError
 from leaklint.rule import Report, Rule
 from leaklint.rules.parse_error import ParseError

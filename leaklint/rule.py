@@ -18,7 +18,7 @@ import libcst as cst
 from leaklint.model import Applicability, Confidence, Fix
 
 if TYPE_CHECKING:
-    from leaklint.context import Analysis, FileContext
+    from leaklint.file_context import Analysis, FileContext
     from leaklint.runtime.evidence import Evidence
     from leaklint.screen import Screen, SourceFacts
 

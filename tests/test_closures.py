@@ -10,8 +10,8 @@ import pytest
 from leaklint import registry
 from leaklint.analysis.closures import LargeValues
 from leaklint.config import ConfigError, settings_from_table
-from leaklint.context import FileContext
 from leaklint.engine import check_bytes
+from leaklint.file_context import FileContext
 
 
 def _large_values(source: str) -> LargeValues:

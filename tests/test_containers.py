@@ -9,8 +9,8 @@ import pytest
 
 from leaklint import registry
 from leaklint.analysis.containers import Containers
-from leaklint.context import FileContext
 from leaklint.engine import check_bytes
+from leaklint.file_context import FileContext
 from leaklint.model import Confidence
 
 

@@ -10,7 +10,7 @@ import pytest
 from leaklint import registry
 from leaklint.analysis.ownership import Escape, Fate, Ownership
 from leaklint.analysis.ownership_model import Resource
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 
 HEADER = """\
 import contextlib, io, json, os, shutil, socket, sqlite3, ssl, tempfile, threading

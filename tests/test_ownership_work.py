@@ -14,8 +14,8 @@ from leaklint.analysis import scopes
 from leaklint.analysis.concurrency import ConcurrencyFates
 from leaklint.analysis.ownership import Escape, Fate, Ownership
 from leaklint.analysis.specs import FACTORIES, RUNNING_WORK_EXEMPTIONS, Kind
-from leaklint.context import FileContext
 from leaklint.engine import RuleSet, check_text
+from leaklint.file_context import FileContext
 from leaklint.source import SourceText
 
 SOURCE = textwrap.dedent(

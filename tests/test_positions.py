@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.positions import resolve_positions
 from leaklint.walker import iter_nodes
 

@@ -25,7 +25,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
 from leaklint.syntax import code_of, target_names
 from leaklint.walker import iter_with_parents

@@ -22,7 +22,7 @@ from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_ke
 from leaklint.analysis.ownership import Ownership, first_of_each_defect
 from leaklint.analysis.ownership_model import Resource
 from leaklint.analysis.specs import Kind
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 
 CONCURRENCY_KINDS = frozenset({Kind.THREAD, Kind.EXECUTOR, Kind.PROCESS, Kind.TIMER, Kind.TASK})
 

@@ -23,11 +23,11 @@ import libcst as cst
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.ownership_calls import HelperSummary
-from leaklint.analysis.ownership_sites import Creation, Resolver
+from leaklint.analysis.ownership_creations import Creation, Resolver
 from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind, ResourceSpec
 from leaklint.analysis.tasks import TaskApis, named_like_task_api
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.walker import iter_nodes
 
 # Factories a subclass defined in the module inherits its spec from: the classes that run

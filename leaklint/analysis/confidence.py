@@ -14,7 +14,7 @@ import libcst as cst
 
 from leaklint.analysis.ownership_model import Fate, Resource
 from leaklint.analysis.specs import Kind
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.model import Confidence
 
 # How pytest and unittest discover tests: test_*.py / *_test.py / conftest.py files, and what

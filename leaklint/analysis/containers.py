@@ -28,7 +28,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import FunctionScope, Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import last_name, target_names
 from leaklint.walker import children, iter_nodes, iter_with_parents
 
@@ -894,14 +894,6 @@ def _is_class_creation_hook(scope: FunctionScope, names: ImportNames) -> bool:
             if base_name.endswith("Meta") or base_name.endswith("Metaclass"):
                 return True
     return False
-
-
-def _referenced_names(node: cst.CSTNode) -> Iterator[str]:
-    """Names a node refers to by value: ``f`` in ``f(x)``, ``x.f``, ``@f``, ``key=f``."""
-    if isinstance(node, cst.Name):
-        yield node.value
-    elif isinstance(node, cst.Attribute):
-        yield node.attr.value
 
 
 def _assign_targets(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:

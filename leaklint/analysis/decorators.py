@@ -13,7 +13,8 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
+from leaklint.screen import SourceFacts, last_names
 from leaklint.syntax import code_of
 
 # API -> the maxsize it uses when called bare (None: unbounded).
@@ -25,6 +26,12 @@ CACHE_APIS: dict[str, Optional[int]] = {
 # Calling these returns the decorator; `functools.cache` takes the function directly.
 CACHE_FACTORIES = frozenset({"functools.lru_cache", "async_lru.alru_cache"})
 UNBOUNDED = "unbounded"
+
+
+def may_hold_cache_decorators(facts: SourceFacts) -> bool:
+    """A cache decorator names its API somewhere: in an import, at the decorator, or in a
+    module-level alias (`memo = lru_cache(maxsize=None)`)."""
+    return facts.decorated and facts.names_any(last_names(CACHE_APIS))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.walker import children
 
 _LOOPS = (cst.For, cst.While)

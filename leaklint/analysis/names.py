@@ -15,7 +15,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from leaklint.analysis.scopes import Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 

@@ -23,10 +23,11 @@ To teach it a new resource, add a ``ResourceSpec`` to ``specs.FACTORIES`` (modul
 or ``specs.METHOD_FACTORIES`` (methods of a typed receiver): kind, rule code, release methods or
 functions, whether ``with`` releases it, activation methods (``start``), keyword conditions.
 
-How it works (modules ``ownership_*``): ``ownership_sites`` indexes the scopes of the file
-(module, classes, functions, lambdas), resolves creating calls (imports, local shadowing,
-``Path``/``SSLContext`` receivers, in-module factory functions) and classifies the expression
-around each call (dropped inline, managed, handed off, or bound to names);
+How it works (modules ``ownership_*``): the scopes of the file (module, classes, functions,
+lambdas) come from the shared model in ``scopes``; ``ownership_creations`` resolves creating
+calls (imports, local shadowing, ``Path``/``SSLContext`` receivers, in-module factory
+functions) and places each one: what the expression around it does with the object (dropped
+inline, managed, handed off, or bound to names);
 ``concurrency_creations`` extends that resolver to the creations no factory table names (the
 module's own Thread/Timer/Process subclasses, tasks created on any event loop);
 ``ownership_flow`` walks the scope's paths for a bound object; ``ownership_calls`` holds the
@@ -57,19 +58,19 @@ from leaklint.analysis import specs
 from leaklint.analysis.concurrency_creations import WorkResolver, local_subclass_specs
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.ownership_calls import summarize_helper
-from leaklint.analysis.ownership_exemptions import exempted
-from leaklint.analysis.ownership_flow import FlowWalk, Status
-from leaklint.analysis.ownership_model import Escape, Fate, Resource, ScopeNode
-from leaklint.analysis.ownership_sites import (
+from leaklint.analysis.ownership_creations import (
     Creation,
     Placement,
     Placer,
     Resolver,
 )
+from leaklint.analysis.ownership_exemptions import exempted
+from leaklint.analysis.ownership_flow import FlowWalk, Status
+from leaklint.analysis.ownership_model import Escape, Fate, Resource, ScopeNode
 from leaklint.analysis.scopes import Scope, Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.analysis.tasks import TASK_CALL_WORDS
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import code_of, last_name
 
 __all__ = ["Escape", "Fate", "Kind", "Ownership", "Resource"]

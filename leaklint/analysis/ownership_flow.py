@@ -36,8 +36,8 @@ from leaklint.analysis.ownership_calls import (
     passes_a_value,
     wraps_a_path,
 )
+from leaklint.analysis.ownership_creations import Creation, Placement, Resolver, argument_index
 from leaklint.analysis.ownership_model import Escape
-from leaklint.analysis.ownership_sites import Creation, Placement, Resolver, argument_index
 from leaklint.analysis.scopes import Scope
 from leaklint.walker import children
 

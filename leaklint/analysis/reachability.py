@@ -26,7 +26,7 @@ from typing import Callable, Optional
 import libcst as cst
 
 from leaklint.analysis.names import dotted_name
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.walker import iter_nodes, iter_statements
 
 # The oldest supported Python, and a version newer than any that will exist for a long time:

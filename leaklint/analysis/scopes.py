@@ -26,7 +26,7 @@ from typing import Optional, Union, overload
 import libcst as cst
 
 from leaklint.analysis.ownership_model import ScopeNode
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import parameter_names, target_names
 from leaklint.walker import child_list
 

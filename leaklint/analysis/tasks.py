@@ -16,7 +16,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.screen import last_names
 from leaklint.syntax import last_name
 

@@ -31,7 +31,7 @@ import libcst as cst
 
 from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import last_name
 from leaklint.walker import iter_nodes, iter_statements
 

@@ -32,7 +32,7 @@ from leaklint.analysis.closures import (
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import code_of
 
 # numpy methods that return a view of the same memory (not a copy).

@@ -29,7 +29,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import Scopes
 from leaklint.analysis.specs import Kind
 from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.screen import last_names
 from leaklint.walker import iter_frame
 

@@ -18,7 +18,7 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.fixers.names import imported_name
 from leaklint.fixers.source import (
     StatementRun,

@@ -10,7 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.fixers.source import StatementRun
 from leaklint.model import Edit
 from leaklint.syntax import code_of, is_docstring

@@ -17,7 +17,7 @@ from typing import Optional, Union
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from leaklint.context import Analysis, FileContext
+from leaklint.file_context import Analysis, FileContext
 from leaklint.model import Edit
 
 # Python's (and libcst's) line breaks; str.splitlines also splits on \f, \v and others.

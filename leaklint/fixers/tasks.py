@@ -20,7 +20,7 @@ from typing import Optional
 
 import libcst as cst
 
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.fixers.names import (
     fresh_name,
     insert_in_module,

@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.timeouts import MissingTimeout, Unbounded
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.fixers.source import node_edit
 from leaklint.model import Applicability, Edit, Fix
 

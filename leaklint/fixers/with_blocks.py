@@ -32,7 +32,7 @@ import libcst as cst
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.ownership import Fate, Resource
 from leaklint.analysis.specs import Handle, Kind
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.fixers.names import fresh_name, imported_name, names_in
 from leaklint.fixers.source import StatementRun, path_from_module
 from leaklint.model import Edit, Fix

@@ -6,7 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
-from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
+from leaklint.analysis.decorators import CacheDecorators, may_hold_cache_decorators
 from leaklint.analysis.enums import is_enum_class
 from leaklint.analysis.invocations import Invocations
 from leaklint.analysis.names import ImportNames, dotted_name
@@ -15,7 +15,7 @@ from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Span
 from leaklint.runtime.records import Kind
-from leaklint.screen import SourceFacts, last_names
+from leaklint.screen import SourceFacts
 
 # Decorators that make a function receive no instance.
 NOT_INSTANCE_METHODS = frozenset({"staticmethod", "classmethod"})
@@ -89,9 +89,7 @@ class CachedMethod(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        """A cache decorator names its API somewhere: in an import, at the decorator, or in a
-        module-level alias (`memo = lru_cache(maxsize=None)`)."""
-        return facts.decorated and facts.names_any(last_names(CACHE_APIS))
+        return may_hold_cache_decorators(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:

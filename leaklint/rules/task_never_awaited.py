@@ -5,7 +5,7 @@ from leaklint.analysis.confidence import resource_confidence
 from leaklint.analysis.ownership_model import Fate, Resource
 from leaklint.analysis.spec_screen import text_triggers
 from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
-from leaklint.context import FileContext
+from leaklint.file_context import FileContext
 from leaklint.model import Confidence
 from leaklint.rules.leak_rule import LeakRule
 from leaklint.runtime.evidence import Evidence

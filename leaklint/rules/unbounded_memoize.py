@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.decorators import CACHE_APIS, CacheDecorators
+from leaklint.analysis.decorators import CacheDecorators, may_hold_cache_decorators
 from leaklint.analysis.scopes import Scopes
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Span
 from leaklint.runtime.records import Kind
-from leaklint.screen import SourceFacts, last_names
+from leaklint.screen import SourceFacts
 
 
 class UnboundedMemoize(Rule):
@@ -48,9 +48,7 @@ class UnboundedMemoize(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        """A cache decorator names its API somewhere: in an import, at the decorator, or in a
-        module-level alias (`memo = lru_cache(maxsize=None)`)."""
-        return facts.decorated and facts.names_any(last_names(CACHE_APIS))
+        return may_hold_cache_decorators(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators:
