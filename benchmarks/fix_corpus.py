@@ -28,7 +28,7 @@ from leaklint.discovery import discover
 from leaklint.engine import check_text
 from leaklint.fixes import choose_fixes, fix_file, is_applicable, write_fixed
 from leaklint.model import FileResult, Finding
-from leaklint.runner import _apply_settings, check_targets
+from leaklint.runner import check_targets
 from leaklint.source import SourceText, read_source
 
 DEFAULT_CORPUS = "/tmp/leaklint-corpus"
@@ -102,7 +102,7 @@ def main() -> int:
     print("findings with a fix, by rule (fixed / offered / findings of that rule):")
 
     def recheck(source: SourceText, path: str) -> FileResult:
-        return _apply_settings(check_text(source, path, ruleset), settings)
+        return settings.without_ignored(check_text(source, path, ruleset))
 
     fixed: Counter[str] = Counter()
     problems: list[str] = []
