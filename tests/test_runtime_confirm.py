@@ -134,7 +134,7 @@ def test_growth_probe_reports_per_call_growth_of_the_flagged_container(tmp_path:
             CALLS[0] += 1
             remember(CALLS[0])
     """)
-    data = _harness(path, tmp_path, "LK201:2")
+    data = _harness(path, tmp_path, "LK201:2:container")
     [record] = [r for r in data["records"] if r["code"] == "LK201"]
     assert record["site"]["line"] == 2
     assert "+1 entry per call" in record["detail"]

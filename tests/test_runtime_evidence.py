@@ -9,7 +9,8 @@ import pytest
 
 from leaklint import registry
 from leaklint.runtime import confirm as confirming
-from leaklint.runtime.evidence import Span
+from leaklint.runtime.evidence import Growth, Span
+from leaklint.runtime.growth import Target
 from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord, Site
 
 
@@ -27,6 +28,27 @@ def test_every_rule_but_the_parse_error_says_what_confirms_it() -> None:
 def test_the_worker_loop_code_is_the_rule_confirmed_inside_its_loop() -> None:
     evidence = registry.find_rule(WORKER_LOOP_CODE).EVIDENCE
     assert evidence is not None and evidence.span is Span.LOOP and evidence.by_stack
+
+
+def test_confirm_asks_the_rule_what_its_growth_probe_measures() -> None:
+    finding = confirming.StaticFinding(3, "LK201", "")
+    target = confirming._growth_target(finding)
+    assert target == Target("LK201", 3, Growth.CONTAINER)
+    assert Target.from_argument(target.to_argument()) == target
+    assert confirming._growth_target(confirming.StaticFinding(3, "LK301", "")) is None
+    measured = {rule.CODE: rule.EVIDENCE.growth for rule in registry.ALL_RULES
+                if rule.EVIDENCE is not None and rule.EVIDENCE.growth is not None}
+    # Every growth probe belongs to one rule, and every rule about memory has one.
+    by_value = sorted(Growth, key=lambda growth: growth.value)
+    assert sorted(measured.values(), key=lambda growth: growth.value) == by_value
+    memory_rules = {code for code in registry.rules_by_code() if code[:3] in ("LK2", "LK4")}
+    assert set(measured) == memory_rules
+
+
+def test_only_the_retention_of_something_large_confirms_a_closure_or_view() -> None:
+    assert Growth.CLOSURE_CELLS.min_bytes == Growth.VIEW_BUFFERS.min_bytes > 0
+    assert Growth.CONTAINER.min_bytes == 0
+    assert not Growth.REGISTRATIONS.retains and Growth.CONTAINER.retains
 
 
 def test_a_record_without_a_code_is_reported_under_its_kinds() -> None:

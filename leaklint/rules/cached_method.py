@@ -13,7 +13,7 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
-from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.evidence import Evidence, Growth, Span
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
@@ -74,7 +74,7 @@ class CachedMethod(Rule):
     CODE = "LK202"
     NAME = "cached-method"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE)
+    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE, growth=Growth.CACHED_METHOD)
     MESSAGE = (
         "`@{api}` on method `{name}` keeps every instance it is called on alive, with all it "
         "owns (`self` is part of the unbounded cache key); build the cache per instance in "

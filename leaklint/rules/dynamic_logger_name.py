@@ -11,7 +11,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
-from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import children, iter_nodes
@@ -73,7 +73,7 @@ class DynamicLoggerName(Rule):
     CODE = "LK205"
     NAME = "dynamic-logger-name"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.LOGGER,))
+    EVIDENCE = Evidence((Kind.LOGGER,), growth=Growth.LOGGERS)
     MESSAGE = (
         "logger name built from run-time data `{data}`: every distinct name creates a logger "
         "that logging keeps forever; log through one fixed-name logger and put `{data}` in the "

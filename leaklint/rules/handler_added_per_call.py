@@ -14,7 +14,7 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
-from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import iter_nodes
@@ -157,7 +157,7 @@ class HandlerAddedPerCall(Rule):
     CODE = "LK204"
     NAME = "handler-added-per-call"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.HANDLER,))
+    EVIDENCE = Evidence((Kind.HANDLER,), growth=Growth.REGISTRATIONS)
     MESSAGE = (
         "{label} added by `{call}` in `{function}()` is never removed, and {evidence}: "
         "every run adds one more for the life of the process; {fix}"

@@ -10,7 +10,7 @@ from leaklint.analysis.closures import (
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.rule import Rule, RuleOption
-from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.evidence import Evidence, Growth, Span
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
@@ -66,7 +66,7 @@ class LargeCaptureClosure(Rule):
     CODE = "LK401"
     NAME = "large-capture-closure"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.CLOSURE,), Span.FUNCTION)
+    EVIDENCE = Evidence((Kind.CLOSURE,), Span.FUNCTION, growth=Growth.CLOSURE_CELLS)
     MESSAGE = (
         "{label} is {escape} and keeps all of `{name}` ({source}{size}) alive to use only "
         "`{use}`; copy that part out before making the closure"

@@ -13,7 +13,7 @@ from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.fixers.defaults import none_default_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
-from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 from leaklint.syntax import target_names
@@ -77,7 +77,7 @@ class MutableDefaultAccumulator(Rule):
     AUTOFIX = Applicability.UNSAFE
     NAME = "mutable-default-accumulator"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.DEFAULT,))
+    EVIDENCE = Evidence((Kind.DEFAULT,), growth=Growth.DEFAULT)
     SIMILAR_CHECKS = ("B006", "B008", "dangerous-default-value", "W0102")
     MESSAGE = (
         "default `{param}={default}` is created once and grown by `{function}()` on every "

@@ -5,7 +5,7 @@ import libcst as cst
 from leaklint.analysis.decorators import CacheDecorators, may_hold_cache_decorators
 from leaklint.analysis.scopes import Scopes
 from leaklint.rule import Rule
-from leaklint.runtime.evidence import Evidence, Span
+from leaklint.runtime.evidence import Evidence, Growth, Span
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
@@ -39,7 +39,7 @@ class UnboundedMemoize(Rule):
     CODE = "LK203"
     NAME = "unbounded-memoize"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE)
+    EVIDENCE = Evidence((Kind.CACHE,), Span.STATEMENT_AND_LINE, growth=Growth.CACHE)
     MESSAGE = (
         "`@{api}` on `{name}()` keeps one entry per distinct argument forever; give it a maxsize"
     )

@@ -7,7 +7,7 @@ from leaklint.analysis.container_screen import may_grow_container
 from leaklint.analysis.containers import Container, ContainerDefinitions, Containers, Shape
 from leaklint.model import Confidence
 from leaklint.rule import Rule
-from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts
 
@@ -68,7 +68,7 @@ class UnboundedModuleCache(Rule):
     CODE = "LK201"
     NAME = "unbounded-module-cache"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.MEMORY,))
+    EVIDENCE = Evidence((Kind.MEMORY,), growth=Growth.CONTAINER)
     MESSAGE = (
         "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts "
         "from it; {fix}"

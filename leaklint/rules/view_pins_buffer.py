@@ -6,7 +6,7 @@ from leaklint.analysis.closures import allocates_large_in_function
 from leaklint.analysis.views import BufferViews
 from leaklint.rule import Rule
 from leaklint.rules.large_capture_closure import LargeCaptureClosure
-from leaklint.runtime.evidence import Evidence
+from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.screen import SourceFacts
 
 _MEMORYVIEW = frozenset({"memoryview"})
@@ -63,7 +63,7 @@ class ViewPinsBuffer(Rule):
     CODE = "LK402"
     NAME = "view-pins-buffer"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence()
+    EVIDENCE = Evidence(growth=Growth.VIEW_BUFFERS)
     MESSAGE = (
         "view `{view}` is {escape} and keeps all of `{name}` ({source}{size}) alive; "
         "copy the part out ({copy})"

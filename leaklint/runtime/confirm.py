@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from leaklint.figures import amount
 from leaklint.runtime.evidence import Evidence, Span
-from leaklint.runtime.growth import GROWTH_CODES
+from leaklint.runtime.growth import Target
 from leaklint.runtime.optional import INSTALL_HINT
 from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
@@ -166,10 +166,11 @@ def markers(text: str) -> dict[int, dict[str, str]]:
 
 def run_fixture(path: str, findings: Sequence[StaticFinding], timeout: float) -> dict[str, Any]:
     """Run the harness on one file in a fresh process group; always returns a result dict."""
-    targets = [f"{f.code}:{f.line}" for f in findings if f.code in GROWTH_CODES]
+    targets = [target.to_argument() for target in map(_growth_target, findings) if target]
     loops = [f"{f.code}:{f.line}" for f in findings if _in_loop(f)]
     folder = _FOLDER_CODE.match(os.path.basename(os.path.dirname(os.path.abspath(path))))
-    generic = bool(folder and folder.group(1) in GROWTH_CODES and not targets)
+    folder_evidence = _evidence_of(folder.group(1)) if folder else None
+    generic = bool(folder_evidence and folder_evidence.growth and not targets)
     handle, result_path = tempfile.mkstemp(prefix="leaklint-confirm-", suffix=".json")
     os.close(handle)
     os.unlink(result_path)
@@ -239,6 +240,15 @@ def _evidence_of(code: str) -> Optional[Evidence]:
 
     rule = rules_by_code().get(code)
     return rule.EVIDENCE if rule is not None else None
+
+
+def _growth_target(finding: StaticFinding) -> Optional[Target]:
+    """What the growth probe measures for the finding, when its rule is about memory that
+    stays reachable."""
+    wanted = _evidence_of(finding.code)
+    if wanted is None or wanted.growth is None:
+        return None
+    return Target(finding.code, finding.line, wanted.growth)
 
 
 def _in_loop(finding: StaticFinding) -> bool:

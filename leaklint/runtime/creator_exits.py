@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import sites
+from leaklint.runtime.evidence import LARGE_RETAINED_BYTES
 from leaklint.runtime.hooks import Created, Tracker
 from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord, Site
 
@@ -205,7 +206,7 @@ class ExitWatch:
                 if site in self._closures_seen:
                     continue
                 retained = sum(_cell_bytes(cell) for cell in function.__closure__)
-                if retained < LARGE_CLOSURE_BYTES:
+                if retained < LARGE_RETAINED_BYTES:
                     continue
                 if not (_contains(returned, function)
                         or _referenced_outside(function, frame, {id(made)})):
@@ -285,9 +286,6 @@ def _cell_escapes(cell: Any, scratch: set[int]) -> bool:
             if name is not None and name not in _COMPREHENSIONS:
                 return True
     return False
-
-
-LARGE_CLOSURE_BYTES = 64 * 1024
 
 
 def _cell_bytes(cell: Any) -> int:

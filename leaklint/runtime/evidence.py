@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Optional
 
 from leaklint.runtime.records import Kind
 
@@ -19,6 +20,39 @@ class Span(enum.Enum):
     # The statement on the line and the line itself: a decorator's finding names the line of
     # the decorator, while the object is made by the statement of the function under it.
     STATEMENT_AND_LINE = "statement and line"
+
+
+# Bytes a kept closure or view must pin for the claim "keeps a large object alive".
+LARGE_RETAINED_BYTES = 64 * 1024
+
+
+class Growth(enum.Enum):
+    """What ``leaklint confirm``'s growth probe measures after each call of ``main()``, for a
+    rule whose leak is memory that stays reachable (see ``runtime/growth.py``)."""
+
+    CONTAINER = "container"  # len() of the module/class container assigned on the line
+    # Live instances of the class whose method is decorated on the line, and how many of them
+    # `cache_clear()` releases (those were pinned by the cache).
+    CACHED_METHOD = "cached-method"
+    CACHE = "cache"  # entries of the unbounded cache decorated on the line
+    DEFAULT = "default"  # len() of the mutable defaults of the function on the line
+    REGISTRATIONS = "registrations"  # handlers/registrations made on the line, still attached
+    LOGGERS = "loggers"  # loggers created on the line
+    CLOSURE_CELLS = "closure-cells"  # bytes the cells of closures defined on the line retain
+    # Bytes of the whole buffers that views allocated on the line keep (`.obj`/`.base`).
+    VIEW_BUFFERS = "view-buffers"
+
+    @property
+    def retains(self) -> bool:
+        """What the target holds after ``main()`` proves the claim, growing or not (the same
+        input each call fills a cache once). Registrations and loggers must grow."""
+        return self not in (Growth.REGISTRATIONS, Growth.LOGGERS)
+
+    @property
+    def min_bytes(self) -> int:
+        """What the claim "keeps a large object alive" needs the target to hold."""
+        large = (Growth.CLOSURE_CELLS, Growth.VIEW_BUFFERS)
+        return LARGE_RETAINED_BYTES if self in large else 0
 
 
 @dataclass(frozen=True)
@@ -35,3 +69,5 @@ class Evidence:
     # Only the record's stack counts, and any record of ``kinds``: something still running
     # inside the flagged loop.
     by_stack: bool = False
+    # What the growth probe measures, for a rule about memory that stays reachable.
+    growth: Optional[Growth] = None

@@ -1,17 +1,21 @@
 """Growth probes: call ``main()`` again and again and report only what grew in every repetition.
 
-Each growth rule names an object at a line; the probe measures that object after each call:
+A rule about memory that stays reachable declares what its finding's line names (its
+``EVIDENCE.growth``, a :class:`~leaklint.runtime.evidence.Growth`); the probe measures that
+object after each call:
 
-* LK201 the module/class container assigned on the line: its ``len()``;
-* LK202 the cached method decorated on the line: live instances of its class, and how many of
-  them ``cache_clear()`` releases (those were pinned by the cache);
-* LK203 the memoized function: entries its unbounded cache holds;
-* LK204 handlers/registrations made on the line and still attached; LK205 loggers created there;
-* LK206 the mutable default on the line: its ``len()``;
-* LK401 closures defined on the line still alive, and the bytes their cells retain;
-* LK402 views (``memoryview``, numpy arrays with a ``base``) allocated on the line and still
-  alive, and the bytes of the whole buffers they keep (``view.obj`` / ``view.base``) beyond
-  the part they show (allocation sites from ``tracemalloc``).
+* ``CONTAINER``: the module/class container assigned on the line, its ``len()``;
+* ``CACHED_METHOD``: live instances of the class whose method is decorated on the line, and
+  how many of them ``cache_clear()`` releases (those were pinned by the cache);
+* ``CACHE``: entries the unbounded cache decorated on the line holds;
+* ``REGISTRATIONS``: handlers/registrations made on the line and still attached; ``LOGGERS``:
+  loggers created there;
+* ``DEFAULT``: the mutable defaults of the function on the line, their ``len()``;
+* ``CLOSURE_CELLS``: closures defined on the line still alive, and the bytes their cells
+  retain;
+* ``VIEW_BUFFERS``: views (``memoryview``, numpy arrays with a ``base``) allocated on the line
+  and still alive, and the bytes of the whole buffers they keep (``view.obj`` / ``view.base``)
+  beyond the part they show (allocation sites from ``tracemalloc``).
 
 Without a target (a fixture in a growth rule's folder with no finding), the generic probes look
 for handlers, loggers and traced memory that grow per call at any line of the file.
@@ -28,17 +32,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from leaklint.figures import amount
+from leaklint.runtime.evidence import Growth
 from leaklint.runtime.hooks import Tracker
 from leaklint.runtime.records import Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
-GROWTH_CODES = frozenset(
-    {"LK201", "LK202", "LK203", "LK204", "LK205", "LK206", "LK401", "LK402"}
-)
-# The retention rules: what the target holds after main() proves the claim, growth or not.
-RETAINING_CODES = frozenset({"LK201", "LK202", "LK203", "LK206", "LK401", "LK402"})
-# Bytes a kept closure or view must pin for the claim "keeps a large object alive".
-LARGE_CLOSURE_BYTES = 64 * 1024
 MEMORY_BYTES_PER_CALL = 256
 
 
@@ -46,6 +44,16 @@ MEMORY_BYTES_PER_CALL = 256
 class Target:
     code: str
     line: int
+    growth: Growth
+
+    def to_argument(self) -> str:
+        """How ``confirm`` hands the target to the harness: ``LK201:12:container``."""
+        return f"{self.code}:{self.line}:{self.growth.value}"
+
+    @classmethod
+    def from_argument(cls, text: str) -> Target:
+        code, line, growth = text.split(":")
+        return cls(code, int(line), Growth(growth))
 
 
 @dataclass
@@ -177,8 +185,8 @@ class GrowthRun:
                 self.probes.append(probe)
 
     def _probe(self, target: Target) -> Optional[Probe]:
-        code, line, source = target.code, target.line, self.source
-        if code == "LK201":
+        growth, line, source = target.growth, target.line, self.source
+        if growth is Growth.CONTAINER:
             name = source.assigned_name(line)
             if name is None:
                 return None
@@ -188,7 +196,7 @@ class GrowthRun:
                 return None
             return Probe(target, lambda: _sized(container), "entries", f"`{name}`", Kind.MEMORY,
                          [])
-        if code in ("LK202", "LK203"):
+        if growth in (Growth.CACHED_METHOD, Growth.CACHE):
             found = source.decorated_function(line)
             if found is None:
                 return None
@@ -203,7 +211,7 @@ class GrowthRun:
                 return None
             return Probe(target, lambda: float(info().currsize), "cache entries", f"`{name}`",
                          Kind.CACHE, [])
-        if code == "LK206":
+        if growth is Growth.DEFAULT:
             name = source.function_with_default(line)
             if name is None:
                 return None
@@ -213,19 +221,19 @@ class GrowthRun:
             return Probe(target, lambda: sum(_sized(d) for d in mutable), "items",
                          f"default of `{name}`", Kind.DEFAULT, [])
         span = source.statement_span(line)
-        if code == "LK204":
+        if growth is Growth.REGISTRATIONS:
             return Probe(target, lambda: float(self._registrations(span)), "registrations",
                          "handlers/registrations", Kind.HANDLER, [])
-        if code == "LK205":
+        if growth is Growth.LOGGERS:
             return Probe(target, lambda: float(self._loggers(span)), "loggers", "loggers",
                          Kind.LOGGER, [])
-        if code == "LK401":
+        if growth is Growth.CLOSURE_CELLS:
             fspan = source.function_span(line)
             return Probe(target, lambda: float(sum(
                 sum(_retained(c.cell_contents) for c in f.__closure__ or () if _filled(c))
                 for f in _closures(self.path, fspan))), "bytes", "closure cells", Kind.CLOSURE,
                 [])
-        if code == "LK402":
+        if growth is Growth.VIEW_BUFFERS:
             if not tracemalloc.is_tracing():
                 tracemalloc.start(8)  # views are found by where they were allocated
             return Probe(target, lambda: float(_pinned_by_views(self.path, span)), "bytes",
@@ -268,7 +276,7 @@ class GrowthRun:
     def _verdict(self, probe: Probe, calls: int) -> Optional[LeakRecord]:
         values = probe.values
         site = Site(self.path, probe.target.line)
-        code = probe.target.code
+        growth = probe.target.growth
         repeats = values[1:]
         grows = len(repeats) >= 3 and all(b > a for a, b in zip(repeats, repeats[1:]))
         per_call = (repeats[-1] - repeats[0]) / max(1, len(repeats) - 1) if repeats else 0.0
@@ -277,21 +285,21 @@ class GrowthRun:
             detail = (f"{probe.label} grew in every one of {len(repeats) - 1} calls: "
                       f"+{amount(per_call, unit)} per call ({amount(repeats[0])} -> "
                       f"{amount(repeats[-1])})")
-        elif code in RETAINING_CODES and values and values[-1] > values[0]:
+        elif growth.retains and values and values[-1] > values[0]:
             # Retained rather than growing (the same input each call): still held after main().
             detail = (f"{probe.label} holds {amount(values[-1], unit)} after main() returned "
                       f"({amount(values[0])} before the first call) and never lets them go")
         else:
             return None
-        if code == "LK202":
+        if growth is Growth.CACHED_METHOD:
             pinned = self._pinned(probe)
             if pinned <= 0:
                 return None
             detail += (f"; cache_clear() released {amount(pinned, 'instances')}: they were "
                        "pinned by it")
-        if code in ("LK401", "LK402") and values[-1] < LARGE_CLOSURE_BYTES:
+        if values[-1] < growth.min_bytes:
             return None
-        return LeakRecord(probe.kind, probe.label, site, (), detail, code)
+        return LeakRecord(probe.kind, probe.label, site, (), detail, probe.target.code)
 
     def _pinned(self, probe: Probe) -> int:
         found = self.source.decorated_function(probe.target.line)
@@ -359,8 +367,7 @@ def generic_records(path: str, memory: MemoryLines) -> list[LeakRecord]:
     return [
         LeakRecord(Kind.MEMORY, f"line {line}", Site(path, line), (),
                    f"memory allocated here grew in every call: +{amount(round(per_call), 'bytes')} "
-                   "per call",
-                   "LK201")
+                   "per call")
         for line, per_call in memory.growing()
     ]
 
@@ -400,8 +407,7 @@ def generic_registration_records(path: str, samples: list[dict[tuple[Kind, int],
         if all(b > a for a, b in zip(values, values[1:])):
             kind, line = key
             per_call = (values[-1] - values[0]) / (len(values) - 1)
-            code = "LK205" if kind is Kind.LOGGER else "LK204"
             what = "loggers created" if kind is Kind.LOGGER else "handlers/registrations added"
             detail = f"{what} here grew in every call: +{amount(per_call)} per call"
-            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (), detail, code))
+            records.append(LeakRecord(kind, f"line {line}", Site(path, line), (), detail))
     return records

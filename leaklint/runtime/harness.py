@@ -1,10 +1,12 @@
 """The child side of ``leaklint confirm``: run one fixture's ``main()`` and report what it left.
 
-Run as ``python -m leaklint.runtime.harness FILE RESULT_JSON TIMEOUT [CODE:LINE ...]``. The
+Run as ``python -m leaklint.runtime.harness FILE RESULT_JSON TIMEOUT [TARGET ...]``. The
 parent gives a fresh interpreter per fixture. We import the fixture (import-time state is the
 baseline), install the creation-site hooks, call ``main()`` once in the main thread (``async``
 mains on our own loop, inspected before leftovers are cancelled) and collect leftovers. Growth
-targets (``LK2xx:LINE``, ``LK401:LINE``) then get a warm-up-free series of further calls. A
+targets (``CODE:LINE:GROWTH``, what the rule's evidence measures, e.g. ``LK201:3:container``)
+then get a warm-up-free series of further calls; loop targets (``CODE:LINE``) name loops whose
+functions are traced line by line. A
 watchdog thread writes whatever evidence exists - including the stack ``main()`` is blocked in -
 if the deadline passes; either way the child ends with ``os._exit`` so a leaked non-daemon thread
 cannot hang interpreter shutdown.
@@ -22,6 +24,7 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from leaklint.runtime import growth, probes, sites
@@ -146,7 +149,7 @@ _STARTED = time.monotonic()
 
 
 def run(path: str, result_path: str, timeout: float, targets: list[growth.Target],
-        generic_growth: bool) -> Outcome:
+        generic_growth: bool, loops: Sequence[int] = ()) -> Outcome:
     outcome = Outcome(path, result_path)
     faulthandler.dump_traceback_later(timeout + 2.0, exit=True)
     try:
@@ -165,8 +168,6 @@ def run(path: str, result_path: str, timeout: float, targets: list[growth.Target
     deadline = time.monotonic() + timeout
     threading.Thread(target=_watchdog, args=(outcome, check, deadline, done),
                      name="leaklint-watchdog", daemon=True).start()
-    loops = [t.line for t in targets if t.code == WORKER_LOOP_CODE]
-    targets = [t for t in targets if t.code in growth.GROWTH_CODES]
     run_growth = bool(targets) or generic_growth
     growth_run = growth.GrowthRun(module, path, source, TRACKER, targets) if (
         run_growth and source) else None
@@ -233,9 +234,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     path, result_path, timeout = os.path.abspath(args[0]), args[1], float(args[2])
     generic = "--generic-growth" in args
-    targets = [growth.Target(code, int(line)) for code, line in
-               (a.split(":") for a in args[3:] if not a.startswith("--"))]
-    outcome = run(path, result_path, timeout, targets, generic)
+    given = [a for a in args[3:] if not a.startswith("--")]
+    targets = [growth.Target.from_argument(a) for a in given if a.count(":") == 2]
+    loops = [int(a.split(":")[1]) for a in given if a.count(":") == 1]
+    outcome = run(path, result_path, timeout, targets, generic, loops)
     outcome.write()
     sys.stdout.flush()
     sys.stderr.flush()
