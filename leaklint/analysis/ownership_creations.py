@@ -33,12 +33,6 @@ from leaklint.analysis.specs import ResourceSpec
 from leaklint.syntax import code_of, target_names
 from leaklint.walker import children
 
-_CONTAINER_CALLS = frozenset(
-    {"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
-     "collections.OrderedDict", "collections.defaultdict"}
-)
-
-
 # The bindings `_infer_name_type` reads.
 _TYPED_BINDINGS = frozenset({cst.Assign, cst.AnnAssign, cst.WithItem, cst.For, cst.CompFor})
 

@@ -1121,6 +1121,3 @@ def _is_true(test: cst.BaseExpression) -> bool:
     return False
 
 
-def callee_text(node: cst.CSTNode) -> str:
-    name = dotted_name(node.func) if isinstance(node, cst.Call) else None
-    return name or "..."

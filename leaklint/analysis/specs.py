@@ -199,10 +199,6 @@ _REMOVERS = frozenset(
     {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "pathlib.Path.unlink",
      "pathlib.Path.rmdir", "os.replace", "os.rename", "os.renames", "shutil.move"}
 )
-_TEMP_PATH = ResourceSpec(
-    Kind.TEMPFILE, "LK306", "temporary file", frozenset(), release_functions=_REMOVERS,
-    handle=Handle.PATH, with_releases=False, released_verb="removed",
-)
 _MKSTEMP_FD = ResourceSpec(
     Kind.FILE, "LK306", "file descriptor", frozenset(),
     release_functions=frozenset({"os.close"}), handle=Handle.FD, with_releases=False,

@@ -85,7 +85,6 @@ CLEANUP_WORDS = (
 _TESTS = frozenset({cst.If, cst.While})
 _ASSIGNS = frozenset({cst.Assign})
 _CALLS = frozenset({cst.Call})
-_IFS = frozenset({cst.If})
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional
 
 Span = tuple[int, int]
-_FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
 
 @dataclass(frozen=True)
