@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from leaklint import registry
-from leaklint.analysis.containers import Containers
+from leaklint.analysis.containers import Containers, KeyReason, Unbounded
 from leaklint.engine import check_bytes
 from leaklint.file_context import FileContext
 from leaklint.model import Confidence
@@ -28,7 +28,7 @@ def _codes(
     return [(f.line, f.code) for f in result.findings]
 
 
-def _runtime(analysis: Containers, name: str) -> list[str]:
+def _runtime(analysis: Containers, name: str) -> list[KeyReason]:
     container = analysis.module_containers[name]
     return [unbounded.reason for unbounded in analysis.runtime_growths(container)]
 
@@ -45,7 +45,7 @@ def test_helper_growth_reaches_the_caller_through_two_levels() -> None:
             _put_twice(_store, request_id)
         """
     )
-    assert _runtime(analysis, "_store") == ["keyed by per-request data `request_id`"]
+    assert _runtime(analysis, "_store") == [KeyReason(Unbounded.REQUEST_DATA, "request_id")]
 
 
 def test_function_only_called_by_the_module_body_runs_at_import() -> None:
@@ -140,7 +140,8 @@ def test_membership_guarded_append_grows_per_distinct_value() -> None:
     )
     # Once per distinct screen, and the screens are whatever callers pass: doubtful.
     (unbounded,) = analysis.runtime_growths(analysis.module_containers["_screens"])
-    assert unbounded.doubtful and "argument `screen`" in unbounded.reason
+    assert unbounded.reason == KeyReason(Unbounded.ARGUMENT, "screen")
+    assert unbounded.reason.doubtful
 
 
 def test_class_containers_through_every_spelling() -> None:
@@ -253,3 +254,11 @@ def test_handler_guard_in_the_caller() -> None:
         )
         == []
     )
+
+
+def test_the_rule_words_every_reason_the_analysis_gives() -> None:
+    from leaklint.rules.unbounded_module_cache import UnboundedModuleCache
+
+    assert set(UnboundedModuleCache.REASONS) == set(Unbounded)
+    for words in UnboundedModuleCache.REASONS.values():
+        assert words.format(subject="x")

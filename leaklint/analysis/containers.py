@@ -610,9 +610,9 @@ class Containers(Analysis):
                 continue
             why = self._unbounded_reason(growth)
             if why is not None:
-                found.append(UnboundedGrowth(growth, why.reason, why.doubtful))
+                found.append(UnboundedGrowth(growth, why))
         # The surest first: a rule reports the first one.
-        found.sort(key=lambda unbounded: unbounded.doubtful)
+        found.sort(key=lambda unbounded: unbounded.reason.doubtful)
         return found
 
     def _unbounded_reason(self, growth: Growth) -> Optional[KeyReason]:
@@ -633,7 +633,7 @@ class Containers(Analysis):
             and appends
             and not self._tests_container(growth.function, growth.container)
         ):
-            return KeyReason("one element per call")
+            return KeyReason(Unbounded.ONE_PER_CALL)
         if growth.key is None or key is None:
             return None
         # What the key is bound from says more than its name (`traceback_id = id(tb)`).
@@ -642,17 +642,10 @@ class Containers(Analysis):
             if why is not None:
                 return why
         if growth.container in self.reordered:
-            return KeyReason(
-                "kept in least-recently-used order (`move_to_end`) but never trimmed "
-                "(`popitem(last=False)`)"
-            )
+            return KeyReason(Unbounded.REORDERED_NEVER_TRIMMED)
         argument = _argument_in(growth.key, growth.function)
         if argument is not None and self._looks_up(growth.function, growth.container):
-            return KeyReason(
-                f"one entry per distinct argument `{argument}`, whose range the code does not "
-                "show",
-                doubtful=True,
-            )
+            return KeyReason(Unbounded.ARGUMENT, argument)
         return None
 
     def _looks_up(self, scope: FunctionScope, container: Container) -> bool:
@@ -751,21 +744,43 @@ def is_entity_name(name: str) -> bool:
     return word in _ENTITY_NAMES or word.endswith("_id")
 
 
+class Unbounded(enum.Enum):
+    """Why what a container is keyed by (or holds) does not repeat, so that nothing bounds
+    it. The rule words each reason (``UnboundedModuleCache.REASONS``)."""
+
+    ONE_PER_CALL = "one element per call"
+    FRESH_VALUE = "a fresh value from a call"  # subject: the call, `uuid.uuid4`
+    INSTANCE = "the instance (`self`)"
+    REQUEST_DATA = "per-request data"  # subject: the name, or `.id`
+    REQUEST_IDENTITY = "the identity of per-request objects"  # subject: their name
+    REORDERED_NEVER_TRIMMED = "least-recently-used order, never trimmed"
+    # Doubtful: the keys may well repeat.
+    THREAD_IDENTITY = "thread identity"  # recycled as threads end
+    OBJECT_IDENTITY = "object identity"  # of objects that may live as long as the table
+    ARGUMENT = "an argument"  # subject: the argument, whose range the code does not show
+
+    @property
+    def doubtful(self) -> bool:
+        return self in _DOUBTFUL
+
+
+_DOUBTFUL = frozenset({Unbounded.THREAD_IDENTITY, Unbounded.OBJECT_IDENTITY, Unbounded.ARGUMENT})
+
+
 @dataclass(frozen=True)
 class KeyReason:
-    """Why what a container is keyed by (or holds) does not repeat. ``doubtful``: it may well
-    repeat (an argument of unknown range, a recycled thread id, the identity of an object
-    that may live as long as the table)."""
+    why: Unbounded
+    subject: str = ""  # what the reason is about, where it names something
 
-    reason: str
-    doubtful: bool = False
+    @property
+    def doubtful(self) -> bool:
+        return self.why.doubtful
 
 
 @dataclass(frozen=True)
 class UnboundedGrowth:
     growth: Growth
-    reason: str
-    doubtful: bool
+    reason: KeyReason
 
 
 # Thread identities: recycled when threads end, so the keys repeat (a table keyed by them is
@@ -799,18 +814,18 @@ def fresh_key_reason(key: cst.BaseExpression, names: ImportNames) -> Optional[Ke
                 return _identity_reason(part)
             if called.startswith(_FRESH_CALLS):
                 short = called.replace("builtins.", "")
-                return KeyReason(f"keyed by a fresh value from `{short}()`")
+                return KeyReason(Unbounded.FRESH_VALUE, short)
         elif isinstance(part, cst.Name):
             if part.value == "self" and not isinstance(parent, cst.Attribute):
-                return KeyReason("keyed by instance, pinning every one")
+                return KeyReason(Unbounded.INSTANCE)
             if is_entity_name(part.value):
-                return KeyReason(f"keyed by per-request data `{part.value}`")
+                return KeyReason(Unbounded.REQUEST_DATA, part.value)
         elif isinstance(part, cst.Attribute) and part.attr.value == "id":
-            return KeyReason("keyed by per-request data `.id`")
+            return KeyReason(Unbounded.REQUEST_DATA, ".id")
     return None
 
 
-_THREAD_KEY = KeyReason("keyed by thread identity, which threads recycle", doubtful=True)
+_THREAD_KEY = KeyReason(Unbounded.THREAD_IDENTITY)
 
 
 def _identity_reason(call: cst.Call) -> KeyReason:
@@ -821,8 +836,8 @@ def _identity_reason(call: cst.Call) -> KeyReason:
         while isinstance(root, cst.Attribute):
             root = root.value
         if isinstance(root, cst.Name) and (root.value == "self" or is_entity_name(root.value)):
-            return KeyReason(f"keyed by the identity of per-request objects `{root.value}`")
-    return KeyReason("keyed by object identity", doubtful=True)
+            return KeyReason(Unbounded.REQUEST_IDENTITY, root.value)
+    return KeyReason(Unbounded.OBJECT_IDENTITY)
 
 
 def _is_module_object(value: cst.BaseExpression, names: ImportNames) -> bool:

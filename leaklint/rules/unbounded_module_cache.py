@@ -4,7 +4,13 @@ import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.container_screen import may_grow_container
-from leaklint.analysis.containers import Container, ContainerDefinitions, Containers, Shape
+from leaklint.analysis.containers import (
+    Container,
+    ContainerDefinitions,
+    Containers,
+    Shape,
+    Unbounded,
+)
 from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Growth
@@ -73,6 +79,23 @@ class UnboundedModuleCache(Rule):
         "{where} {kind} `{name}` grows in `{function}()` ({reason}) and nothing ever evicts "
         "from it; {fix}"
     )
+    # The words of each reason nothing bounds the container (``{subject}``: what it names).
+    REASONS = {
+        Unbounded.ONE_PER_CALL: "one element per call",
+        Unbounded.FRESH_VALUE: "keyed by a fresh value from `{subject}()`",
+        Unbounded.INSTANCE: "keyed by instance, pinning every one",
+        Unbounded.REQUEST_DATA: "keyed by per-request data `{subject}`",
+        Unbounded.REQUEST_IDENTITY: "keyed by the identity of per-request objects `{subject}`",
+        Unbounded.REORDERED_NEVER_TRIMMED: (
+            "kept in least-recently-used order (`move_to_end`) but never trimmed "
+            "(`popitem(last=False)`)"
+        ),
+        Unbounded.THREAD_IDENTITY: "keyed by thread identity, which threads recycle",
+        Unbounded.OBJECT_IDENTITY: "keyed by object identity",
+        Unbounded.ARGUMENT: (
+            "one entry per distinct argument `{subject}`, whose range the code does not show"
+        ),
+    }
     TRIGGERS = (
         "append(",
         "add(",
@@ -107,14 +130,14 @@ class UnboundedModuleCache(Rule):
             if not growths:
                 continue
             first = growths[0]
-            doubtful = first.doubtful or in_tests
+            doubtful = first.reason.doubtful or in_tests
             self.report(
                 container.assignment,
                 where=container.where,
                 kind=container.type.label,
                 name=container.name,
                 function=first.growth.function.name,
-                reason=first.reason,
+                reason=self.REASONS[first.reason.why].format(subject=first.reason.subject),
                 fix=_fix(container),
                 confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH,
             )
