@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 
 from leaklint import registry
-from leaklint.analysis.closures import LargeValues
+from leaklint.analysis.closures import Closures, LargeValues, Outliving, Route
 from leaklint.config import ConfigError, settings_from_table
 from leaklint.engine import check_bytes
 from leaklint.file_context import FileContext
@@ -117,6 +117,35 @@ def test_escapes(escape: str, expected: list[int]) -> None:
             {escape}
         """
     assert _lines(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("escape", "outliving"),
+    [
+        ("return cb", Outliving(Route.RETURNED)),
+        ("self.cb = cb", Outliving(Route.STORED, "self.cb")),
+        ("threading.Timer(1, cb)", Outliving(Route.PASSED, "Timer()")),
+    ],
+)
+def test_the_analysis_says_how_a_closure_outlives_its_frame(escape: str,
+                                                             outliving: Outliving) -> None:
+    source = textwrap.dedent(f"""
+        import threading
+        def make(self):
+            data = bytearray(1 << 21)
+            def cb():
+                return data[0]
+            {escape}
+        """)
+    context = FileContext("snippet.py", source, cst.parse_module(source))
+    (capture,) = context.analysis(Closures).captures
+    assert capture.escape == outliving
+
+
+def test_the_rules_word_every_way_out_of_a_frame() -> None:
+    from leaklint.rules.large_capture_closure import OUTLIVING_WORDS
+
+    assert set(OUTLIVING_WORDS) == set(Route)
 
 
 def test_threshold_option() -> None:

@@ -53,11 +53,31 @@ class LargeValue:
         return self.size >= min_elements
 
 
+class Route(enum.Enum):
+    """How a value outlives the frame that made it."""
+
+    RETURNED = "returned"
+    YIELDED = "yielded"
+    STORED = "stored"  # in a global, or an attribute or item of a long-lived object
+    PASSED = "passed"  # to a callable that keeps it (`threading.Thread`, `atexit.register`)
+    REGISTERED = "registered"  # by a decorator that keeps the function (`@app.route(...)`)
+    ADDED = "added"  # to a long-lived container (`self.parts.append(view)`)
+
+
+@dataclass(frozen=True)
+class Outliving:
+    """How a value leaves its frame, and what holds it from then on, as the code spells it
+    (``self.header``, ``Timer()``, ``.connect()``; empty when it is returned or yielded)."""
+
+    route: Route
+    holder: str = ""
+
+
 @dataclass(frozen=True)
 class Capture:
     closure: cst.CSTNode  # the FunctionDef or Lambda
     label: str  # "inner" or "lambda"
-    escape: str  # how it leaves the frame: "returned", "passed to Thread()"
+    escape: Outliving  # how it leaves the frame
     value: LargeValue
     use: str  # the small part it uses: "data[0]"
 
@@ -251,7 +271,7 @@ class Closures(Analysis):
             for value, use in self._partial_captures(closure, large):
                 self.captures.append(Capture(closure.node, label, escape, value, use))
 
-    def _escaping(self, scope: FunctionScope) -> Iterator[tuple[FunctionScope, str]]:
+    def _escaping(self, scope: FunctionScope) -> Iterator[tuple[FunctionScope, Outliving]]:
         by_name: dict[str, FunctionScope] = {}
         for nested in scope.nested:
             if isinstance(nested.node, cst.FunctionDef):
@@ -267,7 +287,7 @@ class Closures(Analysis):
             keeper = self._registering_decorator(nested)
             if keeper is not None:
                 reported.add(nested)
-                yield nested, f"registered by `@{keeper}`"
+                yield nested, Outliving(Route.REGISTERED, keeper)
         for expr, how in self._sinks(scope):
             for value in escaping_values(expr):
                 closure: Optional[FunctionScope] = None
@@ -295,7 +315,7 @@ class Closures(Analysis):
                 return code_of(func)
         return None
 
-    def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
+    def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, Outliving]]:
         """Expressions whose value outlives the frame, and how."""
         for node in scope.nodes_of(_SINKS):
             yield from data_sinks(node, scope)
@@ -303,7 +323,7 @@ class Closures(Analysis):
                 keeper = self._keeper(node, scope)
                 if keeper is not None:
                     for arg in node.args:
-                        yield arg.value, f"passed to `{keeper}`"
+                        yield arg.value, Outliving(Route.PASSED, keeper)
 
     def _keeper(self, call: cst.Call, scope: FunctionScope) -> Optional[str]:
         called = self.names.call_name(call) or ""
@@ -478,18 +498,20 @@ def _apply(operator: cst.BaseBinaryOp, left: int, right: int) -> Optional[int]:
     return None
 
 
-def data_sinks(node: cst.CSTNode, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, str]]:
+def data_sinks(
+    node: cst.CSTNode, scope: FunctionScope
+) -> Iterator[tuple[cst.BaseExpression, Outliving]]:
     """What ``node`` makes outlive the frame, and how: a returned or yielded value, a value
     stored where it outlives the call (a global, an attribute or item of a long-lived object)."""
     if isinstance(node, cst.Return) and node.value is not None:
-        yield node.value, "returned"
+        yield node.value, Outliving(Route.RETURNED)
     elif isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
-        yield node.value, "yielded"
+        yield node.value, Outliving(Route.YIELDED)
     elif isinstance(node, cst.Assign):
         for target in node.targets:
             where = outliving_target(target.target, scope)
             if where is not None:
-                yield node.value, f"stored in `{where}`"
+                yield node.value, Outliving(Route.STORED, where)
 
 
 def outliving_target(target: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:

@@ -26,6 +26,8 @@ from leaklint.analysis.closures import (
     STORING_METHODS,
     LargeValue,
     LargeValues,
+    Outliving,
+    Route,
     data_sinks,
     escaping_values,
     outlives,
@@ -44,7 +46,7 @@ _STATEMENTS = frozenset({cst.Assign, cst.Return, cst.Expr, cst.Call, cst.Yield})
 class PinnedView:
     node: cst.BaseExpression  # the expression that makes the view
     buffer: LargeValue
-    escape: str  # "returned", "stored in `self.header`"
+    escape: Outliving  # how it leaves the frame
     numpy: bool  # copy with `.copy()` (numpy) or `bytes(...)` (a memoryview)
 
 
@@ -72,7 +74,7 @@ class BufferViews(Analysis):
     def _check(self, scope: FunctionScope, large: dict[str, LargeValue]) -> None:
         numpy = self._numpy_buffers(scope, large)
         refs = {name: _Ref(name, None, name in numpy, name in numpy) for name in large}
-        escaped: list[tuple[_Ref, str]] = []
+        escaped: list[tuple[_Ref, Outliving]] = []
         for node in scope.nodes_of(_STATEMENTS):
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target = node.targets[0].target
@@ -133,7 +135,7 @@ class BufferViews(Analysis):
 
     def _sinks(
         self, node: cst.CSTNode, scope: FunctionScope
-    ) -> Iterator[tuple[cst.BaseExpression, str]]:
+    ) -> Iterator[tuple[cst.BaseExpression, Outliving]]:
         """Expressions whose value outlives the frame, and how (``escaping`` in LK401's
         sense, without the callback registries: a view is data, not a callable)."""
         yield from data_sinks(node, scope)
@@ -146,7 +148,7 @@ class BufferViews(Analysis):
             ):
                 receiver = code_of(func.value)
                 for arg in node.args:
-                    yield arg.value, f"added to `{receiver}`"
+                    yield arg.value, Outliving(Route.ADDED, receiver)
 
 
 def _basic_slice(expr: cst.Subscript) -> bool:

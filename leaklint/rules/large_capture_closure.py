@@ -5,6 +5,9 @@ import libcst as cst
 from leaklint.analysis.closures import (
     Capture,
     Closures,
+    LargeValue,
+    Outliving,
+    Route,
     allocates_large_beside_closure,
     may_be_large,
 )
@@ -98,17 +101,36 @@ class LargeCaptureClosure(Rule):
             if self._large(capture) and id(capture.closure) not in reported:
                 reported.add(id(capture.closure))
                 value = capture.value
-                size = f", {value.size:,} {value.unit.value}" if value.size is not None else ""
                 label = "lambda" if capture.label == "lambda" else f"closure `{capture.label}`"
                 self.report(
                     capture.closure,
                     label=label,
-                    escape=capture.escape,
+                    escape=outliving_words(capture.escape),
                     name=value.name,
                     source=value.source,
-                    size=size,
+                    size=size_words(value),
                     use=capture.use,
                 )
 
     def _large(self, capture: Capture) -> bool:
         return capture.value.is_large(self.options["min-bytes"], self.options["min-elements"])
+
+
+# How a value outlives its frame, in the words of LK401 and LK402 (`{holder}`: what keeps it).
+OUTLIVING_WORDS = {
+    Route.RETURNED: "returned",
+    Route.YIELDED: "yielded",
+    Route.STORED: "stored in `{holder}`",
+    Route.PASSED: "passed to `{holder}`",
+    Route.REGISTERED: "registered by `@{holder}`",
+    Route.ADDED: "added to `{holder}`",
+}
+
+
+def outliving_words(escape: Outliving) -> str:
+    return OUTLIVING_WORDS[escape.route].format(holder=escape.holder)
+
+
+def size_words(value: LargeValue) -> str:
+    """``, 1,048,576 bytes`` after what made the value, when its size is a constant."""
+    return f", {value.size:,} {value.unit.value}" if value.size is not None else ""

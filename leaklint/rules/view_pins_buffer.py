@@ -5,7 +5,11 @@ import libcst as cst
 from leaklint.analysis.closures import allocates_large_in_function
 from leaklint.analysis.views import BufferViews
 from leaklint.rule import Rule
-from leaklint.rules.large_capture_closure import LargeCaptureClosure
+from leaklint.rules.large_capture_closure import (
+    LargeCaptureClosure,
+    outliving_words,
+    size_words,
+)
 from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.screen import SourceFacts
 
@@ -86,13 +90,12 @@ class ViewPinsBuffer(Rule):
             if not value.is_large(self.options["min-bytes"], self.options["min-elements"]):
                 continue
             code = self.context.code_of(view.node)
-            size = f", {value.size:,} {value.unit.value}" if value.size is not None else ""
             self.report(
                 view.node,
                 view=code,
-                escape=view.escape,
+                escape=outliving_words(view.escape),
                 name=value.name,
                 source=value.source,
-                size=size,
+                size=size_words(value),
                 copy=f"`{code}.copy()`" if view.numpy else f"`bytes({code})`",
             )
