@@ -90,6 +90,9 @@ def prepare(project: Project, workdir: str) -> tuple[str, str]:
     marker = os.path.join(base, ".ready")
     found = glob.glob(os.path.join(base, "src", "*", ""))
     if os.path.exists(marker) and found:
+        if _installed_leaklint(python) != os.path.join(REPO, "leaklint"):
+            # A venv made from another checkout (or a worktree since removed): measure this one.
+            sh([python, "-m", "pip", "install", "-q", "--no-deps", "-e", REPO])
         return found[0], python
     os.makedirs(os.path.join(base, "src"), exist_ok=True)
     sh([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps",
@@ -102,6 +105,16 @@ def prepare(project: Project, workdir: str) -> tuple[str, str]:
     sh([python, "-m", "pip", "install", "-q", source, "-e", REPO, "pytest", *project.deps])
     open(marker, "w").close()
     return source, python
+
+
+def _installed_leaklint(python: str) -> Optional[str]:
+    """The folder of the leaklint package the venv imports, or None when it cannot."""
+    done = subprocess.run(
+        # -I: not from the current folder, which may be a checkout itself.
+        [python, "-I", "-c", "import leaklint, os; print(os.path.dirname(leaklint.__file__))"],
+        capture_output=True, text=True,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 _SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
@@ -142,6 +155,12 @@ def run_suite(project: Project, source: str, python: str, leaklint: bool) -> Run
             flagged.append(f"{match.group(2)} - {match.group(3)}")
         else:
             bad.add(match.group(2))
+    if not outcomes and not timed_out:
+        # Nothing ran (a plugin that cannot load, a collection error): a row of zeros would
+        # read as a measurement.
+        said = (output + (done.stderr if not timed_out else "")).strip().splitlines()
+        raise RuntimeError(f"{project.name}: no test outcome in pytest's output:\n"
+                           + "\n".join(said[-15:]))
     return Run(wall, cpu, outcomes, flagged, bad, timed_out)
 
 
