@@ -109,15 +109,15 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
     # and its nodes are immutable, so only the rules and analyses need to start again.
     parsed: list[_Parsed] = []
     try:
-        try:
-            with _collector_paused():
+        with _collector_paused():
+            try:
                 return _check(source.text, path, ruleset, parsed)
-        except RecursionError:
-            pass
-        try:
-            return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
-        except RecursionError:
-            return unreadable(ruleset, path, "nested too deeply to analyse")
+            except RecursionError:
+                pass
+            try:
+                return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
+            except RecursionError:
+                return unreadable(ruleset, path, "nested too deeply to analyse")
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
         return FileResult(path, errors=(internal_error(path, "engine", exc),))
 

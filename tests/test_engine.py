@@ -99,6 +99,37 @@ def test_the_collector_is_off_during_a_check_and_as_it_was_after(enabled: bool) 
         gc.enable()
 
 
+class TooDeepOnce(CollectorWatcher):
+    """
+    ## What it does
+    Fails as code nested too deeply would the first time, so the engine retries the file on
+    a deep stack.
+    ## Why is this bad?
+    -
+    ## Example
+    -
+    ## Use instead
+    -
+    """
+
+    CODE = "LK995"
+    NAME = "too-deep-once"
+    raised = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not TooDeepOnce.raised:
+            TooDeepOnce.raised = True
+            raise RecursionError("nested too deeply")
+        super().visit_Call(node)
+
+
+def test_the_collector_stays_off_for_the_retry_on_a_deep_stack() -> None:
+    result = check_bytes(b"f()\n", "x.py", RuleSet((TooDeepOnce,)))
+    assert TooDeepOnce.raised
+    assert [f.message for f in result.findings] == ["collector enabled: False"]
+    assert gc.isenabled()
+
+
 def test_triggers_skip_rules_and_ancestors_are_kept() -> None:
     assert check_bytes(b"f(x)\n", "a.py", RuleSet((Recorder,))).findings == ()
     [finding] = check_bytes(b"needle = 1\nf(needle)\n", "a.py", RuleSet((Recorder,))).findings
