@@ -76,7 +76,7 @@ from leaklint.figures import amount
 from leaklint.runtime.evidence import Evidence, Span
 from leaklint.runtime.growth import Target
 from leaklint.runtime.optional import INSTALL_HINT
-from leaklint.runtime.records import Kind, LeakRecord, Site
+from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ def judge(path: str, findings: Sequence[StaticFinding], result: dict[str, Any]) 
     covered = [source.statement_span(f.line) if source else (f.line, f.line) for f in findings]
     covered += [source.loop_span(f.line) for f in findings if _in_loop(f) and source]
     for record in records:
-        if id(record) in used or record.kind in (Kind.NO_TIMEOUT, Kind.BLOCKED):
+        if id(record) in used or record.kind in EVIDENCE_ONLY:
             continue
         # A socket made inside a flagged client's method is that client's leak, not another.
         if any(_at(site, real, span) for site in (record.site, *record.extra_sites)
