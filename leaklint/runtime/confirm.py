@@ -76,7 +76,7 @@ from leaklint.figures import amount
 from leaklint.runtime.evidence import Evidence, Span
 from leaklint.runtime.growth import Target
 from leaklint.runtime.optional import INSTALL_HINT
-from leaklint.runtime.records import EVIDENCE_ONLY, Kind, LeakRecord, Site
+from leaklint.runtime.records import EVIDENCE_ONLY, LeakRecord, Site
 from leaklint.runtime.source_map import SourceMap
 
 if TYPE_CHECKING:
