@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
 from leaklint.config import Settings
 from leaklint.discovery import Target
 from leaklint.engine import RuleSet, check_bytes, internal_error, unreadable
 from leaklint.model import FileResult
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this many files a process pool costs more (interpreter and libcst start-up) than it saves.
 _MIN_FILES_PER_WORKER = 4
@@ -112,6 +114,9 @@ def _check_all(targets: Sequence[Target], job: _Job, jobs: int) -> list[FileResu
     workers = max(1, min(jobs, len(targets) // _MIN_FILES_PER_WORKER))
     if workers == 1:
         return _check_chunk(job, targets)
+    # Imported here: a run of one worker (one file, a warm cache) does not pay for the pool.
+    from concurrent.futures import ProcessPoolExecutor
+
     results: list[Optional[FileResult]] = [None] * len(targets)
     chunks = _chunks(targets, workers)
     with ProcessPoolExecutor(max_workers=workers) as pool:
