@@ -3,6 +3,7 @@ when an entry is corrupt, safe under concurrent runs, harmless when its folder i
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import multiprocessing
 import os
@@ -78,7 +79,7 @@ def test_all_cached_starts_no_worker(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a process pool was started although every result was cached")
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     assert _codes(check_targets(many, settings, jobs=2)) == [["LK105"], []] * 8
 
 
