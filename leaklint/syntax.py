@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -55,3 +55,38 @@ def last_name(node: cst.CSTNode) -> Optional[str]:
     if isinstance(node, cst.Attribute):
         return node.attr.value
     return None
+
+
+def top_level_bindings(
+    module: cst.Module,
+) -> Iterator[tuple[Union[cst.Assign, cst.AnnAssign], str, cst.BaseExpression]]:
+    """Each plain name the module's top-level simple statements bind to a value, with the
+    statement that binds it: every name target of ``x = ...`` and ``a = b = ...``, and
+    ``x: T = ...`` (not a bare annotation, which binds nothing)."""
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name):
+                        yield small, target.target.value, small.value
+            elif (
+                isinstance(small, cst.AnnAssign)
+                and isinstance(small.target, cst.Name)
+                and small.value is not None
+            ):
+                yield small, small.target.value, small.value
+
+
+def held_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """``expr`` and, if it is a tuple, list, set or dict display, every value it holds (at any
+    depth): what keeping ``expr`` keeps."""
+    yield expr
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        for element in expr.elements:
+            yield from held_values(element.value)
+    elif isinstance(expr, cst.Dict):
+        for item in expr.elements:
+            if isinstance(item, cst.DictElement):
+                yield from held_values(item.value)

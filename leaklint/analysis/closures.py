@@ -27,7 +27,7 @@ from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.file_context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
-from leaklint.syntax import code_of, target_names
+from leaklint.syntax import code_of, held_values, target_names, top_level_bindings
 from leaklint.walker import iter_with_parents
 
 
@@ -289,7 +289,7 @@ class Closures(Analysis):
                 reported.add(nested)
                 yield nested, Outliving(Route.REGISTERED, keeper)
         for expr, how in self._sinks(scope):
-            for value in escaping_values(expr):
+            for value in held_values(expr):
                 closure: Optional[FunctionScope] = None
                 if isinstance(value, cst.Name):
                     closure = by_name.get(value.value)
@@ -358,17 +358,6 @@ def outlives(container: cst.BaseExpression, scope: FunctionScope) -> bool:
     return isinstance(root, cst.Name) and (
         root.value in scope.params or scope.enclosing_binder(root.value) is None
     )
-
-
-def escaping_values(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    yield expr
-    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-        for element in expr.elements:
-            yield from escaping_values(element.value)
-    elif isinstance(expr, cst.Dict):
-        for item in expr.elements:
-            if isinstance(item, cst.DictElement):
-                yield from escaping_values(item.value)
 
 
 def _small_use(
@@ -457,26 +446,20 @@ def allocates_large_beside_closure(facts: SourceFacts) -> bool:
 
 
 def _module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
+    """Top-level names bound to one value: a name assigned twice is not a constant."""
     constants: dict[str, cst.BaseExpression] = {}
     assigned: set[str] = set()
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
+    for statement, name, value in top_level_bindings(module):
+        if isinstance(statement, cst.AnnAssign):
+            constants[name] = value
             continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target = small.targets[0].target
-                if isinstance(target, cst.Name):
-                    if target.value in assigned:
-                        constants.pop(target.value, None)
-                    else:
-                        constants[target.value] = small.value
-                    assigned.add(target.value)
-            elif (
-                isinstance(small, cst.AnnAssign)
-                and isinstance(small.target, cst.Name)
-                and small.value is not None
-            ):
-                constants[small.target.value] = small.value
+        if len(statement.targets) != 1:
+            continue
+        if name in assigned:
+            constants.pop(name, None)
+        else:
+            constants[name] = value
+        assigned.add(name)
     return constants
 
 

@@ -13,9 +13,10 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.file_context import Analysis, FileContext
 from leaklint.screen import SourceFacts, last_names
-from leaklint.syntax import code_of
+from leaklint.syntax import code_of, top_level_bindings
 
 # API -> the maxsize it uses when called bare (None: unbounded).
 CACHE_APIS: dict[str, Optional[int]] = {
@@ -60,6 +61,20 @@ def _maxsize(call: cst.Call) -> str:
     return "128"
 
 
+@dataclass(frozen=True)
+class CachedFunction:
+    """A function under a memoizing decorator."""
+
+    decorator: cst.Decorator
+    spec: CacheSpec
+    scope: FunctionScope
+
+    @property
+    def api_name(self) -> str:
+        """The decorator's own name: ``lru_cache`` of ``functools.lru_cache``."""
+        return self.spec.api.rsplit(".", 1)[-1]
+
+
 class CacheDecorators(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -68,14 +83,9 @@ class CacheDecorators(Analysis):
         # a cache factory (`cached = functools.lru_cache`).
         self.decorator_aliases: dict[str, CacheSpec] = {}
         self.factory_aliases: dict[str, str] = {}
-        for statement in context.module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target = small.targets[0].target
-                    if isinstance(target, cst.Name):
-                        self._alias(target.value, small.value)
+        for statement, name, value in top_level_bindings(context.module):
+            if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+                self._alias(name, value)
 
     def _alias(self, name: str, value: cst.BaseExpression) -> None:
         spec = self.spec(value)
@@ -108,9 +118,11 @@ class CacheDecorators(Analysis):
         api = self.names.qualified_name(func)
         return api if api in CACHE_FACTORIES else None
 
-    def cache_decorator(self, node: cst.FunctionDef) -> Optional[tuple[cst.Decorator, CacheSpec]]:
+    def cached_function(self, node: cst.FunctionDef) -> Optional[CachedFunction]:
+        """``node`` with its first cache decorator, or None if it has none."""
         for decorator in node.decorators:
             spec = self.spec(decorator.decorator)
             if spec is not None:
-                return decorator, spec
+                scope = self.context.analysis(Scopes).by_node.get(node)
+                return None if scope is None else CachedFunction(decorator, spec, scope)
         return None

@@ -18,7 +18,7 @@ import libcst as cst
 
 from leaklint.analysis import specs
 from leaklint.analysis.names import ImportNames, dotted_name
-from leaklint.syntax import code_of, is_docstring
+from leaklint.syntax import code_of, held_values, is_docstring
 from leaklint.walker import children
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -176,19 +176,13 @@ def _keeps_value(node: cst.CSTNode) -> bool:
 
 def _value_names(node: cst.BaseExpression) -> Iterator[str]:
     """Names that ``node`` evaluates to (itself or as an element), not names merely read."""
-    if isinstance(node, cst.Name):
-        yield node.value
-    elif isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-        for element in node.elements:
-            yield from _value_names(element.value)
-    elif isinstance(node, cst.Dict):
-        for item in node.elements:
-            if isinstance(item, cst.DictElement):
-                yield from _value_names(item.value)
-    elif isinstance(node, cst.Call):
-        # Wrapping a parameter in a constructor and keeping the result keeps the parameter.
-        for arg in node.args:
-            yield from _value_names(arg.value)
+    for value in held_values(node):
+        if isinstance(value, cst.Name):
+            yield value.value
+        elif isinstance(value, cst.Call):
+            # Wrapping a parameter in a constructor and keeping the result keeps the parameter.
+            for arg in value.args:
+                yield from _value_names(arg.value)
 
 
 def is_managing_method(func: cst.BaseExpression) -> bool:

@@ -27,6 +27,7 @@ import libcst as cst
 
 from leaklint.analysis.names import dotted_name
 from leaklint.file_context import Analysis, FileContext
+from leaklint.syntax import top_level_bindings
 from leaklint.walker import iter_nodes, iter_statements
 
 # The oldest supported Python, and a version newer than any that will exist for a long time:
@@ -213,21 +214,10 @@ def _module_constants(module: cst.Module) -> dict[str, object]:
             rebound.update(name.name.value for name in node.names)
         elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
             rebound.add(node.target.value)
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Assign):
-                for target in small.targets:
-                    if isinstance(target.target, cst.Name):
-                        bound.setdefault(target.target.value, []).append(small.value)
-            elif (
-                isinstance(small, cst.AnnAssign)
-                and isinstance(small.target, cst.Name)
-                and small.value is not None
-            ):
-                bound.setdefault(small.target.value, []).append(small.value)
-                rebound.discard(small.target.value)
+    for statement, name, value in top_level_bindings(module):
+        bound.setdefault(name, []).append(value)
+        if isinstance(statement, cst.AnnAssign):
+            rebound.discard(name)
     constants: dict[str, object] = {}
     deciding = _Decider(constants)
     for name, values in bound.items():
@@ -239,9 +229,9 @@ def _module_constants(module: cst.Module) -> dict[str, object]:
         ) else False
         if not (private_flag or version_flag):
             continue
-        value = deciding.evaluate(values[0])
-        if isinstance(value, bool):
-            constants[name] = value
+        decided = deciding.evaluate(values[0])
+        if isinstance(decided, bool):
+            constants[name] = decided
     return constants
 
 

@@ -29,13 +29,12 @@ from leaklint.analysis.closures import (
     Outliving,
     Route,
     data_sinks,
-    escaping_values,
     outlives,
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.file_context import Analysis, FileContext
-from leaklint.syntax import code_of
+from leaklint.syntax import code_of, held_values
 
 # numpy methods that return a view of the same memory (not a copy).
 VIEW_METHODS = frozenset({"view", "reshape"})
@@ -85,7 +84,7 @@ class BufferViews(Analysis):
                     else:
                         refs.pop(target.value, None)
             for value, how in self._sinks(node, scope):
-                for item in escaping_values(value):
+                for item in held_values(value):
                     ref = self._ref(item, refs)
                     if ref is not None:
                         escaped.append((ref, how))

@@ -92,13 +92,11 @@ class CachedMethod(Rule):
         return may_hold_cache_decorators(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not node.decorators:
+        cached = self.analysis(CacheDecorators).cached_function(node)
+        if cached is None:
             return
-        found = self.analysis(CacheDecorators).cache_decorator(node)
-        if found is None:
-            return
-        scope = self.analysis(Scopes).by_node.get(node)
-        if scope is None or scope.owner is None or not scope.params:
+        scope = cached.scope
+        if scope.owner is None or not scope.params:
             return
         if scope.params[0] in CLASS_RECEIVERS or _has_decorator(node, NOT_INSTANCE_METHODS):
             return
@@ -106,8 +104,7 @@ class CachedMethod(Rule):
         classes = {c.name.value: c for c in self.analysis(Scopes).classes}
         if is_enum_class(scope.owner, names) or _is_value_class(scope.owner, names, classes):
             return
-        decorator, spec = found
-        api = spec.api.rsplit(".", 1)[-1]
+        decorator, spec, api = cached.decorator, cached.spec, cached.api_name
         name = node.name.value
         if not spec.unbounded:
             self.report(

@@ -3,7 +3,6 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.analysis.decorators import CacheDecorators, may_hold_cache_decorators
-from leaklint.analysis.scopes import Scopes
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Growth, Span
 from leaklint.runtime.records import Kind
@@ -51,13 +50,9 @@ class UnboundedMemoize(Rule):
         return may_hold_cache_decorators(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not node.decorators:
+        cached = self.analysis(CacheDecorators).cached_function(node)
+        if cached is None or not cached.spec.unbounded:
             return
-        found = self.analysis(CacheDecorators).cache_decorator(node)
-        if found is None or not found[1].unbounded:
-            return
-        scope = self.analysis(Scopes).by_node.get(node)
-        if scope is None or scope.owner is not None or scope.parent is not None:
-            return
-        if scope.params:
-            self.report(found[0], api=found[1].api.rsplit(".", 1)[-1], name=node.name.value)
+        scope = cached.scope
+        if scope.owner is None and scope.parent is None and scope.params:
+            self.report(cached.decorator, api=cached.api_name, name=node.name.value)
