@@ -17,11 +17,13 @@ triggers; the engine then parses with libcst as before.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
 
+_BUILTIN_NAMES = frozenset(dir(builtins))
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -34,20 +36,23 @@ class SourceFacts:
     # Every identifier spelled in code (not in comments or strings): names, attributes,
     # definitions, parameters, keywords and every part of an import.
     words: frozenset[str]
-    # The identifiers spelled inside a function or lambda in a place where what they name may
-    # be changed or handed on: not as the receiver of a method call (``x.get(k)``), the value of
-    # a subscript read (``x[k]``), what a ``for`` iterates, the right of ``in``, an operand
-    # (``x + y``, ``not x``), a test (``if x:``) or a call argument (see ``call_args``).
-    function_words: frozenset[str]
+    # The names spelled inside a function or lambda that is itself inside a function: what
+    # a closure may capture.
+    nested_names: frozenset[str]
     # In functions: (receiver's last name, method) of every method call, ``("x", "append")``
     # for ``self.x.append(v)``, and the last names of every subscript read's value.
     method_calls: frozenset[tuple[str, str]]
     subscripted: frozenset[str]
     # In functions: (callee's last name, argument's last name) of every positional or keyword
-    # argument that is a name or an attribute (``("f", "x")`` for ``f(x)`` and ``obj.f(x)``),
-    # which are not in ``function_words``: a callee the file does not bind (``len``, an
-    # imported function, a method of another library) is not a helper that changes it.
+    # argument that is a name or an attribute (``("f", "x")`` for ``f(x)`` and ``obj.f(x)``).
     call_args: frozenset[tuple[str, str]]
+    # In functions, the last names of what a statement may grow or rebind in place: the
+    # container of a subscript store (``x`` of ``self.x[k] = v`` and ``x[k] += v``), the
+    # target of an augmented assignment (``x += [v]``), and a name or attribute assigned to
+    # another name (``alias = self.x``, ``a, b = x, y``), through which it may be grown.
+    subscript_stores: frozenset[str]
+    augmented: frozenset[str]
+    aliased: frozenset[str]
     # Every name the file binds to a value of its own, at any depth: functions, classes and
     # assignment targets (not imports).
     bound_names: frozenset[str]
@@ -59,22 +64,37 @@ class SourceFacts:
     # called expression): ``("open", "open")``, ``("open", "os")`` for ``os.open(p)``,
     # ``("open", None)`` for ``paths[0].open()``.
     with_calls: frozenset[tuple[str, Optional[str]]]
+    # Every call whose called expression ends in a name: (that name, the dotted name of the
+    # expression or None when it does not start at a name, whether the call is directly the
+    # item of a ``with``): ``("open", "io.open", False)``, ``("open", None, True)`` for
+    # ``with paths[0].open():``.
+    calls: frozenset[tuple[str, Optional[str], bool]]
+    # Each name an import binds, anywhere in the file, to every dotted name it is imported
+    # as (a name imported twice may name either): ``S`` -> ``{"socket.socket"}`` for ``from
+    # socket import socket as S``, ``os`` -> ``{"os"}`` for ``import os.path``.
+    imported: dict[str, frozenset[str]]
     # ``from module import name``: (module, name) pairs; ``import a.b as c``: c -> a.b.
     from_imports: frozenset[tuple[str, str]]
     module_aliases: dict[str, str]
     # Import aliases, local name to the last part of what it names: ``S`` -> ``socket``.
     aliases: dict[str, str]
-    # ``target = value`` statements with a single target: the value and the innermost
-    # function (or lambda) around the statement, None at module or class level.
-    assigned: tuple[tuple[Optional[ast.AST], ast.expr], ...]
+    # ``target = value`` statements with a single target: the innermost function (or lambda)
+    # around the statement (None at module or class level), the target's name (None unless
+    # it is a plain name) and the value.
+    assigned: tuple[tuple[Optional[ast.AST], Optional[str], ast.expr], ...]
     # Functions and lambdas with a function or lambda defined directly inside them.
     enclosing: frozenset[int]  # ids of the nodes
-    # Every parameter with a default of every ``def`` (lambdas excluded), and the default.
+    # Every parameter with a default of every ``def`` outside any function (at module level
+    # or in a class body; a nested def's defaults are made again by each call of the function
+    # around it), and the default.
     defaults: tuple[tuple[str, ast.expr], ...]
     # The last names of every class's bases: ``Thread`` for ``class W(threading.Thread)``.
     class_bases: frozenset[str]
     # Some ``def`` has a decorator.
     decorated: bool
+    # The last names of the decorators of every ``def`` directly in a class body (a method):
+    # ``lru_cache`` for ``@functools.lru_cache(maxsize=None)``, ``memo`` for ``@memo``.
+    method_decorators: frozenset[str]
     # Some ``while`` loop tests a true constant: ``while True:``, ``while 1:``.
     endless_loop: bool
 
@@ -86,19 +106,25 @@ class SourceFacts:
             return True
         return any(self.aliases.get(local) in names for local in called)
 
+    def qualified_names(self, dotted: str) -> frozenset[str]:
+        """What ``a.b.c`` may refer to, through the file's imports: ``{"socket.socket"}`` for
+        ``S`` after ``from socket import socket as S``; ``builtins.open`` (and, should the
+        module bind its own, ``open``) for ``open``; the name itself when nothing is
+        imported under its first part."""
+        head, dot, rest = dotted.partition(".")
+        fulls = self.imported.get(head)
+        if fulls is not None:
+            return frozenset(full + dot + rest for full in fulls)
+        if head in _BUILTIN_NAMES:
+            return frozenset((f"builtins.{dotted}", dotted))
+        return frozenset((dotted,))
+
     def names_any(self, names: frozenset[str]) -> bool:
         return not self.words.isdisjoint(names)
 
     def spells_any(self, parts: tuple[str, ...]) -> bool:
         """Whether some identifier contains one of ``parts``: ``Thread`` in ``MyThread``."""
         return any(part in word for word in self.words for part in parts)
-
-    def assigns_any(self, names: frozenset[str]) -> bool:
-        """Whether code binds one of ``names`` to another name: ``opener = io.open``."""
-        return any(
-            type(value) in (ast.Name, ast.Attribute) and self.last_name(value) in names
-            for _, value in self.assigned
-        )
 
     def last_name(self, func: ast.expr) -> Optional[str]:
         """The last name of a called expression, seen through import aliases."""
@@ -145,24 +171,31 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     """One read-only walk of the tree. Iterative, so deep nesting cannot overflow the stack;
     exact type tests, because ``isinstance`` on ast classes is the slow part of such a loop."""
     words: set[str] = set()
-    function_words: set[str] = set()
+    nested_names: set[str] = set()
+    nested_functions: set[int] = set()
     method_calls: set[tuple[str, str]] = set()
     subscripted: set[str] = set()
-    passive: set[int] = set()  # ids of names and attributes read in a place that changes nothing
     call_args: set[tuple[str, str]] = set()
+    subscript_stores: set[str] = set()
+    augmented: set[str] = set()
+    aliased: set[str] = set()
     bound_names: set[str] = set()
     called: set[str] = set()
     managed: set[int] = set()
     called_outside_with: set[str] = set()
     with_calls: set[tuple[str, Optional[str]]] = set()
+    calls: set[tuple[str, Optional[str], bool]] = set()
+    imported: dict[str, set[str]] = {}
     from_imports: set[tuple[str, str]] = set()
     module_aliases: dict[str, str] = {}
     aliases: dict[str, str] = {}
-    assigned: list[tuple[Optional[ast.AST], ast.expr]] = []
+    assigned: list[tuple[Optional[ast.AST], Optional[str], ast.expr]] = []
     enclosing: set[int] = set()
     defaults: list[tuple[str, ast.expr]] = []
     decorated = endless = False
     class_bases: set[str] = set()
+    class_members: set[int] = set()
+    method_decorators: set[str] = set()
     stack: list[tuple[ast.AST, Optional[ast.AST]]] = [(tree, None)]
     while stack:
         node, function = stack.pop()
@@ -171,86 +204,91 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
             words.add(node.id)  # type: ignore[attr-defined]
             if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                 bound_names.add(node.id)  # type: ignore[attr-defined]
-            if function is not None and id(node) not in passive:
-                function_words.add(node.id)  # type: ignore[attr-defined]
+            if id(function) in nested_functions:
+                nested_names.add(node.id)  # type: ignore[attr-defined]
             continue
         if kind is ast.Attribute:
             words.add(node.attr)  # type: ignore[attr-defined]
-            if function is not None and id(node) not in passive:
-                function_words.add(node.attr)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
             if name is not None:
                 called.add(name)
-                if id(node) not in managed:
+                in_with = id(node) in managed
+                if not in_with:
                     called_outside_with.add(name)
                 else:
                     with_calls.add((name, _head(func)))
+                calls.add((name, _dotted(func), in_with))
             if function is not None and name is not None:
                 if type(func) is ast.Attribute:
                     receiver = _last(func.value)
                     if receiver is not None:
                         method_calls.add((receiver, name))
-                        passive.add(id(func))
-                        passive.add(id(func.value))
                 arguments = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
                 for argument in arguments:
                     passed = _last(argument)
                     if passed is not None:
                         call_args.add((name, passed))
-                        passive.add(id(argument))
         elif kind is ast.Subscript:
             if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
                 value = node.value  # type: ignore[attr-defined]
                 receiver = _last(value)
                 if receiver is not None:
                     subscripted.add(receiver)
-                    passive.add(id(value))
-        elif kind is ast.For or kind is ast.AsyncFor or kind is ast.comprehension:
-            passive.add(id(node.iter))  # type: ignore[attr-defined]
-        elif kind is ast.BinOp:
-            # An operator makes a new object: `CACHE + extra` changes neither operand.
-            passive.add(id(node.left))  # type: ignore[attr-defined]
-            passive.add(id(node.right))  # type: ignore[attr-defined]
-        elif kind is ast.If or kind is ast.Assert:
-            passive.add(id(node.test))  # type: ignore[attr-defined]
-        elif kind is ast.UnaryOp:
-            passive.add(id(node.operand))  # type: ignore[attr-defined]
-        elif kind is ast.Compare:
-            if all(type(op) in (ast.In, ast.NotIn) for op in node.ops):  # type: ignore[attr-defined]
-                passive.update(map(id, node.comparators))  # type: ignore[attr-defined]
         elif kind is ast.withitem:
             managed.add(id(node.context_expr))  # type: ignore[attr-defined]
         elif kind is ast.Assign:
+            value = node.value  # type: ignore[attr-defined]
             if len(node.targets) == 1:  # type: ignore[attr-defined]
-                assigned.append((function, node.value))  # type: ignore[attr-defined]
+                target = node.targets[0]  # type: ignore[attr-defined]
+                assigned.append((function, target.id if type(target) is ast.Name else None, value))
+            if function is not None:
+                for target in node.targets:  # type: ignore[attr-defined]
+                    if type(target) is ast.Subscript:
+                        _add_last(subscript_stores, target.value)
+                values = value.elts if type(value) is ast.Tuple else (value,)
+                for element in values:
+                    _add_last(aliased, element)
+        elif kind is ast.AugAssign:
+            if function is not None:
+                target = node.target  # type: ignore[attr-defined]
+                if type(target) is ast.Subscript:
+                    _add_last(subscript_stores, target.value)
+                else:
+                    _add_last(augmented, target)
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             words.add(node.name)  # type: ignore[attr-defined]
             bound_names.add(node.name)  # type: ignore[attr-defined]
             args = node.args  # type: ignore[attr-defined]
-            positional = [*args.posonlyargs, *args.args]
-            defaults.extend(
-                (param.arg, default)
-                for param, default in zip(positional[len(positional) - len(args.defaults):],
-                                          args.defaults)
-            )
-            defaults.extend(
-                (param.arg, default)
-                for param, default in zip(args.kwonlyargs, args.kw_defaults)
-                if default is not None
-            )
+            if function is None:
+                positional = [*args.posonlyargs, *args.args]
+                defaults.extend(
+                    (param.arg, default)
+                    for param, default in zip(positional[len(positional) - len(args.defaults):],
+                                              args.defaults)
+                )
+                defaults.extend(
+                    (param.arg, default)
+                    for param, default in zip(args.kwonlyargs, args.kw_defaults)
+                    if default is not None
+                )
             decorated = decorated or bool(node.decorator_list)  # type: ignore[attr-defined]
+            if id(node) in class_members:
+                for decorator in node.decorator_list:  # type: ignore[attr-defined]
+                    _add_last(method_decorators, getattr(decorator, "func", decorator))
             if function is not None:
                 enclosing.add(id(function))
+                nested_functions.add(id(node))
         elif kind is ast.Lambda:
             if function is not None:
                 enclosing.add(id(function))
+                nested_functions.add(id(node))
         elif kind is ast.While:
             test = node.test  # type: ignore[attr-defined]
             endless = endless or (type(test) is ast.Constant and bool(test.value))
-            passive.add(id(test))
         elif kind is ast.ClassDef:
+            class_members.update(map(id, node.body))  # type: ignore[attr-defined]
             words.add(node.name)  # type: ignore[attr-defined]
             bound_names.add(node.name)  # type: ignore[attr-defined]
             class_bases.update(
@@ -269,10 +307,17 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 from_imports.update(
                     (node.module, alias.name) for alias in node.names  # type: ignore[attr-defined]
                 )
+            base = "." * node.level + (node.module or "")  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    imported.setdefault(alias.asname or alias.name, set()).add(
+                        f"{base}.{alias.name}" if base else alias.name
+                    )
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 local = alias.asname or alias.name.split(".", 1)[0]
                 module_aliases[local] = alias.name if alias.asname else local
+                imported.setdefault(local, set()).add(module_aliases[local])
         elif kind is ast.Global or kind is ast.Nonlocal:
             words.update(node.names)  # type: ignore[attr-defined]
         inner = node if kind in _FUNCTION_TYPES else function
@@ -287,14 +332,19 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     return SourceFacts(
         tree=tree,
         words=frozenset(words),
-        function_words=frozenset(function_words),
+        nested_names=frozenset(nested_names),
         method_calls=frozenset(method_calls),
         subscripted=frozenset(subscripted),
         call_args=frozenset(call_args),
+        subscript_stores=frozenset(subscript_stores),
+        augmented=frozenset(augmented),
+        aliased=frozenset(aliased),
         bound_names=frozenset(bound_names),
         called=frozenset(called),
         called_outside_with=frozenset(called_outside_with),
         with_calls=frozenset(with_calls),
+        calls=frozenset(calls),
+        imported={local: frozenset(fulls) for local, fulls in imported.items()},
         from_imports=frozenset(from_imports),
         module_aliases=module_aliases,
         aliases=aliases,
@@ -303,6 +353,7 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         defaults=tuple(defaults),
         class_bases=frozenset(class_bases),
         decorated=decorated,
+        method_decorators=frozenset(method_decorators),
         endless_loop=endless,
     )
 
@@ -315,6 +366,24 @@ def _head(func: ast.AST) -> Optional[str]:
     while isinstance(func, ast.Attribute):
         func = func.value
     return func.id if isinstance(func, ast.Name) else None
+
+
+def _dotted(node: ast.AST) -> Optional[str]:
+    """``a.b.c`` for a Name/Attribute chain, None when it starts elsewhere (``f().c``)."""
+    parts: list[str] = []
+    while type(node) is ast.Attribute:
+        parts.append(node.attr)
+        node = node.value
+    if type(node) is not ast.Name:
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _add_last(found: set[str], node: ast.AST) -> None:
+    name = _last(node)
+    if name is not None:
+        found.add(name)
 
 
 def _last(node: ast.AST) -> Optional[str]:

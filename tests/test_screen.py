@@ -91,7 +91,14 @@ def test_code_the_running_python_cannot_parse_falls_back_to_libcst(
         ("def f(p):\n    with open(p) as h:\n        return h.read()\n", False),
         ("def f(p):\n    h = open(p)\n    return h.read()\n", True),
         ("from io import open as o\ndef f(p):\n    return o(p).read()\n", True),
-        ("import io\nopener = io.open\n", True),
+        # The ownership analysis resolves a call through the file's imports only: a method
+        # named like a factory on an object of unknown type is not that factory.
+        ("def f(self, p):\n    return self.open(p)\n", False),
+        ("import os\ndef f(p):\n    return os.open(p, os.O_RDONLY)\n", True),
+        ("from os import open as o\ndef f(p):\n    return o(p, 0)\n", True),
+        # A method factory needs a receiver of known type: a call or annotation of its type.
+        ("def f(s):\n    return s.makefile()\n", False),
+        ("import socket\ndef f():\n    return socket.socket().makefile()\n", True),
     ],
 )
 def test_file_rule_screen(source: str, kept: bool) -> None:
@@ -100,10 +107,58 @@ def test_file_rule_screen(source: str, kept: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("code", "source", "kept"),
+    [
+        ("LK304", "def f(d, url):\n    return d.get(url)\n", False),
+        ("LK304", "import requests\ndef f(url):\n    return requests.get(url)\n", True),
+        ("LK304", "import requests\ndef f(url):\n    s = requests.Session()\n"
+                  "    return s.get(url)\n", True),
+        ("LK101", "from threading import Thread as Worker\ndef f(g):\n"
+                  "    Worker(target=g).start()\n", True),
+        ("LK101", "def f(pool, g):\n    pool.Thread(target=g).start()\n", False),
+        # Only the module's subclasses of a class that runs once started are creations.
+        ("LK302", "import socketserver\nclass S(socketserver.TCPServer):\n    pass\n", False),
+        ("LK101", "import threading\nclass W(threading.Thread):\n    pass\n", True),
+    ],
+)
+def test_resource_rule_screens(code: str, source: str, kept: bool) -> None:
+    assert registry.find_rule(code).may_report(Screen(source)) is kept
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "kept"),
+    [
+        # LK206 reports a default of a def outside any function, grown by it.
+        ("LK206", "def f(x, seen=[]):\n    seen.append(x)\n", True),
+        ("LK206", "def f(x, seen=[]):\n    return seen\n", False),
+        ("LK206", "def outer():\n    def f(x, seen=[]):\n        seen.append(x)\n", False),
+        # LK202 reports a cache decorator on a method.
+        ("LK202", "import functools\nclass C:\n    @functools.lru_cache\n"
+                  "    def f(self, x):\n        return x\n", True),
+        ("LK202", "import functools\nmemo = functools.lru_cache(maxsize=None)\nclass C:\n"
+                  "    @memo\n    def f(self, x):\n        return x\n", True),
+        ("LK202", "import functools\n@functools.lru_cache\ndef f(x):\n    return x\n", False),
+        # LK401 needs a large local spelled in a closure; LK402 a view of one.
+        ("LK401", "def f(p):\n    data = open(p).read()\n    return lambda: data\n", True),
+        ("LK401", "def f(p):\n    data = open(p).read()\n    return lambda: p\n", False),
+        ("LK402", "def f(p):\n    data = open(p).read()\n    return memoryview(data)[:4]\n",
+         True),
+        ("LK402", "def f(p, b):\n    data = open(p).read()\n    return memoryview(b)[:4]\n",
+         False),
+    ],
+)
+def test_screens_follow_what_the_analyses_need(code: str, source: str, kept: bool) -> None:
+    assert registry.find_rule(code).may_report(Screen(source)) is kept
+
+
+@pytest.mark.parametrize(
     ("source", "kept"),
     [
         ("CACHE = {}\ndef get(k):\n    return CACHE.get(k)\n", False),
         ("CACHE = {}\ndef get(k):\n    return k in CACHE or len(CACHE)\n", False),
+        ("CACHE = {}\ndef get():\n    return CACHE\n", False),
+        ("CACHE = []\ndef put(v):\n    alias = CACHE\n    alias.append(v)\n", True),
+        ("CACHE = []\ndef put(v):\n    global CACHE\n    CACHE += [v]\n", True),
         ("CACHE = {}\ndef put(k, v):\n    CACHE[k] = v\n", True),
         ("CACHE = []\ndef put(v):\n    CACHE.append(v)\n", True),
         ("CACHE = []\ndef put(v):\n    remember(CACHE, v)\ndef remember(c, v):\n    c.append(v)\n",

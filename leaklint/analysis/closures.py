@@ -429,19 +429,16 @@ def may_be_large_in(value: ast.expr, facts: SourceFacts) -> bool:
     return called in _LARGE_CALL_NAMES or called.startswith("read_")
 
 
-def allocates_large_in_function(facts: SourceFacts) -> bool:
-    """Whether some function binds something shaped like a large allocation or load."""
-    return any(
-        function is not None and may_be_large_in(value, facts) for function, value in facts.assigned
-    )
-
-
 def allocates_large_beside_closure(facts: SourceFacts) -> bool:
-    """Whether some function that defines a nested function or lambda binds something shaped
-    like a large allocation or load: what :class:`Closures` needs to find a capture."""
+    """Whether some function that defines a nested function or lambda binds a name to
+    something shaped like a large allocation or load, and a nested function or lambda spells
+    that name: what :class:`Closures` needs to find a capture."""
     return any(
-        function is not None and id(function) in facts.enclosing and may_be_large_in(value, facts)
-        for function, value in facts.assigned
+        function is not None
+        and id(function) in facts.enclosing
+        and name in facts.nested_names
+        and may_be_large_in(value, facts)
+        for function, name, value in facts.assigned
     )
 
 

@@ -61,14 +61,10 @@ def may_grow_container(facts: SourceFacts, text: str) -> bool:
             name for name, value in bindings if isinstance(value, ast.Name) and value.id in names
         )
         grew = len(names) > before
-    grown = _may_be_grown(facts)
+    grown = _may_be_grown(facts) | facts.aliased
     read_grows = _inserting_on_read(facts)
     return any(
-        (
-            name in facts.function_words
-            or name in grown
-            or (name in read_grows and name in facts.subscripted)
-        )
+        (name in grown or (name in read_grows and name in facts.subscripted))
         and spelled_twice(name, text)
         for name in names
     )
@@ -80,7 +76,7 @@ def may_have_mutable_default(facts: SourceFacts) -> bool:
     names = None
     grown = _may_be_grown(facts)
     for param, default in facts.defaults:
-        if param not in facts.function_words and param not in grown:
+        if param not in grown:
             continue
         if may_make_container(default, facts):
             return True
@@ -93,9 +89,11 @@ def may_have_mutable_default(facts: SourceFacts) -> bool:
 
 
 def _may_be_grown(facts: SourceFacts) -> set[str]:
-    """Names a function may grow beside stores (in ``function_words``): receivers of a
-    growing method, and arguments passed to a name the file binds (a helper that may grow
-    its parameter, a class, or an alias of either)."""
+    """Last names a function may grow, as :meth:`Containers.grown_targets` and its helpers
+    find growth: receivers of a growing method, containers of a subscript store, targets of an
+    augmented assignment, and arguments passed to a name the file binds (a helper that may
+    grow its parameter, a class, or an alias of either)."""
     grown = {receiver for receiver, method in facts.method_calls if method in GROW_METHODS}
+    grown.update(facts.subscript_stores, facts.augmented)
     grown.update(passed for callee, passed in facts.call_args if callee in facts.bound_names)
     return grown

@@ -35,6 +35,16 @@ def may_hold_cache_decorators(facts: SourceFacts) -> bool:
     return facts.decorated and facts.names_any(last_names(CACHE_APIS))
 
 
+def may_hold_cached_methods(facts: SourceFacts) -> bool:
+    """Some method's decorator may be a cache: it names a cache API (or an import alias of
+    one) or a name the file binds (``memo = lru_cache(maxsize=None)``)."""
+    apis = last_names(CACHE_APIS)
+    return may_hold_cache_decorators(facts) and any(
+        facts.aliases.get(name, name) in apis or name in facts.bound_names
+        for name in facts.method_decorators
+    )
+
+
 @dataclass(frozen=True)
 class CacheSpec:
     """A memoizing decorator: its API and its bound (``UNBOUNDED`` or the size as written)."""

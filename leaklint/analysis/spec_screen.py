@@ -32,26 +32,6 @@ def factory_names(code: str) -> frozenset[str]:
 
 
 @functools.cache
-def unmanaged_factories(code: str) -> tuple[tuple[str, Optional[str]], ...]:
-    """(last name, module) of the factories of ``code`` that ``with`` does not release:
-    ``("open", "os")`` for ``os.open``; the module is None for a method of a typed object."""
-    found: list[tuple[str, Optional[str]]] = []
-    for name, made in specs.FACTORIES.items():
-        if any(spec.code == code and not spec.with_releases for spec in made):
-            module, _, last = name.rpartition(".")
-            found.append((last, module))
-    for methods in (specs.METHOD_FACTORIES, specs.DISTINCTIVE_METHODS):
-        found.extend(
-            (method, None)
-            for method in last_names(
-                key for key, made in methods.items()
-                if any(spec.code == code and not spec.with_releases for spec in made)
-            )
-        )
-    return tuple(found)
-
-
-@functools.cache
 def text_triggers(code: str) -> tuple[str, ...]:
     """Words one of which the text of a file must contain for it to create a resource reported
     under ``code``: for each factory, a word its every use spells. A module-level factory
@@ -86,44 +66,79 @@ def text_triggers(code: str) -> tuple[str, ...]:
     ))
 
 
-def _managed(facts: SourceFacts, name: str, head: Optional[str], code: str) -> bool:
-    """Whether ``with <call of name>(...)`` surely releases what it makes: no factory of
-    ``code`` with that name that ``with`` does not release can be the one called."""
-    local = name
-    name = facts.aliases.get(name, name) if head == local else name
-    for last, module in unmanaged_factories(code):
-        if last != name:
-            continue
-        if module is None or head is None:
-            return False  # a method of an object of unknown type, or of an expression
-        if head == local:  # a bare name: imported from that module?
-            if any(
-                imported == module and what in (last, local, "*")
-                for imported, what in facts.from_imports
-            ):
-                return False
-            continue
-        target = facts.module_aliases.get(head, head)
-        if target == module or module.startswith(target + ".") or target.startswith(module):
-            return False
-        if head not in facts.module_aliases:
-            return False  # a name bound in the file, maybe to that module or factory
-    return True
-
-
 def _reported(made: tuple[specs.ResourceSpec, ...], code: str) -> bool:
     return any(spec.code == code for spec in made)
 
 
 def may_create(facts: SourceFacts, code: str) -> bool:
-    """Whether the file may create a resource reported under ``code`` outside a ``with``."""
+    """Whether the file may create a resource reported under ``code`` outside a ``with`` that
+    releases it."""
     names = factory_names(code)
     return (
-        facts.calls_any(names, inside_with=False)
-        or any(
-            facts.aliases.get(called, called) in names and not _managed(facts, called, head, code)
-            for called, head in facts.with_calls
+        any(
+            (name in names or facts.aliases.get(name) in names)
+            and _may_create_at(facts, name, dotted, in_with, code)
+            for name, dotted, in_with in facts.calls
         )
-        or facts.assigns_any(names)
-        or not facts.class_bases.isdisjoint(names)
+        or not facts.class_bases.isdisjoint(_subclassable_names(code))
+    )
+
+
+def _may_create_at(facts: SourceFacts, name: str, dotted: Optional[str], in_with: bool,
+                   code: str) -> bool:
+    """Whether a call named ``name`` may create a resource of ``code``, the way the ownership
+    analysis resolves calls: a module-level factory by the qualified name of the called
+    expression (through the file's imports), a method of a typed object only when the file
+    names a constructor of that type (a call or an annotation is how the analysis learns a
+    receiver's type), a distinctive method or a task API by its name alone."""
+    found: list[specs.ResourceSpec] = []
+    if dotted is not None:
+        for qualified in facts.qualified_names(dotted):
+            found.extend(specs.FACTORIES.get(qualified, ()))
+    if dotted is None or "." in dotted:
+        for owner in _method_owners(code).get(name, ()):
+            if facts.names_any(_constructor_names(owner)):
+                found.extend(specs.METHOD_FACTORIES[owner, name])
+        found.extend(specs.DISTINCTIVE_METHODS.get(name, ()))
+    found.extend(_by_name_only(code))
+    return any(spec.code == code and not (in_with and spec.with_releases) for spec in found)
+
+
+@functools.cache
+def _subclassable_names(code: str) -> frozenset[str]:
+    """The last names of the factories of ``code`` whose subclasses in the module create it
+    too (``class Worker(threading.Thread)``): the classes that run code once started."""
+    return last_names(
+        name for name, made in specs.FACTORIES.items()
+        if _reported(made, code) and made[0].activation_methods
+    )
+
+
+@functools.cache
+def _method_owners(code: str) -> dict[str, tuple[str, ...]]:
+    """Method name -> the types whose method of that name creates a resource of ``code``."""
+    owners: dict[str, list[str]] = {}
+    for (owner, method), made in specs.METHOD_FACTORIES.items():
+        if _reported(made, code):
+            owners.setdefault(method, []).append(owner)
+    return {method: tuple(types) for method, types in owners.items()}
+
+
+@functools.cache
+def _constructor_names(owner: str) -> frozenset[str]:
+    """The last names of the calls and annotations that give an object the type ``owner``:
+    every way to them spells one (in the call or in the import that binds it)."""
+    return last_names(
+        constructor for constructor, made in specs.TYPE_CONSTRUCTORS.items() if made == owner
+    )
+
+
+@functools.cache
+def _by_name_only(code: str) -> tuple[specs.ResourceSpec, ...]:
+    """The specs of ``code`` that a call of one of its factories' names creates whatever it
+    is called on: tasks, made by a method of any event loop (``loop.create_task``) as by
+    ``asyncio``'s functions."""
+    return tuple(
+        spec for made in specs.FACTORIES.values() for spec in made
+        if spec.code == code and spec.kind is specs.Kind.TASK
     )

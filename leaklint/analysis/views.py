@@ -29,16 +29,42 @@ from leaklint.analysis.closures import (
     Outliving,
     Route,
     data_sinks,
+    may_be_large_in,
     outlives,
 )
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.file_context import Analysis, FileContext
+from leaklint.screen import SourceFacts
 from leaklint.syntax import code_of, held_values
 
 # numpy methods that return a view of the same memory (not a copy).
 VIEW_METHODS = frozenset({"view", "reshape"})
 _STATEMENTS = frozenset({cst.Assign, cst.Return, cst.Expr, cst.Call, cst.Yield})
+
+
+_NUMPY = frozenset({"numpy"})
+
+
+def may_view_large_buffer(facts: SourceFacts) -> bool:
+    """Whether a function may take a view of a buffer it allocates or loads: an imported
+    numpy beside such a buffer, or ``memoryview`` called on such a buffer's name, or on a name
+    it is first bound to (``alias = data``), the only ways :class:`BufferViews` follows."""
+    large = {
+        name
+        for function, name, value in facts.assigned
+        if function is not None and name is not None and may_be_large_in(value, facts)
+    }
+    if not large:
+        return False
+    if facts.names_any(_NUMPY):
+        return True
+    viewers = {name for name in facts.called if facts.aliases.get(name, name) == "memoryview"}
+    return any(
+        buffer in facts.aliased or (viewer, buffer) in facts.call_args
+        for buffer in large
+        for viewer in viewers
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
-from leaklint.analysis.decorators import CacheDecorators, may_hold_cache_decorators
+from leaklint.analysis.decorators import CacheDecorators, may_hold_cached_methods
 from leaklint.analysis.enums import is_enum_class
 from leaklint.analysis.invocations import Invocations
 from leaklint.analysis.names import ImportNames, dotted_name
@@ -89,7 +89,7 @@ class CachedMethod(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        return may_hold_cache_decorators(facts)
+        return may_hold_cached_methods(facts)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         cached = self.analysis(CacheDecorators).cached_function(node)

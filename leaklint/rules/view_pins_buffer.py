@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.analysis.closures import allocates_large_in_function
-from leaklint.analysis.views import BufferViews
+from leaklint.analysis.views import BufferViews, may_view_large_buffer
 from leaklint.rule import Rule
 from leaklint.rules.large_capture_closure import (
     LargeCaptureClosure,
@@ -12,9 +11,6 @@ from leaklint.rules.large_capture_closure import (
 )
 from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.screen import SourceFacts
-
-_MEMORYVIEW = frozenset({"memoryview"})
-_NUMPY = frozenset({"numpy"})
 
 
 class ViewPinsBuffer(Rule):
@@ -78,11 +74,7 @@ class ViewPinsBuffer(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        """A view is made by a call of `memoryview` or from an array of an imported numpy, of
-        a buffer some function allocates or loads."""
-        return (
-            facts.calls_any(_MEMORYVIEW) or facts.names_any(_NUMPY)
-        ) and allocates_large_in_function(facts)
+        return may_view_large_buffer(facts)
 
     def leave_Module(self, node: cst.Module) -> None:
         for view in self.analysis(BufferViews).views:
