@@ -289,6 +289,7 @@ def _check(text: str, path: str, ruleset: RuleSet, parsed: list[_Parsed]) -> Fil
     runner = _RuleRunner(context, applicable, ruleset.options)
     runner.run()
     findings = runner.findings(ruleset.honor_noqa, ruleset.confidence, ruleset.fixes)
+    context.release()
     if tree.shifts:
         findings = [_shifted(finding, tree.shifts) for finding in findings]
     return FileResult(path, tuple(sorted(findings, key=Finding.sort_key)), tuple(runner.errors))

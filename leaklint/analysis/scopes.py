@@ -295,6 +295,11 @@ class Scopes(Analysis):
             if isinstance(statement, cst.FunctionDef)
         }
 
+    def release(self) -> None:
+        # A function scope and the scopes nested in it refer to each other.
+        for function in self.functions:
+            function.nested = []
+
     def nodes_of_type(self, *types: type) -> list[cst.CSTNode]:
         """Every node of the file of the given exact types, type by type, each in the order
         of :attr:`nodes`."""
