@@ -49,10 +49,14 @@ class SourceFacts:
     # In functions, the last names of what a statement may grow or rebind in place: the
     # container of a subscript store (``x`` of ``self.x[k] = v`` and ``x[k] += v``), the
     # target of an augmented assignment (``x += [v]``), and a name or attribute assigned to
-    # another name (``alias = self.x``, ``a, b = x, y``), through which it may be grown.
+    # a plain name (``alias = self.x``, ``a, b = x, y``), through which it may be grown.
     subscript_stores: frozenset[str]
     augmented: frozenset[str]
     aliased: frozenset[str]
+    # By function (the id of its node): the last names its statements, or those of the
+    # functions right inside it, may change: receivers of method calls, containers of
+    # subscript stores, targets of augmented assignments and call arguments.
+    changed_in: dict[int, frozenset[str]]
     # Every name the file binds to a value of its own, at any depth: functions, classes and
     # assignment targets (not imports).
     bound_names: frozenset[str]
@@ -86,8 +90,8 @@ class SourceFacts:
     enclosing: frozenset[int]  # ids of the nodes
     # Every parameter with a default of every ``def`` outside any function (at module level
     # or in a class body; a nested def's defaults are made again by each call of the function
-    # around it), and the default.
-    defaults: tuple[tuple[str, ast.expr], ...]
+    # around it): the id of the ``def``, the parameter and the default.
+    defaults: tuple[tuple[int, str, ast.expr], ...]
     # The last names of every class's bases: ``Thread`` for ``class W(threading.Thread)``.
     class_bases: frozenset[str]
     # Some ``def`` has a decorator.
@@ -179,6 +183,8 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     subscript_stores: set[str] = set()
     augmented: set[str] = set()
     aliased: set[str] = set()
+    changed_in: dict[int, set[str]] = {}
+    outer_of: dict[int, int] = {}  # function id -> the id of the function right around it
     bound_names: set[str] = set()
     called: set[str] = set()
     managed: set[int] = set()
@@ -191,7 +197,17 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     aliases: dict[str, str] = {}
     assigned: list[tuple[Optional[ast.AST], Optional[str], ast.expr]] = []
     enclosing: set[int] = set()
-    defaults: list[tuple[str, ast.expr]] = []
+    defaults: list[tuple[int, str, ast.expr]] = []
+
+    def changes(name: Optional[str]) -> None:
+        """Note that the current function may change ``name`` (also for the one around it:
+        a nested def's defaults run in the enclosing frame)."""
+        if name is not None:
+            changed_in.setdefault(id(function), set()).add(name)
+            outer = outer_of.get(id(function))
+            if outer is not None:
+                changed_in.setdefault(outer, set()).add(name)
+
     decorated = endless = False
     class_bases: set[str] = set()
     class_members: set[int] = set()
@@ -225,11 +241,13 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                     receiver = _last(func.value)
                     if receiver is not None:
                         method_calls.add((receiver, name))
+                        changes(receiver)
                 arguments = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
                 for argument in arguments:
                     passed = _last(argument)
                     if passed is not None:
                         call_args.add((name, passed))
+                        changes(passed)
         elif kind is ast.Subscript:
             if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
                 value = node.value  # type: ignore[attr-defined]
@@ -247,16 +265,21 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 for target in node.targets:  # type: ignore[attr-defined]
                     if type(target) is ast.Subscript:
                         _add_last(subscript_stores, target.value)
-                values = value.elts if type(value) is ast.Tuple else (value,)
-                for element in values:
-                    _add_last(aliased, element)
+                        changes(_last(target.value))
+                    elif type(target) is ast.Name:
+                        _add_last(aliased, value)
+                    elif type(target) is ast.Tuple and type(value) is ast.Tuple:
+                        for element in value.elts:
+                            _add_last(aliased, element)
         elif kind is ast.AugAssign:
             if function is not None:
                 target = node.target  # type: ignore[attr-defined]
                 if type(target) is ast.Subscript:
                     _add_last(subscript_stores, target.value)
+                    changes(_last(target.value))
                 else:
                     _add_last(augmented, target)
+                    changes(_last(target))
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             words.add(node.name)  # type: ignore[attr-defined]
             bound_names.add(node.name)  # type: ignore[attr-defined]
@@ -264,12 +287,12 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
             if function is None:
                 positional = [*args.posonlyargs, *args.args]
                 defaults.extend(
-                    (param.arg, default)
+                    (id(node), param.arg, default)
                     for param, default in zip(positional[len(positional) - len(args.defaults):],
                                               args.defaults)
                 )
                 defaults.extend(
-                    (param.arg, default)
+                    (id(node), param.arg, default)
                     for param, default in zip(args.kwonlyargs, args.kw_defaults)
                     if default is not None
                 )
@@ -280,10 +303,12 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
             if function is not None:
                 enclosing.add(id(function))
                 nested_functions.add(id(node))
+                outer_of[id(node)] = id(function)
         elif kind is ast.Lambda:
             if function is not None:
                 enclosing.add(id(function))
                 nested_functions.add(id(node))
+                outer_of[id(node)] = id(function)
         elif kind is ast.While:
             test = node.test  # type: ignore[attr-defined]
             endless = endless or (type(test) is ast.Constant and bool(test.value))
@@ -339,6 +364,7 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         subscript_stores=frozenset(subscript_stores),
         augmented=frozenset(augmented),
         aliased=frozenset(aliased),
+        changed_in={function: frozenset(names) for function, names in changed_in.items()},
         bound_names=frozenset(bound_names),
         called=frozenset(called),
         called_outside_with=frozenset(called_outside_with),

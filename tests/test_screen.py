@@ -132,6 +132,9 @@ def test_resource_rule_screens(code: str, source: str, kept: bool) -> None:
         ("LK206", "def f(x, seen=[]):\n    seen.append(x)\n", True),
         ("LK206", "def f(x, seen=[]):\n    return seen\n", False),
         ("LK206", "def outer():\n    def f(x, seen=[]):\n        seen.append(x)\n", False),
+        # Grown by another function only: the default of `f` is never grown.
+        ("LK206", "def f(x, seen=[]):\n    return seen\ndef g(seen):\n    seen.append(1)\n",
+         False),
         # LK202 reports a cache decorator on a method.
         ("LK202", "import functools\nclass C:\n    @functools.lru_cache\n"
                   "    def f(self, x):\n        return x\n", True),
@@ -145,6 +148,11 @@ def test_resource_rule_screens(code: str, source: str, kept: bool) -> None:
          True),
         ("LK402", "def f(p, b):\n    data = open(p).read()\n    return memoryview(b)[:4]\n",
          False),
+        ("LK402", "def f(p):\n    data = open(p).read()\n    view = data\n"
+                  "    return memoryview(view)[:4]\n", True),
+        # Stored on an object, the buffer is no longer followed by name.
+        ("LK402", "def f(p, o, b):\n    data = open(p).read()\n    o.data = data\n"
+                  "    return memoryview(b)[:4]\n", False),
     ],
 )
 def test_screens_follow_what_the_analyses_need(code: str, source: str, kept: bool) -> None:

@@ -72,11 +72,11 @@ def may_grow_container(facts: SourceFacts, text: str) -> bool:
 
 def may_have_mutable_default(facts: SourceFacts) -> bool:
     """Some ``def`` has a default that is a container literal, a container call, or a name
-    bound to a module-level container, for a parameter that some function may grow."""
+    bound to a module-level container, for a parameter that the ``def`` itself may grow."""
     names = None
     grown = _may_be_grown(facts)
-    for param, default in facts.defaults:
-        if param not in grown:
+    for function, param, default in facts.defaults:
+        if param not in grown or param not in facts.changed_in.get(function, ()):
             continue
         if may_make_container(default, facts):
             return True
