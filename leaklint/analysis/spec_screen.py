@@ -1,10 +1,12 @@
 """The cheap first look for the rules of the resources in :mod:`leaklint.analysis.specs`.
 
 Every resource (a file, a socket, a thread, an executor ...) is created by a call of one of its
-factories: by its own name (``open(p)``, ``io.open(p)``, ``Path(p).open()``), through an import
-alias (``from socket import socket as S``), a name bound to it (``opener = io.open``), an
-instance of a class of the module derived from it (``class Worker(threading.Thread)``), or a
-module helper whose body makes the call. A file with none of these cannot hold a finding of
+factories, resolved the way the ownership analysis resolves it: a module-level factory by the
+qualified name of the called expression through the file's imports (``open(p)``,
+``io.open(p)``, ``from socket import socket as S``), a method of a typed object only when the
+file names a constructor of that type (``Path(p).open()``), an instance of a class of the
+module derived from a factory that runs once started (``class Worker(threading.Thread)``), or
+a module helper whose body makes the call. A file with none of these cannot hold a finding of
 the resource's rule. A call that is the item of a ``with`` releasing the resource
 (``with open(p) as f:``) is managed and does not count.
 """
