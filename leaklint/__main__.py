@@ -1,4 +1,4 @@
-from leaklint.cli import main
+from leaklint.launch import main
 
 if __name__ == "__main__":
     main()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from leaklint.positions import Positions, resolve_positions
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
 
 AnalysisT = TypeVar("AnalysisT", bound="Analysis")
 

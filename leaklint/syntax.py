@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Optional, Union
 
 import libcst as cst
 
-_EMPTY_MODULE = cst.Module(body=[])
+
+@functools.cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
 
 
 def code_of(node: cst.CSTNode) -> str:
     """The source text of ``node`` (without the module's own formatting defaults)."""
-    return _EMPTY_MODULE.code_for_node(node)
+    return _empty_module().code_for_node(node)
 
 
 def is_docstring(statement: cst.CSTNode) -> bool:

@@ -13,6 +13,7 @@ sequences apart by a dictionary of value types instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Callable, Optional
 
@@ -129,7 +130,7 @@ def iter_frame(root: cst.CSTNode, frames: frozenset[type]) -> Iterator[cst.CSTNo
             extend(found)
 
 
-Parented = tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.CSTNode]]
+Parented = tuple["cst.CSTNode", Optional["cst.CSTNode"], Optional["cst.CSTNode"]]
 
 
 def iter_with_parents(
@@ -149,17 +150,21 @@ def iter_with_parents(
 
 
 # Nodes that hold statements or are statements: what a statement-level walk descends into.
-_STATEMENT_LEVEL = (
-    cst.Module,
-    cst.BaseStatement,
-    cst.BaseSmallStatement,
-    cst.BaseSuite,
-    cst.Else,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.Finally,
-    cst.MatchCase,
-)
+@functools.cache
+def _statement_level() -> tuple[type, ...]:
+    return (
+        cst.Module,
+        cst.BaseStatement,
+        cst.BaseSmallStatement,
+        cst.BaseSuite,
+        cst.Else,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.MatchCase,
+    )
+
+
 _IS_STATEMENT_LEVEL: dict[type, bool] = {}
 
 
@@ -177,14 +182,14 @@ def iter_statements(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         for child in child_list(node):
             wanted = known.get(type(child))
             if wanted is None:
-                wanted = known[type(child)] = isinstance(child, _STATEMENT_LEVEL)
+                wanted = known[type(child)] = isinstance(child, _statement_level())
             if wanted:
                 found.append(child)
         found.reverse()
         stack.extend(found)
 
 
-Callback = Callable[[cst.CSTNode], None]
+Callback = Callable[["cst.CSTNode"], None]
 
 
 def walk(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
@@ -129,9 +130,19 @@ LOADER_METHODS = frozenset({"read", "readlines", "read_bytes", "read_text", "rea
 
 
 # Node types each scan reads (see FunctionScope.nodes_of).
-_BINDINGS = frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del})
-_ASSIGNMENTS = frozenset({cst.Assign})
-_SINKS = frozenset({cst.Return, cst.Yield, cst.Assign, cst.Call})
+@functools.cache
+def _bindings() -> frozenset[type]:
+    return frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For, cst.Del})
+
+
+@functools.cache
+def _assignments() -> frozenset[type]:
+    return frozenset({cst.Assign})
+
+
+@functools.cache
+def _sinks() -> frozenset[type]:
+    return frozenset({cst.Return, cst.Yield, cst.Assign, cst.Call})
 
 
 class LargeValues(Analysis):
@@ -227,7 +238,7 @@ class LargeValues(Analysis):
         """Locals bound once, to a large allocation (a name rebound to anything else is not)."""
         found: dict[str, LargeValue] = {}
         other: set[str] = set()
-        for node in scope.nodes_of(_BINDINGS):
+        for node in scope.nodes_of(_bindings()):
             if (
                 isinstance(node, cst.Assign)
                 and len(node.targets) == 1
@@ -277,7 +288,7 @@ class Closures(Analysis):
             if isinstance(nested.node, cst.FunctionDef):
                 by_name[nested.name] = nested
         lambdas = {nested.node: nested for nested in scope.nested if nested.name == "<lambda>"}
-        for node in scope.nodes_of(_ASSIGNMENTS):
+        for node in scope.nodes_of(_assignments()):
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target = node.targets[0].target
                 if isinstance(target, cst.Name) and node.value in lambdas:
@@ -317,7 +328,7 @@ class Closures(Analysis):
 
     def _sinks(self, scope: FunctionScope) -> Iterator[tuple[cst.BaseExpression, Outliving]]:
         """Expressions whose value outlives the frame, and how."""
-        for node in scope.nodes_of(_SINKS):
+        for node in scope.nodes_of(_sinks()):
             yield from data_sinks(node, scope)
             if isinstance(node, cst.Call):
                 keeper = self._keeper(node, scope)
@@ -341,7 +352,7 @@ class Closures(Analysis):
         self, closure: FunctionScope, large: dict[str, LargeValue]
     ) -> Iterator[tuple[LargeValue, str]]:
         uses: dict[str, list[Optional[str]]] = {}
-        for node, parent, grandparent in iter_with_parents(closure.node.body, _ARGUMENT):
+        for node, parent, grandparent in iter_with_parents(closure.node.body, _argument()):
             if isinstance(node, cst.Name) and node.value in large and not closure.binds(node.value):
                 uses.setdefault(node.value, []).append(_small_use(node, parent, grandparent))
         for name, kinds in uses.items():
@@ -382,7 +393,9 @@ def _small_use(
 
 
 # An argument is no parent: the value of `len(data)` has the call as its parent.
-_ARGUMENT = frozenset({cst.Arg})
+@functools.cache
+def _argument() -> frozenset[type]:
+    return frozenset({cst.Arg})
 
 
 def may_be_large(value: cst.BaseExpression, names: ImportNames) -> bool:

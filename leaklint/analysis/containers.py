@@ -19,6 +19,7 @@ function grows). Computed once per file:
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,11 +59,16 @@ CONTAINER_CALLS: dict[str, ContainerType] = {
     "collections.Counter": ContainerType("Counter", Shape.MAPPING, False, True),
     "collections.deque": ContainerType("deque", Shape.SEQUENCE),
 }
-_LITERALS: dict[type, ContainerType] = {
-    cst.Dict: ContainerType("dict", Shape.MAPPING),
-    cst.List: ContainerType("list", Shape.SEQUENCE),
-    cst.Set: ContainerType("set", Shape.SET),
-}
+
+
+@functools.cache
+def _literals() -> dict[type, ContainerType]:
+    return {
+        cst.Dict: ContainerType("dict", Shape.MAPPING),
+        cst.List: ContainerType("list", Shape.SEQUENCE),
+        cst.Set: ContainerType("set", Shape.SET),
+    }
+
 
 GROW_METHODS = frozenset(
     {
@@ -104,24 +110,52 @@ METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
 
 
 # The node types each scan looks at, so the scans skip the rest of the tree cheaply.
-_ASSIGNS = frozenset({cst.Assign, cst.AnnAssign})
-_EFFECTS = frozenset(
-    {
-        cst.Call,
-        cst.Assign,
-        cst.AnnAssign,
-        cst.AugAssign,
-        cst.Attribute,
-        cst.Del,
-        cst.Comparison,
-        cst.Subscript,
-    }
-)
-_ESCAPES = frozenset({cst.Assign, cst.Return, cst.FunctionDef})
-_REFERENCES = frozenset({cst.Name, cst.Attribute})
-_TESTS = frozenset({cst.If, cst.While, cst.IfExp, cst.Comparison})
-_RETURNS = frozenset({cst.Return})
-_LOOKUPS = frozenset({cst.Call, cst.Subscript})
+@functools.cache
+def _assigns() -> frozenset[type]:
+    return frozenset({cst.Assign, cst.AnnAssign})
+
+
+@functools.cache
+def _effects() -> frozenset[type]:
+    return frozenset(
+        {
+            cst.Call,
+            cst.Assign,
+            cst.AnnAssign,
+            cst.AugAssign,
+            cst.Attribute,
+            cst.Del,
+            cst.Comparison,
+            cst.Subscript,
+        }
+    )
+
+
+@functools.cache
+def _escapes() -> frozenset[type]:
+    return frozenset({cst.Assign, cst.Return, cst.FunctionDef})
+
+
+@functools.cache
+def _references() -> frozenset[type]:
+    return frozenset({cst.Name, cst.Attribute})
+
+
+@functools.cache
+def _tests() -> frozenset[type]:
+    return frozenset({cst.If, cst.While, cst.IfExp, cst.Comparison})
+
+
+@functools.cache
+def _returns() -> frozenset[type]:
+    return frozenset({cst.Return})
+
+
+@functools.cache
+def _lookups() -> frozenset[type]:
+    return frozenset({cst.Call, cst.Subscript})
+
+
 LOOKUP_METHODS = frozenset({"get", "setdefault", "__getitem__", "__contains__"})
 
 
@@ -151,7 +185,7 @@ class Growth:
 
 def container_type(value: cst.BaseExpression, names: ImportNames) -> Optional[ContainerType]:
     """The container ``value`` creates, or None (also for ``deque(maxlen=...)``, weak maps)."""
-    literal = _LITERALS.get(type(value))
+    literal = _literals().get(type(value))
     if literal is not None:
         return literal
     if isinstance(value, (cst.ListComp, cst.SetComp, cst.DictComp)):
@@ -172,7 +206,7 @@ def _keyword(arg: cst.Arg) -> Optional[str]:
     return arg.keyword.value if arg.keyword is not None else None
 
 
-Binding = tuple[str, cst.CSTNode, cst.BaseExpression]
+Binding = tuple[str, "cst.CSTNode", "cst.BaseExpression"]
 
 
 def _assignments(statements: Sequence[cst.CSTNode]) -> Iterator[Binding]:
@@ -264,7 +298,7 @@ class Containers(Analysis):
         # Attributes assigned on instances (``self.x = ...``) shadow class attributes.
         self.instance_attrs: set[str] = set()
         for scope in self.scopes.functions:
-            for node in scope.nodes_of(_ASSIGNS):
+            for node in scope.nodes_of(_assigns()):
                 for target in _assign_targets(node):
                     if isinstance(target, cst.Attribute) and _is_name(target.value, "self"):
                         self.instance_attrs.add(target.attr.value)
@@ -352,7 +386,7 @@ class Containers(Analysis):
             grown: set[int] = set()
             evicted: set[int] = set()
             passed: list[tuple[FunctionScope, int, int]] = []
-            for node in scope.nodes_of(_EFFECTS):
+            for node in scope.nodes_of(_effects()):
                 for target in self.grown_targets(node):
                     _add_param(grown, scope, target)
                 for target in self.evicted_targets(node):
@@ -450,12 +484,12 @@ class Containers(Analysis):
 
     # --- scanning the module ---------------------------------------------------------------
     def _scan_uses(self) -> None:
-        self._scan(None, self._module_nodes(_EFFECTS))
+        self._scan(None, self._module_nodes(_effects()))
         for scope in self.scopes.functions:
-            self._scan(scope, scope.nodes_of(_EFFECTS))
-        self._scan_escapes(None, self._module_nodes(_ESCAPES))
+            self._scan(scope, scope.nodes_of(_effects()))
+        self._scan_escapes(None, self._module_nodes(_escapes()))
         for scope in self.scopes.functions:
-            self._scan_escapes(scope, scope.nodes_of(_ESCAPES))
+            self._scan_escapes(scope, scope.nodes_of(_escapes()))
 
     def _scan_escapes(self, scope: Optional[FunctionScope], nodes: list[cst.CSTNode]) -> None:
         """A container handed to another object (``self.table = _table``, a parameter default,
@@ -566,11 +600,11 @@ class Containers(Analysis):
     def _import_time_functions(self) -> set[FunctionScope]:
         """Functions that only ever run while the module (and its classes) are imported."""
         references = self.references
-        for node in self._module_nodes(_REFERENCES):
+        for node in self._module_nodes(_references()):
             for callee in self.scopes.referenced_functions(node, None, methods_at_top=True):
                 references.setdefault(callee, []).append(None)
         for scope in self.scopes.functions:
-            for node in scope.nodes_of(_REFERENCES):
+            for node in scope.nodes_of(_references()):
                 for callee in self.scopes.referenced_functions(node, scope, methods_at_top=True):
                     if callee is not scope:
                         references.setdefault(callee, []).append(scope)
@@ -657,11 +691,11 @@ class Containers(Analysis):
         aliases = self.aliases_of.get(scope, {})
         stored = {
             id(target.target)
-            for node in scope.nodes_of(_ASSIGNS)
+            for node in scope.nodes_of(_assigns())
             if isinstance(node, cst.Assign)
             for target in node.targets
         }
-        for node in scope.nodes_of(_LOOKUPS):
+        for node in scope.nodes_of(_lookups()):
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
                 if node.func.attr.value in LOOKUP_METHODS and (
                     self.resolve(node.func.value, scope, aliases) is container
@@ -680,7 +714,7 @@ class Containers(Analysis):
         ``if not c:``, ``if c[2] != ...``): then it grows once per distinct value or state,
         not once per call."""
         aliases = self.aliases_of.get(scope, {})
-        for node in scope.nodes_of(_TESTS):
+        for node in scope.nodes_of(_tests()):
             if isinstance(node, (cst.If, cst.While, cst.IfExp)):
                 tests: cst.CSTNode = node.test
             elif isinstance(node, cst.Comparison):
@@ -874,7 +908,7 @@ def _is_registration(scope: FunctionScope) -> bool:
     name = scope.name.lstrip("_")
     if any(word in name.lower() for word in REGISTRATION_WORDS) or _ADD_NAME.match(name):
         return True
-    for part in scope.nodes_of(_RETURNS):
+    for part in scope.nodes_of(_returns()):
         if isinstance(part, cst.Return) and isinstance(part.value, cst.Name):
             returned = part.value.value
             if returned in scope.params:
@@ -889,7 +923,7 @@ def _returns_param(scope: FunctionScope) -> bool:
         isinstance(part, cst.Return)
         and isinstance(part.value, cst.Name)
         and part.value.value in scope.params
-        for part in scope.nodes_of(_RETURNS)
+        for part in scope.nodes_of(_returns())
     )
 
 
@@ -947,7 +981,7 @@ def _stores_elsewhere(node: cst.CSTNode) -> bool:
 def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpression]:
     """The value of ``name = value`` when that is the only binding of ``name`` in the frame."""
     found: list[cst.BaseExpression] = []
-    for node in scope.nodes_of(_ASSIGNS):
+    for node in scope.nodes_of(_assigns()):
         for bound, value in _simple_bindings(node):
             if bound == name:
                 found.append(value)

@@ -15,6 +15,7 @@ for files where such a rule found something to report:
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -25,12 +26,14 @@ from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.file_context import Analysis, FileContext
 from leaklint.walker import children
 
-_LOOPS = (cst.For, cst.While)
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Registering a function to run at exit runs it once; it is not a repeated callback.
 _RUN_ONCE_REGISTRARS = frozenset({"atexit.register"})
+
+
 # Nodes whose ``name`` binds rather than uses a name.
-_BINDERS = frozenset({cst.ClassDef, cst.Param})
+@functools.cache
+def _binders() -> frozenset[type]:
+    return frozenset({cst.ClassDef, cst.Param})
 
 
 class Use(enum.Enum):
@@ -115,15 +118,17 @@ class Invocations(Analysis):
                     )
                 continue
             for child in children(node):
-                if kind in _BINDERS and child is getattr(node, "name", None):
+                if kind in _binders() and child is getattr(node, "name", None):
                     continue
                 stack.append((child, self._child_frame(node, child, frame)))
 
     @staticmethod
     def _child_frame(node: cst.CSTNode, child: cst.CSTNode, frame: _Frame) -> _Frame:
         in_loop = frame.in_loop
-        loop_body = isinstance(node, _LOOPS) and child is node.body
-        repeated_part = isinstance(node, _COMPREHENSIONS) and child is not node.for_in
+        loop_body = isinstance(node, (cst.For, cst.While)) and child is node.body
+        repeated_part = isinstance(
+            node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+        ) and child is not node.for_in
         if loop_body or repeated_part:
             in_loop = True
         # Only the argument itself is handed over: `f(g)` passes g, `f(g())` passes g's result.

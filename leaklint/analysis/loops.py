@@ -14,6 +14,7 @@ thing that decides when the worker ends. A loop can end in three ways we accept:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 
@@ -33,8 +34,16 @@ _FLAG_WORDS = re.compile(
     r"stop|running|closed|closing|shutdown|shutting|alive|quit|exit|finish|done|cancel|"
     r"terminat|abort|halt|active|keep_?going|should_?run|enabled|serving"
 )
-_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
-_LOOPS = (cst.For, cst.While)
+
+
+@functools.cache
+def _scopes() -> tuple[type, ...]:
+    return (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+@functools.cache
+def _loops() -> tuple[type, ...]:
+    return (cst.For, cst.While)
 
 
 def is_endless(loop: cst.While) -> bool:
@@ -57,7 +66,7 @@ def endless_loops(function: cst.FunctionDef) -> Iterator[tuple[cst.While, bool]]
             yield node, guarded
         handled = isinstance(node, cst.Try) and bool(node.handlers)
         for child in children(node):
-            if isinstance(child, _SCOPES):
+            if isinstance(child, _scopes()):
                 continue
             # Only the `try` body is protected by its handlers.
             stack.append((child, guarded or (handled and child is getattr(node, "body", None))))
@@ -69,12 +78,12 @@ def _own_nodes(loop: cst.While) -> Iterator[tuple[cst.CSTNode, int]]:
     while stack:
         node, depth = stack.pop()
         yield node, depth
-        inner = depth + 1 if isinstance(node, _LOOPS) else depth
+        inner = depth + 1 if isinstance(node, _loops()) else depth
         if isinstance(node, cst.Attribute):
             # `attr` is a Name node that names no variable.
             stack.append((node.value, inner))
             continue
-        stack.extend((child, inner) for child in children(node) if not isinstance(child, _SCOPES))
+        stack.extend((child, inner) for child in children(node) if not isinstance(child, _scopes()))
 
 
 def has_exit(loop: cst.While, names: ImportNames) -> bool:
@@ -156,4 +165,4 @@ def _frame_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(child for child in children(node) if not isinstance(child, _SCOPES))
+        stack.extend(child for child in children(node) if not isinstance(child, _scopes()))

@@ -21,7 +21,7 @@ from leaklint.analysis.names import ImportNames, dotted_name
 from leaklint.syntax import code_of, held_values, is_docstring
 from leaklint.walker import children
 
-FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+FunctionNode = Union["cst.FunctionDef", "cst.Lambda"]
 
 # Every method that releases something in the spec table: a helper calling one of them on its
 # parameter is a closer (``def _close_quietly(sock): sock.close()``).

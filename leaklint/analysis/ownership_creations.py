@@ -9,6 +9,7 @@ use: dropped inline (``open(p).read()``), managed (``with open(p) as f``), hande
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -33,8 +34,11 @@ from leaklint.analysis.specs import ResourceSpec
 from leaklint.syntax import code_of, target_names
 from leaklint.walker import children
 
+
 # The bindings `_infer_name_type` reads.
-_TYPED_BINDINGS = frozenset({cst.Assign, cst.AnnAssign, cst.WithItem, cst.For, cst.CompFor})
+@functools.cache
+def _typed_bindings() -> frozenset[type]:
+    return frozenset({cst.Assign, cst.AnnAssign, cst.WithItem, cst.For, cst.CompFor})
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ class Resolver:
             return specs.TYPE_CONSTRUCTORS.get(self.qualified(annotation.annotation, scope) or "")
         seen: set[Optional[str]] = set()
         for node in scope.own_nodes:
-            if type(node) not in _TYPED_BINDINGS:  # exact types: an ABC's isinstance is slow
+            if type(node) not in _typed_bindings():  # exact types: an ABC's isinstance is slow
                 continue
             value: Optional[cst.BaseExpression] = None
             if isinstance(node, cst.Assign) and any(

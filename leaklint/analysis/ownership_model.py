@@ -10,7 +10,7 @@ import libcst as cst
 
 from leaklint.analysis.specs import ResourceSpec
 
-ScopeNode = Union[cst.Module, cst.FunctionDef, cst.Lambda, cst.ClassDef]
+ScopeNode = Union["cst.Module", "cst.FunctionDef", "cst.Lambda", "cst.ClassDef"]
 
 
 class Fate(Enum):

@@ -20,8 +20,9 @@ has (``import stackless``, Python 2's ``import urllib2``) cannot be imported: no
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import libcst as cst
 
@@ -38,14 +39,20 @@ _VERSION = "sys.version_info"
 _TYPE_CHECKING = frozenset(
     {"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"}
 )
-_COMPARE = {
-    cst.LessThan: lambda a, b: a < b,
-    cst.LessThanEqual: lambda a, b: a <= b,
-    cst.GreaterThan: lambda a, b: a > b,
-    cst.GreaterThanEqual: lambda a, b: a >= b,
-    cst.Equal: lambda a, b: a == b,
-    cst.NotEqual: lambda a, b: a != b,
-}
+
+
+@functools.cache
+def _compare() -> dict[type, Callable[[Any, Any], bool]]:
+    return {
+        cst.LessThan: lambda a, b: a < b,
+        cst.LessThanEqual: lambda a, b: a <= b,
+        cst.GreaterThan: lambda a, b: a > b,
+        cst.GreaterThanEqual: lambda a, b: a >= b,
+        cst.Equal: lambda a, b: a == b,
+        cst.NotEqual: lambda a, b: a != b,
+    }
+
+
 # Cheap text test: without one of these a file has no branch this module can decide.
 # Top-level modules that no supported Python provides: Stackless Python's, and Python 2's
 # standard modules that Python 3 renamed or removed.
@@ -163,7 +170,7 @@ def _version_comparison(test: cst.Comparison) -> Optional[bool]:
     if len(test.comparisons) != 1:
         return None
     target = test.comparisons[0]
-    compare = _COMPARE.get(type(target.operator))
+    compare = _compare().get(type(target.operator))
     version = _version_part(test.left)
     bound = _literal(target.comparator)
     if compare is None or version is None or bound is None:

@@ -19,6 +19,7 @@ walking the tree again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union, overload
@@ -30,7 +31,7 @@ from leaklint.file_context import Analysis, FileContext
 from leaklint.syntax import parameter_names, target_names
 from leaklint.walker import child_list
 
-FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+FunctionNode = Union["cst.FunctionDef", "cst.Lambda"]
 
 
 @dataclass(eq=False)
@@ -241,7 +242,7 @@ def bound_names(node: cst.CSTNode) -> Iterator[str]:
 
 # Where a node stands in the frame view: the list of the frame's own nodes it joins, the frame
 # (None at module level) and the class whose body it is directly in (for methods).
-_Frame = tuple[list[cst.CSTNode], Optional[FunctionScope], Optional[cst.ClassDef]]
+_Frame = tuple[list["cst.CSTNode"], Optional[FunctionScope], Optional["cst.ClassDef"]]
 
 
 class _DefaultsOnly:
@@ -259,7 +260,7 @@ class _DefaultsOnly:
 # its own), or in none.
 _OWN, _HEADER = 1, 2
 _Place = tuple[
-    cst.CSTNode, cst.CSTNode, Union[_Frame, _DefaultsOnly, None], Optional[Scope], int
+    "cst.CSTNode", "cst.CSTNode", Union[_Frame, _DefaultsOnly, None], Optional[Scope], int
 ]
 
 
@@ -347,6 +348,8 @@ class Scopes(Analysis):
         self._push(stack, module, found, module_frame, root, _OWN)
         parent_of = self.parents.by_id
         pop = stack.pop
+        scope_types, frame_bindings = _scope_types(), _frame_bindings()
+        class_body_blocks, scope_bindings = _class_body_blocks(), _scope_bindings()
         while stack:
             node, parent, frame, scope, place = pop()
             kind = type(node)
@@ -359,7 +362,7 @@ class Scopes(Analysis):
             found = children_of[id(node)] = child_list(node)
             # `type(...) is`/`in`: libcst's classes are ABCs, and abc's isinstance is the main
             # cost of walking every node of a file.
-            if kind in _SCOPE_TYPES and type(frame) is tuple and (
+            if kind in scope_types and type(frame) is tuple and (
                 place == _OWN or kind is cst.Lambda
             ):
                 self._open(stack, node, found, frame, scope, place)
@@ -367,12 +370,12 @@ class Scopes(Analysis):
             if type(frame) is tuple:
                 own, function, owner = frame
                 own.append(node)
-                if kind in _FRAME_BINDINGS:
+                if kind in frame_bindings:
                     if function is None:
                         self.module_names.update(bound_names(node))
                     else:
                         function.note_binding(node)
-                if owner is not None and kind not in _CLASS_BODY_BLOCKS:
+                if owner is not None and kind not in class_body_blocks:
                     frame = (own, function, None)
             elif frame is not None and kind is cst.Param:
                 # Only a parameter's default runs (in the enclosing frame).
@@ -385,7 +388,7 @@ class Scopes(Analysis):
                 continue
             if scope is not None:
                 scope.own_nodes.append(node)
-                if place == _OWN and kind in _SCOPE_BINDINGS:
+                if place == _OWN and kind in scope_bindings:
                     scope.note_binding(node)
             if found:
                 self._push(stack, node, found, frame, scope, place)
@@ -487,39 +490,53 @@ class Scopes(Analysis):
         return scope
 
 
-_SCOPE_TYPES = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+@functools.cache
+def _scope_types() -> frozenset[type]:
+    return frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+
+
 # Blocks through which a def is still a method of the class (``if TYPE_CHECKING:`` in a body).
-_CLASS_BODY_BLOCKS = frozenset(
-    {
-        cst.IndentedBlock,
-        cst.SimpleStatementSuite,
-        cst.If,
-        cst.Else,
-        cst.Try,
-        cst.ExceptHandler,
-        cst.Finally,
-    }
-)
+@functools.cache
+def _class_body_blocks() -> frozenset[type]:
+    return frozenset(
+        {
+            cst.IndentedBlock,
+            cst.SimpleStatementSuite,
+            cst.If,
+            cst.Else,
+            cst.Try,
+            cst.ExceptHandler,
+            cst.Finally,
+        }
+    )
+
+
 # Nodes that bind names in the frame they run in.
-_FRAME_BINDINGS = frozenset(
-    {
-        cst.Assign,
-        cst.AnnAssign,
-        cst.AugAssign,
-        cst.For,
-        cst.CompFor,
-        cst.AsName,
-        cst.NamedExpr,
-        cst.ImportAlias,
-        cst.FunctionDef,
-        cst.ClassDef,
-        cst.Del,
-        cst.Global,
-        cst.Nonlocal,
-    }
-)
+@functools.cache
+def _frame_bindings() -> frozenset[type]:
+    return frozenset(
+        {
+            cst.Assign,
+            cst.AnnAssign,
+            cst.AugAssign,
+            cst.For,
+            cst.CompFor,
+            cst.AsName,
+            cst.NamedExpr,
+            cst.ImportAlias,
+            cst.FunctionDef,
+            cst.ClassDef,
+            cst.Del,
+            cst.Global,
+            cst.Nonlocal,
+        }
+    )
+
+
 # Nodes whose bindings the lexical view notes (see Scope.note_binding).
-_SCOPE_BINDINGS = frozenset(
-    {cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
-     cst.AsName, cst.NamedExpr, cst.Import, cst.ImportFrom}
-)
+@functools.cache
+def _scope_bindings() -> frozenset[type]:
+    return frozenset(
+        {cst.Global, cst.Nonlocal, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor,
+         cst.AsName, cst.NamedExpr, cst.Import, cst.ImportFrom}
+    )

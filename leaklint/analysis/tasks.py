@@ -9,6 +9,7 @@ an object whose name says it is a loop (``loop``, ``self._loop``, ``event_loop``
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -64,7 +65,9 @@ def named_like_task_api(call: cst.Call) -> bool:
     return last_name(call.func) in _TASK_CALL_NAMES
 
 
-_READ = (cst.FunctionDef, cst.Assign, cst.WithItem)
+@functools.cache
+def _read() -> tuple[type, ...]:
+    return (cst.FunctionDef, cst.Assign, cst.WithItem)
 
 
 class TaskApis(Analysis):
@@ -77,7 +80,7 @@ class TaskApis(Analysis):
         self.task_group_names: set[str] = set()
         # `async def` functions and methods of the module, by name.
         self.coroutine_functions: set[str] = set()
-        for node in context.analysis(Scopes).nodes_of_type(*_READ):
+        for node in context.analysis(Scopes).nodes_of_type(*_read()):
             if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
                 self.coroutine_functions.add(node.name.value)
             elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):

@@ -23,6 +23,7 @@ parameter annotated with the type; ``.get()`` on anything else is some other lib
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -129,8 +130,10 @@ def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
-_BUILT = (cst.FormattedString, cst.BinaryOperation, cst.Tuple, cst.ConcatenatedString,
-          cst.SimpleString)
+@functools.cache
+def _built() -> tuple[type, ...]:
+    return (cst.FormattedString, cst.BinaryOperation, cst.Tuple, cst.ConcatenatedString,
+              cst.SimpleString)
 
 
 def _built_here(target: cst.BaseExpression, function: Optional[cst.FunctionDef]) -> bool:
@@ -139,7 +142,7 @@ def _built_here(target: cst.BaseExpression, function: Optional[cst.FunctionDef])
     a client of a known endpoint, not a facility fetching whatever it is given."""
     seen: set[str] = set()
     while True:
-        if isinstance(target, _BUILT):
+        if isinstance(target, _built()):
             return True
         if isinstance(target, cst.Call):
             func = target.func

@@ -15,6 +15,7 @@ long as the view (``view.obj`` / ``view.base``). For every function, computed on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
@@ -40,7 +41,11 @@ from leaklint.syntax import code_of, held_values
 
 # numpy methods that return a view of the same memory (not a copy).
 VIEW_METHODS = frozenset({"view", "reshape"})
-_STATEMENTS = frozenset({cst.Assign, cst.Return, cst.Expr, cst.Call, cst.Yield})
+
+
+@functools.cache
+def _statements() -> frozenset[type]:
+    return frozenset({cst.Assign, cst.Return, cst.Expr, cst.Call, cst.Yield})
 
 
 _NUMPY = frozenset({"numpy"})
@@ -100,7 +105,7 @@ class BufferViews(Analysis):
         numpy = self._numpy_buffers(scope, large)
         refs = {name: _Ref(name, None, name in numpy, name in numpy) for name in large}
         escaped: list[tuple[_Ref, Outliving]] = []
-        for node in scope.nodes_of(_STATEMENTS):
+        for node in scope.nodes_of(_statements()):
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target = node.targets[0].target
                 ref = self._ref(node.value, refs)

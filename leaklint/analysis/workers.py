@@ -18,6 +18,7 @@ For tasks, the analysis also notes whether the task is cancelled somewhere in th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional, Union, cast
 
@@ -61,7 +62,7 @@ PARTIALS = frozenset({"functools.partial"})
 # Names that say a receiver of `.submit` is an executor when its creation is not in view.
 _EXECUTOR_WORDS = ("executor", "pool", "workers")
 
-Scope = Union[cst.FunctionDef, cst.ClassDef]
+Scope = Union["cst.FunctionDef", "cst.ClassDef"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,19 @@ def _argument(call: cst.Call, keyword: str, index: int) -> Optional[cst.BaseExpr
 
 
 # The node types `_visit` reads, and those that open a scope.
-_VISITED = frozenset({cst.Call, cst.Assign, cst.For, cst.ClassDef})
-_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef})
-_FRAMES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+@functools.cache
+def _visited() -> frozenset[type]:
+    return frozenset({cst.Call, cst.Assign, cst.For, cst.ClassDef})
+
+
+@functools.cache
+def _scopes() -> frozenset[type]:
+    return frozenset({cst.FunctionDef, cst.ClassDef})
+
+
+@functools.cache
+def _frames() -> frozenset[type]:
+    return frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 class BackgroundWorkers(Analysis):
@@ -138,12 +149,12 @@ class BackgroundWorkers(Analysis):
         # Exact types: libcst's classes are ABCs and their isinstance is slow; this loop sees
         # every node of the file.
         for node in scopes.nodes:
-            if type(node) not in _VISITED:
+            if type(node) not in _visited():
                 continue
             around: list[Scope] = []
             parent = parents.get(node)
             while parent is not None:
-                if type(parent) in _SCOPES:
+                if type(parent) in _scopes():
                     around.append(cast(Scope, parent))
                 parent = parents.get(parent)
             around.reverse()
@@ -204,7 +215,7 @@ class BackgroundWorkers(Analysis):
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         held: set[str] = set()
         # Listed once, read three times: the frame can be the whole module.
-        nodes = list(iter_frame(body, _FRAMES))
+        nodes = list(iter_frame(body, _frames()))
         for node in nodes:
             if isinstance(node, cst.Assign) and node.value is call:
                 held.update(filter(None, (_identifier(t.target) for t in node.targets)))
@@ -230,7 +241,7 @@ class BackgroundWorkers(Analysis):
         variable = _identifier(loop.target)
         if variable is None:
             return
-        for node in iter_frame(loop.body, _FRAMES):
+        for node in iter_frame(loop.body, _frames()):
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Attribute)
@@ -261,7 +272,7 @@ class BackgroundWorkers(Analysis):
         body: cst.CSTNode = scopes[-1] if scopes else self.context.module
         holders = {
             name
-            for node in iter_frame(body, _FRAMES)
+            for node in iter_frame(body, _frames())
             if isinstance(node, cst.Assign) and node.value is call
             for name in filter(None, (_identifier(t.target) for t in node.targets))
         }
@@ -365,7 +376,7 @@ def _method(owner: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
 
 
 def _nested_function(function: cst.FunctionDef, name: str) -> Optional[cst.FunctionDef]:
-    for node in iter_frame(function.body, _FRAMES):
+    for node in iter_frame(function.body, _frames()):
         if isinstance(node, cst.FunctionDef) and node.name.value == name:
             return node
     return None

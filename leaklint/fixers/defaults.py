@@ -14,6 +14,7 @@ containers of constants and calls of container types with constant arguments
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import libcst as cst
@@ -33,14 +34,18 @@ from leaklint.walker import iter_nodes
 
 _CONSTANT_NAMES = frozenset({"None", "True", "False"})
 _TYPE_NAMES = frozenset({"list", "dict", "set", "int", "str", "float", "tuple", "bytes"})
-_LITERALS = (
-    cst.List, cst.Dict, cst.Set, cst.Tuple, cst.Element, cst.StarredElement, cst.DictElement,
-    cst.StarredDictElement, cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float,
-    cst.Imaginary, cst.UnaryOperation, cst.BaseUnaryOp, cst.Comma, cst.LeftSquareBracket,
-    cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.LeftParen,
-    cst.RightParen, cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.Comment,
-    cst.Newline, cst.TrailingWhitespace,
-)
+
+
+@functools.cache
+def _literals() -> tuple[type, ...]:
+    return (
+        cst.List, cst.Dict, cst.Set, cst.Tuple, cst.Element, cst.StarredElement, cst.DictElement,
+        cst.StarredDictElement, cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float,
+        cst.Imaginary, cst.UnaryOperation, cst.BaseUnaryOp, cst.Comma, cst.LeftSquareBracket,
+        cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.LeftParen,
+        cst.RightParen, cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.Comment,
+        cst.Newline, cst.TrailingWhitespace,
+    )
 
 
 def none_default_fix(
@@ -104,7 +109,7 @@ def _reproducible(default: cst.BaseExpression) -> bool:
 
 def _constant(node: cst.BaseExpression) -> bool:
     return all(
-        isinstance(inner, _LITERALS)
+        isinstance(inner, _literals())
         or (isinstance(inner, cst.Name) and inner.value in _CONSTANT_NAMES)
         for inner in iter_nodes(node)
     )

@@ -9,13 +9,13 @@ checks that before it offers an edit, so a wrong position can never corrupt a fi
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Optional, Union
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
 
 from leaklint.file_context import Analysis, FileContext
 from leaklint.model import Edit
@@ -72,15 +72,17 @@ def path_to(root: cst.CSTNode, target: cst.CSTNode) -> Optional[list[cst.CSTNode
     return None
 
 
-_CONTAINERS = (
-    cst.Module,
-    cst.BaseCompoundStatement,
-    cst.BaseSuite,
-    cst.Else,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.Finally,
-)
+@functools.cache
+def _containers() -> tuple[type, ...]:
+    return (
+        cst.Module,
+        cst.BaseCompoundStatement,
+        cst.BaseSuite,
+        cst.Else,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+    )
 
 
 def path_from_module(
@@ -100,7 +102,7 @@ def path_from_module(
         stack.extend(
             (child, depth + 1)
             for child in reversed(node.children)
-            if isinstance(child, _CONTAINERS) or child is scope
+            if isinstance(child, _containers()) or child is scope
         )
     return None
 
@@ -117,6 +119,8 @@ def indentation(module: cst.Module, path: Iterable[cst.CSTNode]) -> list[str]:
 def statements_code(
     module: cst.Module, statements: Sequence[cst.CSTNode], indents: Sequence[str]
 ) -> str:
+    from libcst._nodes.internal import CodegenState  # libcst is imported on first use
+
     state = CodegenState(
         default_indent=module.default_indent,
         default_newline=module.default_newline,

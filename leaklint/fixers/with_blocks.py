@@ -24,6 +24,7 @@ nothing else.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Optional
 
@@ -68,13 +69,20 @@ NAME_CANDIDATES: dict[Kind, tuple[str, ...]] = {
     Kind.RESPONSE: ("response", "resp"),
 }
 
+
 # Between the statement and the object: code that may not run, or runs elsewhere or later.
-_DEFERRING = (
-    cst.Lambda, cst.FunctionDef, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
-    cst.IfExp, cst.BooleanOperation, cst.Await, cst.Yield,
-)
+@functools.cache
+def _deferring() -> tuple[type, ...]:
+    return (
+        cst.Lambda, cst.FunctionDef, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+        cst.IfExp, cst.BooleanOperation, cst.Await, cst.Yield,
+    )
+
+
 # Expressions with effects of their own: may not run before the object is created.
-_EFFECTFUL = (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)
+@functools.cache
+def _effectful() -> tuple[type, ...]:
+    return (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)
 
 
 def with_block_fix(context: FileContext, resource: Resource) -> Optional[Fix]:
@@ -141,7 +149,7 @@ def _inline_fix(context: FileContext, resource: Resource, path: list[cst.CSTNode
         return None
     index, statement = found
     below = path[index + 1 :]
-    if any(isinstance(node, _DEFERRING) for node in below[:-1]):
+    if any(isinstance(node, _deferring()) for node in below[:-1]):
         return None
     if not _consumed(context, statement, below, resource.spec.kind):
         return None
@@ -244,7 +252,7 @@ def _nothing_effectful_before(
         for node in iter_nodes(part):
             if node is call:
                 return True
-            if isinstance(node, _EFFECTFUL) and id(node) not in on_path:
+            if isinstance(node, _effectful()) and id(node) not in on_path:
                 return False
     return False
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import libcst as cst
@@ -23,8 +24,16 @@ CODE_NAME_ATTRIBUTES = frozenset({"__name__", "__qualname__", "__module__", "__p
 WRAPPER_WORDS = ("logger", "log")
 
 
-_ASSIGNS = frozenset({cst.Assign})
-_LOOPS = frozenset({cst.For})
+@functools.cache
+def _assigns() -> frozenset[type]:
+    return frozenset({cst.Assign})
+
+
+@functools.cache
+def _loops() -> frozenset[type]:
+    return frozenset({cst.For})
+
+
 # What names an enum member: ``Kind.RED.name``, ``kind.value``.
 MEMBER_ATTRIBUTES = frozenset({"name", "value"})
 
@@ -201,7 +210,7 @@ class DynamicLoggerName(Rule):
     def _loops_binding(name: str, scope: FunctionScope) -> list[cst.For]:
         return [
             node
-            for node in scope.nodes_of(_LOOPS)
+            for node in scope.nodes_of(_loops())
             if isinstance(node, cst.For) and _is_name(node.target, name)
         ]
 
@@ -309,7 +318,7 @@ def _single_binding(scope: FunctionScope, name: str) -> Optional[cst.BaseExpress
         return None
     values = [
         node.value
-        for node in scope.nodes_of(_ASSIGNS)
+        for node in scope.nodes_of(_assigns())
         if isinstance(node, cst.Assign)
         and any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets)
     ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -82,9 +83,20 @@ CLEANUP_WORDS = (
     "kill", "terminate", "release",
 )
 
-_TESTS = frozenset({cst.If, cst.While})
-_ASSIGNS = frozenset({cst.Assign})
-_CALLS = frozenset({cst.Call})
+
+@functools.cache
+def _tests() -> frozenset[type]:
+    return frozenset({cst.If, cst.While})
+
+
+@functools.cache
+def _assigns() -> frozenset[type]:
+    return frozenset({cst.Assign})
+
+
+@functools.cache
+def _calls() -> frozenset[type]:
+    return frozenset({cst.Call})
 
 
 @dataclass(frozen=True)
@@ -273,7 +285,7 @@ class HandlerAddedPerCall(Rule):
         containers = self.analysis(Containers)
         found = False
         callers: list[tuple[Optional[FunctionScope], list[cst.CSTNode]]] = [
-            (caller, caller.nodes_of(_CALLS)) for caller in self.analysis(Scopes).functions
+            (caller, caller.nodes_of(_calls())) for caller in self.analysis(Scopes).functions
         ]
         for caller, calls in callers:
             for call in calls:
@@ -338,7 +350,7 @@ class HandlerAddedPerCall(Rule):
         names = self.analysis(ImportNames)
         return any(
             isinstance(node, cst.Call) and (names.call_name(node) or "") in specs.PROCESS_EXITS
-            for node in scope.nodes_of(_CALLS)
+            for node in scope.nodes_of(_calls())
         )
 
     def _repeats(self, scope: FunctionScope, depth: int) -> Optional[Repetition]:
@@ -396,7 +408,7 @@ class HandlerAddedPerCall(Rule):
         early ``return`` (``if self._hooked: return``)."""
         flags = self._flags()
         assigned = _assigned_attributes(scope)
-        for part in scope.nodes_of(_TESTS):
+        for part in scope.nodes_of(_tests()):
             assert isinstance(part, (cst.If, cst.While))
             returns = isinstance(part, cst.If) and _only_returns(part.body)
             for piece in iter_nodes(part.test):
@@ -428,7 +440,7 @@ class HandlerAddedPerCall(Rule):
         flags: set[str] = set()
         for scope in self.analysis(Scopes).functions:
             flags.update(scope.globals & scope.locals)
-            for node in scope.nodes_of(_ASSIGNS):
+            for node in scope.nodes_of(_assigns()):
                 if isinstance(node, cst.Assign) and _is_bool(node.value):
                     for target in node.targets:
                         if isinstance(target.target, cst.Attribute):
@@ -483,14 +495,14 @@ def _assigned_values(
 ) -> list[cst.BaseExpression]:
     return [
         node.value
-        for node in scope.nodes_of(_ASSIGNS)
+        for node in scope.nodes_of(_assigns())
         if isinstance(node, cst.Assign) and any(matches(t.target) for t in node.targets)
     ]
 
 
 def _assigned_attributes(scope: FunctionScope) -> set[str]:
     found: set[str] = set()
-    for node in scope.nodes_of(_ASSIGNS):
+    for node in scope.nodes_of(_assigns()):
         assert isinstance(node, cst.Assign)
         for target in node.targets:
             if isinstance(target.target, cst.Attribute):
