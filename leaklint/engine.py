@@ -398,6 +398,7 @@ class _RuleRunner:
         found: list[Finding] = []
         suppressions: Optional[Suppressions] = None
         obsolete: Optional[bool] = None
+        placed: list[tuple[Rule, list[Report]]] = []
         for rule in self.rules:
             reports = [r for r in rule.reports if confidence.admits(r.confidence)]
             if reports:
@@ -405,8 +406,12 @@ class _RuleRunner:
                 # cannot run (a TYPE_CHECKING block, a branch for Python 2) is reported.
                 dead = self.context.analysis(DeadCode)
                 reports = [r for r in reports if not dead.holds(r.node)]
-            if rule.CODE in self.failed or not reports:
-                continue
+            if rule.CODE not in self.failed and reports:
+                placed.append((rule, reports))
+        if len({id(report.node) for _, reports in placed for report in reports}) > 1:
+            # One pass over the whole file, not one up to the first node and then another.
+            self.context.place_every_node()
+        for rule, reports in placed:
             if suppressions is None:
                 suppressions = Suppressions(self.context.source, honor_noqa)
             for report in reports:

@@ -68,17 +68,25 @@ class FileContext:
         positions = self._positions
         if positions is None or (node not in positions and not self._all_positions):
             first = positions is None
-            try:
-                positions = resolve_positions(self.module, node if first else None)
-            except Exception as exc:
-                # libcst's position pass turns a RecursionError deep in code generation into
-                # a KeyError; surface it as what it is so the engine retries on a deep stack.
-                if _caused_by_recursion(exc):
-                    raise RecursionError("position computation nested too deeply") from None
-                raise
-            self._positions = positions
+            positions = self._positions = self._resolve(node if first else None)
             self._all_positions = not first or node not in positions
         return positions[node]
+
+    def place_every_node(self) -> None:
+        """Compute every node's position in one pass (for a file with several findings)."""
+        if not self._all_positions:
+            self._positions = self._resolve(None)
+            self._all_positions = True
+
+    def _resolve(self, stop_at: Optional[cst.CSTNode]) -> Positions:
+        try:
+            return resolve_positions(self.module, stop_at)
+        except Exception as exc:
+            # libcst's position pass turns a RecursionError deep in code generation into a
+            # KeyError; surface it as what it is so the engine retries on a deep stack.
+            if _caused_by_recursion(exc):
+                raise RecursionError("position computation nested too deeply") from None
+            raise
 
     def code_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
