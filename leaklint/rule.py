@@ -136,18 +136,22 @@ class Rule:
     @classmethod
     def may_report(cls, screen: Screen) -> bool:
         """Whether the file may hold a finding of this rule, from the cheap first look at it:
-        its text triggers, then (when the running Python parses the file) its ``ast`` facts.
-        A file no rule may report on is never parsed by libcst."""
-        if not cls.applies_to(screen.text):
-            return False
+        its ``ast`` facts when the running Python parses the file (every file is parsed so,
+        to tell a syntax error), else its text triggers. A file no rule may report on is never
+        parsed by libcst."""
         facts = screen.facts
-        return facts is None or cls.may_report_in(facts, screen.text)
+        if facts is None:
+            return cls.applies_to(screen.text)
+        return cls.may_report_in(facts, screen.text)
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
         """The rule's precise screen on the file's ``ast`` facts. It must be sound: True for
-        a file without a finding costs time, False for a file with one loses a leak. By
+        a file without a finding costs time, False for a file with one loses a leak; and at
+        least as sharp as the text triggers, which it replaces when the file parses. By
         default a trigger that is a word must be spelled in code (``Thread`` in the base
         class of ``class Worker(threading.Thread)``), not only in a comment or a string."""
         words = tuple(trigger for trigger in cls.TRIGGERS if trigger.isidentifier())
-        return len(words) < len(cls.TRIGGERS) or not words or facts.spells_any(words)
+        if len(words) < len(cls.TRIGGERS):
+            return cls.applies_to(text)
+        return not words or facts.spells_any(words)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -123,12 +124,29 @@ class SourceFacts:
             return frozenset((f"builtins.{dotted}", dotted))
         return frozenset((dotted,))
 
+    def calls_qualified(self, qualified: frozenset[str]) -> bool:
+        """Whether code calls one of the dotted names ``qualified`` (``atexit.register``), as
+        the file's imports resolve its called names (see :meth:`qualified_names`)."""
+        lasts = last_names(qualified)
+        return any(
+            dotted is not None
+            and (name in lasts or self.aliases.get(name) in lasts)
+            and not self.qualified_names(dotted).isdisjoint(qualified)
+            for name, dotted, _ in self.calls
+        )
+
     def names_any(self, names: frozenset[str]) -> bool:
         return not self.words.isdisjoint(names)
 
     def spells_any(self, parts: tuple[str, ...]) -> bool:
         """Whether some identifier contains one of ``parts``: ``Thread`` in ``MyThread``."""
-        return any(part in word for word in self.words for part in parts)
+        return any(part in self._spelled for part in parts)
+
+    @functools.cached_property
+    def _spelled(self) -> str:
+        # Every identifier, space-separated: one substring search finds a part in any of them
+        # (a part is an identifier, so it cannot match across a space).
+        return " ".join(self.words)
 
     def last_name(self, func: ast.expr) -> Optional[str]:
         """The last name of a called expression, seen through import aliases."""

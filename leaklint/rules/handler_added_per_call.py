@@ -17,7 +17,7 @@ from leaklint.model import Confidence
 from leaklint.rule import Rule
 from leaklint.runtime.evidence import Evidence, Growth
 from leaklint.runtime.records import Kind
-from leaklint.screen import SourceFacts, last_names
+from leaklint.screen import SourceFacts
 from leaklint.walker import iter_nodes
 
 
@@ -183,7 +183,9 @@ class HandlerAddedPerCall(Rule):
 
     @classmethod
     def may_report_in(cls, facts: SourceFacts, text: str) -> bool:
-        return facts.calls_any(frozenset(LOGGER_METHODS) | last_names(REGISTRATION_FUNCTIONS))
+        return facts.calls_any(frozenset(LOGGER_METHODS)) or facts.calls_qualified(
+            frozenset(REGISTRATION_FUNCTIONS)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         scope = self._function_of()
