@@ -408,9 +408,8 @@ class _RuleRunner:
                 reports = [r for r in reports if not dead.holds(r.node)]
             if rule.CODE not in self.failed and reports:
                 placed.append((rule, reports))
-        if len({id(report.node) for _, reports in placed for report in reports}) > 1:
-            # One pass over the whole file, not one up to the first node and then another.
-            self.context.place_every_node()
+        if placed:
+            self.context.place(report.node for _, reports in placed for report in reports)
         for rule, reports in placed:
             if suppressions is None:
                 suppressions = Suppressions(self.context.source, honor_noqa)

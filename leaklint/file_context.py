@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import libcst as cst
@@ -39,6 +40,7 @@ class FileContext:
         self._analyses: dict[type, Any] = {}
         self._positions: Optional[Positions] = None
         self._all_positions = False
+        self._searched: dict[cst.CSTNode, Optional[CodeRange]] = {}
 
     def analysis(self, kind: type[AnalysisT]) -> AnalysisT:
         found = self._analyses.get(kind)
@@ -62,21 +64,49 @@ class FileContext:
         return self.ancestors[-1] if self.ancestors else None
 
     def position(self, node: cst.CSTNode) -> CodeRange:
-        """The source range of ``node``. Positions cost a code generation pass, so they are
-        only asked for when a file has something to report: the first pass stops at the node
-        asked for, a second one (for a node further on) covers the whole file."""
+        """The source range of ``node``: found by searching the source for the node's code when
+        that occurs once in the file, else by a code generation pass (costly: about a parse),
+        which stops at the node asked for first; a second one (for a node further on) covers
+        the whole file."""
         positions = self._positions
-        if positions is None or (node not in positions and not self._all_positions):
+        if positions is not None and node in positions:
+            return positions[node]
+        found = self._found_by_search(node)
+        if found is not None:
+            return found
+        if positions is None or not self._all_positions:
             first = positions is None
             positions = self._positions = self._resolve(node if first else None)
             self._all_positions = not first or node not in positions
         return positions[node]
 
-    def place_every_node(self) -> None:
-        """Compute every node's position in one pass (for a file with several findings)."""
-        if not self._all_positions:
+    def place(self, nodes: Iterable[cst.CSTNode]) -> None:
+        """Prepare the positions of ``nodes`` (a file's findings): when the search cannot place
+        more than one of them, one code generation pass over the whole file places them all,
+        rather than one pass up to the first and another over the rest."""
+        unplaced = {id(node) for node in nodes if self._found_by_search(node) is None}
+        if len(unplaced) > 1 and not self._all_positions:
             self._positions = self._resolve(None)
             self._all_positions = True
+
+    def _found_by_search(self, node: cst.CSTNode) -> Optional[CodeRange]:
+        """The range of an expression whose code occurs exactly once in the source: that one
+        occurrence is the node (libcst reproduces the source exactly). Its own parentheses are
+        left out, as libcst's positions leave them out."""
+        if node in self._searched:
+            return self._searched[node]
+        found: Optional[CodeRange] = None
+        if isinstance(node, cst.BaseExpression) and "\r" not in self.source:
+            try:
+                bare = node.with_changes(lpar=(), rpar=()) if getattr(node, "lpar", ()) else node
+                code = self.module.code_for_node(bare)
+            except cst.CSTValidationError:  # `()`: an empty tuple is its parentheses
+                code = ""
+            start = self.source.find(code) if code else -1
+            if start >= 0 and self.source.find(code, start + 1) < 0:
+                found = _code_range(self.source, start, code)
+        self._searched[node] = found
+        return found
 
     def _resolve(self, stop_at: Optional[cst.CSTNode]) -> Positions:
         try:
@@ -90,6 +120,19 @@ class FileContext:
 
     def code_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _code_range(source: str, start: int, code: str) -> CodeRange:
+    from libcst.metadata import CodePosition, CodeRange
+
+    line = source.count("\n", 0, start) + 1
+    column = start - (source.rfind("\n", 0, start) + 1)
+    breaks = code.count("\n")
+    if breaks:
+        end = CodePosition(line + breaks, len(code) - (code.rfind("\n") + 1))
+    else:
+        end = CodePosition(line, column + len(code))
+    return CodeRange(CodePosition(line, column), end)
 
 
 def _caused_by_recursion(exc: BaseException) -> bool:
