@@ -26,11 +26,15 @@ class _StandIn(types.ModuleType):
 
     def __getattr__(self, attribute: str) -> Any:
         # Called only for an attribute not yet copied in: the first read of any.
+        return getattr(self.load(), attribute)
+
+    def load(self) -> types.ModuleType:
+        """Import the module (once) and copy its namespace in."""
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
         module = importlib.import_module(self.__name__)
         self.__dict__.update(module.__dict__)
-        return getattr(module, attribute)
+        return module
 
 
 def defer(name: str) -> None:
@@ -44,3 +48,10 @@ def defer(name: str) -> None:
     stand_in = _StandIn(name)
     stand_in.__spec__ = spec  # read by the `import` statement; must not load the module
     sys.modules[name] = stand_in
+
+
+def load(name: str) -> None:
+    """Import now a module :func:`defer` put off, if it still is."""
+    stand_in = sys.modules.get(name)
+    if isinstance(stand_in, _StandIn):
+        stand_in.load()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Optional
 
 from leaklint.cache import CACHE_FOLDER, ResultCache, code_fingerprint
 from leaklint.config import Settings
+from leaklint.deferred_import import load
 from leaklint.discovery import Target
 from leaklint.engine import RuleSet, check_bytes, internal_error, unreadable
 from leaklint.model import FileResult
@@ -115,7 +116,13 @@ def _check_all(targets: Sequence[Target], job: _Job, jobs: int) -> list[FileResu
     if workers == 1:
         return _check_chunk(job, targets)
     # Imported here: a run of one worker (one file, a warm cache) does not pay for the pool.
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    if multiprocessing.get_start_method() == "fork":
+        # Forked workers share what the parent imported: import libcst once here, not in
+        # each worker (a run this size has files that need it).
+        load("libcst")
 
     results: list[Optional[FileResult]] = [None] * len(targets)
     chunks = _chunks(targets, workers)
