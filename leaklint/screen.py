@@ -63,12 +63,6 @@ class SourceFacts:
     bound_names: frozenset[str]
     # The last name of every called expression: ``open`` for ``open(p)`` and ``io.open(p)``.
     called: frozenset[str]
-    # The same, without the calls that are directly the item of a ``with``: ``with open(p):``.
-    called_outside_with: frozenset[str]
-    # The calls that are the item of a ``with``: (the called name, the first name of the
-    # called expression): ``("open", "open")``, ``("open", "os")`` for ``os.open(p)``,
-    # ``("open", None)`` for ``paths[0].open()``.
-    with_calls: frozenset[tuple[str, Optional[str]]]
     # Every call whose called expression ends in a name: (that name, the dotted name of the
     # expression or None when it does not start at a name, whether the call is directly the
     # item of a ``with``): ``("open", "io.open", False)``, ``("open", None, True)`` for
@@ -78,9 +72,6 @@ class SourceFacts:
     # as (a name imported twice may name either): ``S`` -> ``{"socket.socket"}`` for ``from
     # socket import socket as S``, ``os`` -> ``{"os"}`` for ``import os.path``.
     imported: dict[str, frozenset[str]]
-    # ``from module import name``: (module, name) pairs; ``import a.b as c``: c -> a.b.
-    from_imports: frozenset[tuple[str, str]]
-    module_aliases: dict[str, str]
     # Import aliases, local name to the last part of what it names: ``S`` -> ``socket``.
     aliases: dict[str, str]
     # ``target = value`` statements with a single target: the innermost function (or lambda)
@@ -103,13 +94,11 @@ class SourceFacts:
     # Some ``while`` loop tests a true constant: ``while True:``, ``while 1:``.
     endless_loop: bool
 
-    def calls_any(self, names: frozenset[str], *, inside_with: bool = True) -> bool:
-        """Whether code calls one of ``names`` by its own name or through an import alias;
-        with ``inside_with=False``, calls that are the item of a ``with`` do not count."""
-        called = self.called if inside_with else self.called_outside_with
-        if not called.isdisjoint(names):
+    def calls_any(self, names: frozenset[str]) -> bool:
+        """Whether code calls one of ``names`` by its own name or through an import alias."""
+        if not self.called.isdisjoint(names):
             return True
-        return any(self.aliases.get(local) in names for local in called)
+        return any(self.aliases.get(local) in names for local in self.called)
 
     def qualified_names(self, dotted: str) -> frozenset[str]:
         """What ``a.b.c`` may refer to, through the file's imports: ``{"socket.socket"}`` for
@@ -206,25 +195,12 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
     bound_names: set[str] = set()
     called: set[str] = set()
     managed: set[int] = set()
-    called_outside_with: set[str] = set()
-    with_calls: set[tuple[str, Optional[str]]] = set()
     calls: set[tuple[str, Optional[str], bool]] = set()
     imported: dict[str, set[str]] = {}
-    from_imports: set[tuple[str, str]] = set()
-    module_aliases: dict[str, str] = {}
     aliases: dict[str, str] = {}
     assigned: list[tuple[Optional[ast.AST], Optional[str], ast.expr]] = []
     enclosing: set[int] = set()
     defaults: list[tuple[int, str, ast.expr]] = []
-
-    def changes(name: Optional[str]) -> None:
-        """Note that the current function may change ``name`` (also for the one around it:
-        a nested def's defaults run in the enclosing frame)."""
-        if name is not None:
-            changed_in.setdefault(id(function), set()).add(name)
-            outer = outer_of.get(id(function))
-            if outer is not None:
-                changed_in.setdefault(outer, set()).add(name)
 
     decorated = endless = False
     class_bases: set[str] = set()
@@ -248,24 +224,19 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
             name = func.id if type(func) is ast.Name else getattr(func, "attr", None)
             if name is not None:
                 called.add(name)
-                in_with = id(node) in managed
-                if not in_with:
-                    called_outside_with.add(name)
-                else:
-                    with_calls.add((name, _head(func)))
-                calls.add((name, _dotted(func), in_with))
+                calls.add((name, _dotted(func), id(node) in managed))
             if function is not None and name is not None:
                 if type(func) is ast.Attribute:
                     receiver = _last(func.value)
                     if receiver is not None:
                         method_calls.add((receiver, name))
-                        changes(receiver)
+                        _note_change(changed_in, outer_of, function, receiver)
                 arguments = [*node.args, *(k.value for k in node.keywords)]  # type: ignore[attr-defined]
                 for argument in arguments:
                     passed = _last(argument)
                     if passed is not None:
                         call_args.add((name, passed))
-                        changes(passed)
+                        _note_change(changed_in, outer_of, function, passed)
         elif kind is ast.Subscript:
             if function is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
                 value = node.value  # type: ignore[attr-defined]
@@ -283,7 +254,7 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 for target in node.targets:  # type: ignore[attr-defined]
                     if type(target) is ast.Subscript:
                         _add_last(subscript_stores, target.value)
-                        changes(_last(target.value))
+                        _note_change(changed_in, outer_of, function, _last(target.value))
                     elif type(target) is ast.Name:
                         _add_last(aliased, value)
                     elif type(target) is ast.Tuple and type(value) is ast.Tuple:
@@ -294,10 +265,10 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 target = node.target  # type: ignore[attr-defined]
                 if type(target) is ast.Subscript:
                     _add_last(subscript_stores, target.value)
-                    changes(_last(target.value))
+                    _note_change(changed_in, outer_of, function, _last(target.value))
                 else:
                     _add_last(augmented, target)
-                    changes(_last(target))
+                    _note_change(changed_in, outer_of, function, _last(target))
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             words.add(node.name)  # type: ignore[attr-defined]
             bound_names.add(node.name)  # type: ignore[attr-defined]
@@ -347,9 +318,6 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         elif kind is ast.ImportFrom:
             if node.module:  # type: ignore[attr-defined]
                 words.update(node.module.split("."))  # type: ignore[attr-defined]
-                from_imports.update(
-                    (node.module, alias.name) for alias in node.names  # type: ignore[attr-defined]
-                )
             base = "." * node.level + (node.module or "")  # type: ignore[attr-defined]
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.name != "*":
@@ -359,8 +327,7 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         elif kind is ast.Import:
             for alias in node.names:  # type: ignore[attr-defined]
                 local = alias.asname or alias.name.split(".", 1)[0]
-                module_aliases[local] = alias.name if alias.asname else local
-                imported.setdefault(local, set()).add(module_aliases[local])
+                imported.setdefault(local, set()).add(alias.name if alias.asname else local)
         elif kind is ast.Global or kind is ast.Nonlocal:
             words.update(node.names)  # type: ignore[attr-defined]
         inner = node if kind in _FUNCTION_TYPES else function
@@ -385,12 +352,8 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
         changed_in={function: frozenset(names) for function, names in changed_in.items()},
         bound_names=frozenset(bound_names),
         called=frozenset(called),
-        called_outside_with=frozenset(called_outside_with),
-        with_calls=frozenset(with_calls),
         calls=frozenset(calls),
         imported={local: frozenset(fulls) for local, fulls in imported.items()},
-        from_imports=frozenset(from_imports),
-        module_aliases=module_aliases,
         aliases=aliases,
         assigned=tuple(assigned),
         enclosing=frozenset(enclosing),
@@ -405,11 +368,16 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
 _FUNCTION_TYPES = frozenset(_FUNCTIONS)
 
 
-def _head(func: ast.AST) -> Optional[str]:
-    """The first name of ``a.b.c`` (``a``), or None when the chain starts elsewhere."""
-    while isinstance(func, ast.Attribute):
-        func = func.value
-    return func.id if isinstance(func, ast.Name) else None
+def _note_change(changed_in: dict[int, set[str]], outer_of: dict[int, int],
+                 function: Optional[ast.AST], name: Optional[str]) -> None:
+    """Note that ``function`` may change ``name``, and so may the function around it (a
+    nested def's defaults run in the enclosing frame). A function of its own rather than a
+    closure: the walk's loop variables stay plain locals."""
+    if name is not None:
+        changed_in.setdefault(id(function), set()).add(name)
+        outer = outer_of.get(id(function))
+        if outer is not None:
+            changed_in.setdefault(outer, set()).add(name)
 
 
 def _dotted(node: ast.AST) -> Optional[str]:
