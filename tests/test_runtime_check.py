@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
+import http.server
 import os
 import socket
 import subprocess
@@ -108,6 +110,42 @@ def test_file_closed_only_by_the_garbage_collector() -> None:
     records = find(dropped, settle=SETTLE)
     assert [r.kind for r in records] == [Kind.FILE]
     assert "garbage collector" in records[0].detail
+
+
+def test_response_collected_unclosed_is_reported_under_its_own_kind() -> None:
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    serving = threading.Thread(target=server.serve_forever)
+    serving.start()
+    connections: list[http.client.HTTPConnection] = []
+
+    def dropped() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        connections.append(connection)
+        connection.request("GET", "/")
+        connection.getresponse()  # RESPONSE-LINE: never read, never closed
+
+    try:
+        records = find(dropped, settle=SETTLE)
+    finally:
+        for connection in connections:
+            connection.close()
+        server.shutdown()
+        server.server_close()
+        serving.join()
+    responses = [r for r in records if r.kind is Kind.RESPONSE]
+    assert [r.rule_code for r in responses] == ["LK304"]
+    assert responses[0].site is not None
+    assert responses[0].site.line == _line_of("# RESPONSE-LINE")
 
 
 def test_context_manager_and_decorator() -> None:

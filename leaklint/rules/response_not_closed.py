@@ -54,5 +54,5 @@ class ResponseNotClosed(ResourceRule):
     AUTOFIX = Applicability.SAFE
     NAME = "response-not-closed"
     # What `leaklint confirm` must see at run time to confirm a finding.
-    EVIDENCE = Evidence((Kind.SOCKET, Kind.CONNECTION))
+    EVIDENCE = Evidence((Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE))
     SIMILAR_CHECKS = ("SIM115", "R1732", "consider-using-with")

@@ -32,11 +32,12 @@ _COLLECT_EVERY = 0.2  # seconds between garbage collections while waiting for th
 GROWTH_KINDS = frozenset({Kind.HANDLER, Kind.LOGGER})
 # Checks that cover threads and the like; the rest are final as soon as they are seen.
 _SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCESS, Kind.FD,
-                             Kind.SOCKET, Kind.FILE, Kind.CONNECTION})
+                             Kind.SOCKET, Kind.FILE, Kind.CONNECTION, Kind.RESPONSE})
 
 
 # What ``Ignore.fd_targets`` matches: where an fd points, the path of a temporary file.
-_PATH_KINDS = frozenset({Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.TEMPFILE})
+_PATH_KINDS = frozenset({Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE,
+                         Kind.TEMPFILE})
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class Options:
             return False  # a handler added once may be setup; growth runs judge these
         if self.kinds is not None and record.kind not in self.kinds:
             # fds cover files and sockets; "fd" selects all of them
-            fd_like = {Kind.FILE, Kind.SOCKET, Kind.CONNECTION}
+            fd_like = {Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE}
             if not (Kind.FD in self.kinds and record.kind in fd_like):
                 return False
         return not self.ignore.drops(record)

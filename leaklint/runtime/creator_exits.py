@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 from leaklint.runtime import sites
 from leaklint.runtime.evidence import LARGE_RETAINED_BYTES
 from leaklint.runtime.hooks import Created, Tracker
-from leaklint.runtime.records import WORKER_LOOP_CODE, Kind, LeakRecord, Site
+from leaklint.runtime.records import DROPPED_TASK_CODE, WORKER_LOOP_CODE, Kind, LeakRecord, Site
 
 Span = tuple[int, int]
 _WATCHED_KINDS = {"thread": Kind.THREAD, "timer": Kind.TIMER, "task": Kind.TASK}
@@ -377,7 +377,7 @@ def _state(obj: Any, kind: Kind) -> str:
 def _code(kind: Kind) -> str:
     """A task its creator dropped while it was pending was never awaited (LK106); the others
     are reported under their kind's code."""
-    return "LK106" if kind is Kind.TASK else kind.code
+    return DROPPED_TASK_CODE if kind is Kind.TASK else kind.code
 
 
 def _is_runtime_internal(referrer: Any, obj: Any) -> bool:

@@ -46,10 +46,10 @@ import zipfile  # noqa: F401  (loaded so that its member class is hooked: GC_CLO
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from leaklint.runtime import sites
-from leaklint.runtime.records import Site
+from leaklint.runtime.records import Kind, Site
 
 # leaklint's own reads of /proc go to the functions as they were before anyone (our hooks, a
 # test's blockbuster) wrapped them.
@@ -84,22 +84,22 @@ class Closeable:
     module: str
     name: str
     release: tuple[str, ...]
-    code: str
+    kind: Kind
 
 
 # Streams whose io.IOBase finalizer closes them silently (no ResourceWarning): a ``__del__``
-# notes those still open when collected. (module, class, rule)
+# notes those still open when collected. (module, class, kind)
 GC_CLOSED_STREAMS = (
-    ("http.client", "HTTPResponse", "LK304"),
-    ("urllib3.response", "HTTPResponse", "LK304"),
+    ("http.client", "HTTPResponse", Kind.RESPONSE),
+    ("urllib3.response", "HTTPResponse", Kind.RESPONSE),
     # A member shares the archive's descriptor, which stays open until the member is closed.
-    ("zipfile", "ZipExtFile", "LK301"),
+    ("zipfile", "ZipExtFile", Kind.FILE),
 )
 # Readers whose own ``__del__`` closes the file they opened, silently: (class, the attribute
-# that holds the file until ``close()`` clears it, rule).
-SELF_CLOSING_READERS: tuple[tuple[type, str, str], ...] = (
-    (wave.Wave_read, "_i_opened_the_file", "LK301"),
-    (wave.Wave_write, "_i_opened_the_file", "LK301"),
+# that holds the file until ``close()`` clears it, kind).
+SELF_CLOSING_READERS: tuple[tuple[type, str, Kind], ...] = (
+    (wave.Wave_read, "_i_opened_the_file", Kind.FILE),
+    (wave.Wave_write, "_i_opened_the_file", Kind.FILE),
 )
 # Functions that open a file without the hooked ``builtins.open``: a reference to it taken at
 # import (``tarfile.bltn_open``), a wrapper made around its result, or C code.
@@ -107,16 +107,16 @@ _OTHER_OPENERS = ((tarfile, "bltn_open"), (tokenize, "open"), (io, "open_code"))
 _EXITS = ("__exit__", "__aexit__")
 # Responses are left out: reading one to the end releases it, which no single method marks.
 CLOSEABLES = (
-    Closeable("selectors", "_BaseSelectorImpl", ("close", *_EXITS), "LK302"),
-    Closeable("http.client", "HTTPConnection", ("close",), "LK303"),
-    Closeable("ftplib", "FTP", ("close", *_EXITS), "LK303"),
-    Closeable("smtplib", "SMTP", ("close", *_EXITS), "LK303"),
-    Closeable("imaplib", "IMAP4", ("shutdown", *_EXITS), "LK303"),
-    Closeable("poplib", "POP3", ("close",), "LK303"),
-    Closeable("requests.sessions", "Session", ("close", *_EXITS), "LK304"),
-    Closeable("httpx", "Client", ("close", *_EXITS), "LK304"),
-    Closeable("httpx", "AsyncClient", ("aclose", *_EXITS), "LK304"),
-    Closeable("aiohttp.client", "ClientSession", ("close", *_EXITS), "LK304"),
+    Closeable("selectors", "_BaseSelectorImpl", ("close", *_EXITS), Kind.SOCKET),
+    Closeable("http.client", "HTTPConnection", ("close",), Kind.CONNECTION),
+    Closeable("ftplib", "FTP", ("close", *_EXITS), Kind.CONNECTION),
+    Closeable("smtplib", "SMTP", ("close", *_EXITS), Kind.CONNECTION),
+    Closeable("imaplib", "IMAP4", ("shutdown", *_EXITS), Kind.CONNECTION),
+    Closeable("poplib", "POP3", ("close",), Kind.CONNECTION),
+    Closeable("requests.sessions", "Session", ("close", *_EXITS), Kind.RESPONSE),
+    Closeable("httpx", "Client", ("close", *_EXITS), Kind.RESPONSE),
+    Closeable("httpx", "AsyncClient", ("aclose", *_EXITS), Kind.RESPONSE),
+    Closeable("aiohttp.client", "ClientSession", ("close", *_EXITS), Kind.RESPONSE),
 )
 _EXECUTOR_TYPES: tuple[type, ...] = (
     concurrent.futures.ThreadPoolExecutor,
@@ -171,6 +171,17 @@ class Created:
         return self.given_site is None or sites.classify(self.given_site.file) != sites.USER
 
 
+class Unclosed(NamedTuple):
+    """An object the garbage collector released for its user: its type's name, what said so
+    (a ResourceWarning's text, or ours), how it was made, and its kind when the hook that saw
+    it knows it (a ResourceWarning's object is classified by its type's name later)."""
+
+    type_name: str
+    message: str
+    created: Created
+    kind: Optional[Kind] = None
+
+
 @dataclass
 class Registry:
     """Everything the hooks recorded. Objects are keyed weakly; fds and pids by number."""
@@ -188,7 +199,7 @@ class Registry:
     coroutines: weakref.WeakKeyDictionary[Any, Site] = field(
         default_factory=weakref.WeakKeyDictionary
     )
-    unclosed: list[tuple[str, str, Created]] = field(default_factory=list)
+    unclosed: list[Unclosed] = field(default_factory=list)
     cancelled_tasks: list[tuple[Any, Created, tuple[Site, ...]]] = field(default_factory=list)
     no_timeout: dict[tuple[Site, str], tuple[str, Optional[Site]]] = field(default_factory=dict)
     tempfiles: list[tuple[str, bool, Created]] = field(default_factory=list)
@@ -409,18 +420,18 @@ class Tracker:
             cls = getattr(sys.modules.get(closeable.module), closeable.name, None)
             if isinstance(cls, type):
                 self._install_closeable(cls, closeable)
-        for module_name, class_name, code in GC_CLOSED_STREAMS:
+        for module_name, class_name, kind in GC_CLOSED_STREAMS:
             cls = getattr(sys.modules.get(module_name), class_name, None)
             if isinstance(cls, type) and "__init__" in cls.__dict__:
-                self._install_stream(cls, code)
+                self._install_stream(cls, kind)
 
-    def _install_stream(self, cls: type, code: str) -> None:
+    def _install_stream(self, cls: type, kind: Kind) -> None:
         tracker = self
 
         def make_init(original: Any) -> Any:
             def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
                 original(self, *args, **kwargs)
-                tracker.created(self, f"{type(self).__name__} [{code}]")
+                tracker.created(self, type(self).__name__)
 
             return __init__
 
@@ -433,7 +444,7 @@ class Tracker:
             except Exception:
                 still_open = False
             if record is not None and still_open:
-                tracker.note_collected(type(self).__name__, code, record)
+                tracker.note_collected(type(self).__name__, kind, record)
             try:
                 self.close()  # what io.IOBase's finalizer would have done
             except Exception:
@@ -444,7 +455,7 @@ class Tracker:
             cls.__del__ = __del__  # type: ignore[attr-defined]
             self._undo.append(functools.partial(delattr, cls, "__del__"))
 
-    def _install_self_closing(self, cls: type, holder: str, code: str) -> None:
+    def _install_self_closing(self, cls: type, holder: str, kind: Kind) -> None:
         """``wave.open(path)``: its ``__del__`` closes the file it opened without a warning;
         one still held when the object is collected was never closed by its user."""
         tracker = self
@@ -454,7 +465,7 @@ class Tracker:
                 handle = getattr(self, holder, None)
                 record = tracker.site_for(handle) if handle is not None else None
                 if record is not None:
-                    tracker.note_collected(type(self).__name__, code, record)
+                    tracker.note_collected(type(self).__name__, kind, record)
                 original(self)
 
             return __del__
@@ -478,7 +489,7 @@ class Tracker:
                 try:
                     self._leaklint_watched = True
                     weakref.finalize(self, tracker.note_collected, type(self).__name__,
-                                     closeable.code, record)
+                                     closeable.kind, record)
                 except (TypeError, AttributeError):
                     return
 
@@ -499,12 +510,10 @@ class Tracker:
             if name in cls.__dict__:
                 self._patch(cls, name, make_release)
 
-    def note_collected(self, type_name: str, code: str, record: Created) -> None:
+    def note_collected(self, type_name: str, kind: Kind, record: Created) -> None:
         if record.serial not in self.registry.released and self.active:
             message = f"{type_name} garbage collected without being closed"
-            what = record.what if record.what.endswith("]") else f"{record.what} [{code}]"
-            self.registry.unclosed.append((type_name, message, dataclasses.replace(
-                record, what=what)))
+            self.registry.unclosed.append(Unclosed(type_name, message, record, kind))
 
     def _install_threads(self) -> None:
         tracker = self
@@ -606,9 +615,9 @@ class Tracker:
         for module, alias in _OTHER_OPENERS:
             if hasattr(module, alias):
                 self._patch(module, alias, wrap_open)
-        for cls, holder, code in SELF_CLOSING_READERS:
+        for cls, holder, kind in SELF_CLOSING_READERS:
             if "__del__" in cls.__dict__:
-                self._install_self_closing(cls, holder, code)
+                self._install_self_closing(cls, holder, kind)
         self._patch(os, "open", wrap_os_open)
         self._patch(os, "fdopen", wrap_fdopen)
         self._patch(sqlite3, "connect", wrap_connect)
@@ -734,7 +743,7 @@ class Tracker:
 
                 self.shutdown = shutdown
                 # Collected still running: its own finalizer stops the server process.
-                weakref.finalize(self, tracker.note_collected, type(self).__name__, "LK104",
+                weakref.finalize(self, tracker.note_collected, type(self).__name__, Kind.PROCESS,
                                  record)
 
             return start
@@ -970,7 +979,7 @@ class Tracker:
         record = self.site_for(msg.source)
         if record is None:
             return False
-        self.registry.unclosed.append((type(msg.source).__name__, str(msg.message), record))
+        self.registry.unclosed.append(Unclosed(type(msg.source).__name__, str(msg.message), record))
         return True
 
 
@@ -984,7 +993,7 @@ class _TrackedConnection(sqlite3.Connection):
     def __del__(self) -> None:
         known = TRACKER.site_for(self)
         if known is not None:
-            TRACKER.note_collected("Connection", "LK303", known)
+            TRACKER.note_collected("Connection", Kind.CONNECTION, known)
 
 
 def _open_fd_targets() -> dict[int, str]:

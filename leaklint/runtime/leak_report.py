@@ -33,6 +33,8 @@ FIXES: dict[Kind, str] = {
     Kind.SOCKET: "close it: use `with socket...:` or call close() (server_close() for "
                  "a socketserver)",
     Kind.CONNECTION: "close() the connection, or use it in a `with` block that closes it",
+    Kind.RESPONSE: "close() the response or client (or read the response to the end), or "
+                   "use it in a `with` block",
     Kind.PROCESS: "wait() for it (communicate(), or terminate() then wait())",
     Kind.EXECUTOR: "shut it down: `with ThreadPoolExecutor() as pool:` or pool.shutdown()",
     Kind.TEMPFILE: "remove it, or use tempfile.TemporaryDirectory / pytest's tmp_path",

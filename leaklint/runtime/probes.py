@@ -212,7 +212,7 @@ def looks_new(tracker: Tracker, baseline: Snapshot) -> bool:
     the hooks recorded); a yes sends the check down the slow path, which decides."""
     registry = tracker.registry
     if (
-        any(user_made(created) for _, _, created in registry.unclosed[baseline.unclosed:])
+        any(user_made(entry.created) for entry in registry.unclosed[baseline.unclosed:])
         # A runner's own task cancelled when its loop closes (anyio's, after every test)
         or any(user_made(created) and not library_task(created, stack)
                for _, created, stack in registry.cancelled_tasks[baseline.cancelled:])
@@ -496,11 +496,6 @@ def tempfile_leftovers(tracker: Tracker, baseline: Snapshot) -> list[LeakRecord]
     return records
 
 
-# The rule a hook named when it noted an object collected unreleased (``what`` ends "[LK303]").
-_HINTED_KINDS = {"LK302": Kind.SOCKET, "LK303": Kind.CONNECTION, "LK304": Kind.CONNECTION,
-                 "LK104": Kind.PROCESS}
-
-
 def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
                        skip_machinery: bool = False) -> list[LeakRecord]:
     """Objects the garbage collector had to close (their ResourceWarning was captured); with
@@ -510,7 +505,7 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
     kinds = {"socket": Kind.SOCKET, "Popen": Kind.PROCESS, "Pool": Kind.EXECUTOR,
              "ThreadPool": Kind.EXECUTOR}
     seen: set[tuple[Optional[Site], Kind]] = set()
-    for type_name, message, created in tracker.registry.unclosed[baseline.unclosed :]:
+    for type_name, message, created, known_kind in tracker.registry.unclosed[baseline.unclosed :]:
         if skip_machinery and not (_new(created, baseline) and user_made(created)):
             continue
         kind = kinds.get(type_name, Kind.FILE)
@@ -518,16 +513,13 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
             kind = Kind.SOCKET
         if created.what.startswith("sqlite3"):
             kind = Kind.CONNECTION
-        code = kind.code
-        for hinted, hinted_kind in _HINTED_KINDS.items():
-            if created.what.endswith(f"[{hinted}]"):
-                kind, code = hinted_kind, hinted
+        kind = known_kind or kind  # what the hook that noted it knew
         if (created.site, kind) in seen:
             continue
         seen.add((created.site, kind))
         records.append(
             LeakRecord(kind, type_name, created.site, (),
-                       f"never closed: the garbage collector closed it ({message})", code,
+                       f"never closed: the garbage collector closed it ({message})",
                        extra_sites=_owner_sites(created))
         )
     return records

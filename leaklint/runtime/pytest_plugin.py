@@ -45,7 +45,7 @@ def pytest_addoption(parser: Any) -> None:
                          f"when something looks leaked (default {DEFAULT_SETTLE})")
     group.addoption("--leaklint-kinds", default=None,
                     help="comma list of kinds to check (default: all): thread, timer, task, "
-                         "fd, file, socket, process, executor, connection, tempfile")
+                         "fd, file, socket, process, executor, connection, response, tempfile")
     parser.addini("leaklint", "check every test for leaks (as --leaklint)", type="bool",
                   default=False)
     parser.addini("leaklint_settle", "seconds to wait for stopping things (--leaklint-settle)",

@@ -19,6 +19,7 @@ class Kind(str, enum.Enum):
     TIMER = "timer"
     EXECUTOR = "executor"
     CONNECTION = "connection"
+    RESPONSE = "response"  # an HTTP response, or the client or session that holds its pool
     TEMPFILE = "tempfile"
     MEMORY = "memory"
     CACHE = "cache"
@@ -50,6 +51,7 @@ REPORTED_UNDER: dict[Kind, str] = {
     Kind.TIMER: "LK107",
     Kind.EXECUTOR: "LK103",
     Kind.CONNECTION: "LK303",
+    Kind.RESPONSE: "LK304",
     Kind.TEMPFILE: "LK306",
     Kind.MEMORY: "LK201",
     Kind.CACHE: "LK202",
@@ -63,6 +65,8 @@ REPORTED_UNDER: dict[Kind, str] = {
 # Codes a record names when its kind's code is not the one: a daemon thread or a worker still
 # running inside a loop proves the loop has no exit.
 WORKER_LOOP_CODE = "LK102"
+# ... and a task its creator dropped while it was still pending was never awaited.
+DROPPED_TASK_CODE = "LK106"
 
 # Kinds that are observations rather than leaks: they confirm a finding but are never reported
 # on their own (a blocking call without a timeout is a risk, not a leftover).
