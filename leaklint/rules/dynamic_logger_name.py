@@ -9,6 +9,7 @@ from leaklint.analysis.confidence import is_test_path
 from leaklint.analysis.containers import is_entity_name
 from leaklint.analysis.enums import enum_class_named
 from leaklint.analysis.names import ImportNames
+from leaklint.analysis.registrations import LOGGER_FACTORIES
 from leaklint.analysis.scopes import FunctionScope, Scopes
 from leaklint.model import Confidence
 from leaklint.rule import Rule
@@ -17,7 +18,6 @@ from leaklint.runtime.records import Kind
 from leaklint.screen import SourceFacts, last_names
 from leaklint.walker import children, iter_nodes
 
-LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.Logger.manager.getLogger"})
 # Attributes that name code, not data: bounded by the number of classes and modules.
 CODE_NAME_ATTRIBUTES = frozenset({"__name__", "__qualname__", "__module__", "__package__"})
 # Functions that only pass a caller's name through (the caller is checked instead).
