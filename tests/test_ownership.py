@@ -52,6 +52,11 @@ CASES = [
     ("comprehension_inline", "def f(ps):\n    return [open(p).read() for p in ps]\n",
      Fate.DROPPED),
     ("assigned_to_underscore", "def f(p):\n    _ = open(p)\n", Fate.DROPPED),
+    ("only_its_truth_tested", "def f(p):\n    if open(p):\n        return 1\n", Fate.DROPPED),
+    ("loop_test", "def f(p):\n    while open(p):\n        break\n", Fate.DROPPED),
+    ("comprehension_filter", "def f(ps):\n    return [p for p in ps if open(p)]\n",
+     Fate.DROPPED),
+    ("negated", "def f(p):\n    return not open(p)\n", Fate.DROPPED),
     # --- released inline or managed ---
     ("inline_close", "def f(p):\n    open(p, 'w').close()\n", Fate.RELEASED),
     ("with_block", "def f(p):\n    with open(p) as fh:\n        return fh.read()\n",

@@ -385,6 +385,12 @@ class Placer:
                     return inert or _DROPPED_INLINE
                 climb.conditional = True
                 climb.expr = parent
+            elif isinstance(parent, (cst.If, cst.While, cst.CompIf)) and parent.test is expr:
+                # `if create_task(c):`, `[x for x in xs if open(p)]`: only its truth is read.
+                return inert or _DROPPED_INLINE
+            elif isinstance(parent, cst.UnaryOperation):
+                # `not create_task(c)`: the result is a new value, the object is dropped.
+                return inert or _DROPPED_INLINE
             elif isinstance(parent, cst.BooleanOperation):
                 climb.conditional = True
                 climb.expr = parent

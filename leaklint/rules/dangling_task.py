@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Optional
 
 import libcst as cst
 
-from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis, TaskCreation
+from leaklint.analysis.concurrency import ConcurrencyFates
+from leaklint.analysis.ownership_model import Fate
+from leaklint.analysis.specs import Kind as ResourceKind
+from leaklint.analysis.tasks import TASK_CALL_WORDS, TaskApis
 from leaklint.fixers.tasks import keep_task_fix
 from leaklint.model import Applicability, Confidence, Fix
 from leaklint.rule import Report, Rule
@@ -20,8 +22,9 @@ class DanglingTask(Rule):
     `asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `loop.create_task(...)` on any
     event loop, `asyncio.gather(...)` and `asyncio.run_coroutine_threadsafe(...)` used as a bare
     statement, assigned to `_`, inside a conditional or comprehension statement or a display
-    (`(create_task(a), create_task(b))`), as the test of a conditional expression, an `if`
-    or a comprehension's filter, or only chained with `.add_done_callback(...)`.
+    (`(create_task(a), create_task(b))`), as the test of a conditional expression, an `if`,
+    a `while` or a comprehension's filter, or only used by one method call that does not
+    keep it (`create_task(c).set_name("poller")`, `.add_done_callback(...)`).
     `asyncio.Task(coro)` counts too. Since `ensure_future(x)` returns `x` unchanged when it
     already is a future, it is judged when `x` is a call not known to return one (a
     coroutine function, a method, an imported function; not `loop.create_future()`,
@@ -53,8 +56,9 @@ class DanglingTask(Rule):
     ## Not flagged
     `await create_task(...)`; a task stored in a long-lived set and discarded by a done-
     callback; `TaskGroup.create_task`; a task handed off; `ensure_future(x)` of something
-    that may already be a future; a project's own `.create_task` wrappers on objects that
-    are not event loops.
+    that may already be a future, also when the code asks it for its state
+    (`ensure_future(lock.acquire()).done()`); a project's own `.create_task` wrappers on
+    objects that are not event loops.
 
     ## Confidence
     High: a dropped task can vanish mid-run wherever it is. Medium for
@@ -84,29 +88,26 @@ class DanglingTask(Rule):
     )
     TRIGGERS = TASK_CALL_WORDS
 
-    def visit_Expr(self, node: cst.Expr) -> None:
-        self._report_dropped(node.value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if all(_is_discard_target(target.target) for target in node.targets):
-            self._report_dropped(node.value)
-
-    # Tests only look at a task's truth and drop it: `x if create_task(c) else y`,
-    # `[i for i in items if create_task(c)]`, `if create_task(c):`.
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self._report_dropped(node.test)
-
-    def visit_CompIf(self, node: cst.CompIf) -> None:
-        self._report_dropped(node.test)
-
-    def visit_If(self, node: cst.If) -> None:
-        self._report_dropped(node.test)
-
-    def _report_dropped(self, value: cst.BaseExpression) -> None:
+    def finish(self) -> None:
         tasks = self.analysis(TaskApis)
-        for creation, how in self._dropped(value):
+        for verdict in self.analysis(ConcurrencyFates).verdicts:
+            resource = verdict.resource
+            # Never bound: thrown away where it is made. A bound task the function then
+            # loses is LK106's.
+            if resource.spec.kind is not ResourceKind.TASK or resource.fate is not Fate.DROPPED:
+                continue
+            creation = tasks.creation(resource.call)
+            if creation is None or not tasks.makes_new_task(creation):
+                continue
             # `ensure_future(obj.method())`: the method may return a future already.
             doubtful = tasks.may_return_a_future(creation)
+            peeked = isinstance(resource.escape_node, cst.Call)
+            callback = _is_done_callback_call(resource.escape_node)
+            if doubtful and peeked and not callback:
+                # `ensure_future(sem.acquire()).done()`: asking it for its state treats it as
+                # the future the method handed back (tornado's locks), not as a new task.
+                continue
+            how = "only given a done-callback and then dropped" if callback else "thrown away"
             self.report(creation.call, api=creation.api, how=how,
                         confidence=Confidence.MEDIUM if doubtful else Confidence.HIGH)
 
@@ -117,41 +118,11 @@ class DanglingTask(Rule):
             return None
         return keep_task_fix(self.context, report.node, creation.api)
 
-    def _dropped(self, value: cst.BaseExpression) -> Iterator[tuple[TaskCreation, str]]:
-        """Task creations whose result the expression statement ``value`` throws away."""
-        if isinstance(value, cst.IfExp):
-            yield from self._dropped(value.body)
-            yield from self._dropped(value.orelse)
-        elif isinstance(value, cst.BooleanOperation):
-            yield from self._dropped(value.left)
-            yield from self._dropped(value.right)
-        elif isinstance(value, cst.UnaryOperation):
-            yield from self._dropped(value.expression)
-        elif isinstance(value, (cst.Tuple, cst.List, cst.Set)):
-            # `(create_task(a), create_task(b))` as a statement: a display nobody keeps.
-            for element in value.elements:
-                if isinstance(element, cst.Element):
-                    yield from self._dropped(element.value)
-        elif isinstance(value, (cst.ListComp, cst.SetComp)):
-            yield from self._dropped(value.elt)
-        elif isinstance(value, cst.DictComp):
-            yield from self._dropped(value.value)
-        elif isinstance(value, cst.Call):
-            tasks = self.analysis(TaskApis)
-            creation = tasks.creation(value)
-            if creation is not None:
-                if tasks.makes_new_task(creation):
-                    yield creation, "thrown away"
-            elif _is_done_callback_call(value):
-                inner = value.func.value  # type: ignore[attr-defined]
-                for creation, _ in self._dropped(inner):
-                    yield creation, "only given a done-callback and then dropped"
 
-
-def _is_done_callback_call(call: cst.Call) -> bool:
-    func = call.func
-    return isinstance(func, cst.Attribute) and func.attr.value == "add_done_callback"
-
-
-def _is_discard_target(target: cst.BaseAssignTargetExpression) -> bool:
-    return isinstance(target, cst.Name) and target.value == "_"
+def _is_done_callback_call(node: Optional[cst.CSTNode]) -> bool:
+    """``task.add_done_callback(cb)``: where a task peeked at by a callback was dropped."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "add_done_callback"
+    )
