@@ -8,10 +8,12 @@ rule's callbacks, every ``Analysis`` built through ``context.analysis``, and pos
 resolution. The share of each in the total says what to optimise; the ratio to the parse says
 how far the check is from the parse floor.
 
-It also counts the visits per node: every walk of a libcst tree in leaklint (the engine's
-batched walk, ``iter_nodes``, ``iter_statements``, ``children``) lists a node's children with
-``walker.child_list``, so its calls divided by the nodes of the trees parsed is how many times
-each node is visited; and how many files the cheap ``ast`` first look spared the libcst parse.
+It also counts the visits per node: every walk of a libcst tree in leaklint (the scope model's,
+``iter_nodes``, ``iter_statements``, ``children``, the engine's walk when a rule leaves nodes)
+lists a node's children with ``walker.child_list``; those calls, plus the nodes the engine's
+visits go through in the scope model's lists, divided by the nodes of the trees parsed, is how
+many times each node is visited; and how many files the cheap ``ast`` first look spared the
+libcst parse.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _count_visits() -> None:
 
 def _instrument() -> None:
     _count_visits()
-    parse, walk = engine._parse, engine.walk
+    parse, walk, visit_in_order = engine._parse, engine.walk, engine._visit_in_order
     analysis, position = FileContext.analysis, FileContext.position
     guarded = engine._RuleRunner._guarded
 
@@ -93,6 +95,14 @@ def _instrument() -> None:
 
     def timed_walk(*args: Any) -> Any:
         return _timed("engine walk (without callbacks)", lambda: walk(*args))
+
+    def timed_visits(index: Any, visitors: Any) -> Any:
+        # Each node the engine's loop goes through counts as a visit, though it lists no
+        # children: with one visited type only that type's nodes.
+        [only] = visitors if len(visitors) == 1 else [None]
+        _visits["child lists"] += len(index.nodes if only is None else index.nodes_of_type(only))
+        return _timed("engine visits (without callbacks)",
+                      lambda: visit_in_order(index, visitors))
 
     def timed_analysis(self: FileContext, kind: type) -> Any:
         if kind in self._analyses:
@@ -116,6 +126,7 @@ def _instrument() -> None:
     )
     engine._parse = timed_parse  # type: ignore[assignment]
     engine.walk = timed_walk
+    engine._visit_in_order = timed_visits
     FileContext.analysis = timed_analysis  # type: ignore[method-assign]
     FileContext.position = timed_position  # type: ignore[method-assign]
     engine._RuleRunner._guarded = timed_guarded  # type: ignore[method-assign]

@@ -316,6 +316,21 @@ def _hooks(rule_type: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
     return found
 
 
+def _visit_in_order(index: Scopes, visitors: Mapping[type, list[Callable[[Any], None]]]) -> None:
+    """Call each node's visitors, node by node in the order of the file (parents before
+    children), from the scope model's lists: what a walk would do when no rule needs to know
+    when a node is left (except the module, whose leavers run at the end)."""
+    if len(visitors) == 1:
+        [node_type] = visitors
+        nodes = index.nodes_of_type(node_type)
+    else:
+        nodes = index.nodes
+    get = visitors.get
+    for node in nodes:
+        for callback in get(type(node), ()):
+            callback(node)
+
+
 def _finisher(rule: Rule) -> Callable[[Any], None]:
     return lambda _node: rule.finish()
 
@@ -362,19 +377,29 @@ class _RuleRunner:
 
     def run(self) -> None:
         visitors, leavers = self._dispatch_tables()
+        module = self.context.module
+        for callback in visitors.pop(cst.Module, ()):
+            callback(module)
+        module_leavers = leavers.pop(cst.Module, ())
         if visitors or leavers:
-            walk(self.context.module, visitors, leavers, self.context.ancestors,
-                 self._known_children())
+            index = self._scope_model()
+            if index is not None and not leavers:
+                _visit_in_order(index, visitors)
+            else:
+                walk(module, visitors, leavers, index.children if index is not None else None)
+        for callback in module_leavers:
+            callback(module)
         for rule in self.rules:
             self._guarded(rule, _finisher(rule))(None)
 
-    def _known_children(self) -> Optional[Mapping[int, list[cst.CSTNode]]]:
-        """The children of every node, as the shared scope model listed them. Nearly every
-        file that is parsed needs that model, so it is built before the walk and the walk
-        reads each node's children from it: the file's nodes are listed once, not twice. If
-        it fails, the walk lists them itself, and the rules that ask for it fail alone."""
+    def _scope_model(self) -> Optional[Scopes]:
+        """The shared scope model, which has every node of the file in order, by type, and
+        its children. Nearly every file that is parsed needs it, so it is built before the
+        rules' visits, which then read the file's nodes from it instead of walking the tree
+        again. If it fails, the walk lists the nodes itself, and the rules that ask for it
+        fail alone."""
         try:
-            return self.context.analysis(Scopes).children
+            return self.context.analysis(Scopes)
         except RecursionError:
             raise
         except Exception:

@@ -35,8 +35,6 @@ class FileContext:
         self.path = path
         self.source = source
         self.module = module
-        # The path from the module to the node being visited, maintained by the walker.
-        self.ancestors: list[cst.CSTNode] = []
         self._analyses: dict[type, Any] = {}
         self._positions: Optional[Positions] = None
         self._all_positions = False
@@ -58,10 +56,6 @@ class FileContext:
         for found in self._analyses.values():
             found.release()
         self._analyses.clear()
-
-    @property
-    def parent(self) -> Optional[cst.CSTNode]:
-        return self.ancestors[-1] if self.ancestors else None
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         """The source range of ``node``: found by searching the source for the node's code when

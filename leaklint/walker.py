@@ -194,27 +194,24 @@ Callback = Callable[["cst.CSTNode"], None]
 
 def walk(
     root: cst.CSTNode,
-    visitors: dict[type, list[Callback]],
-    leavers: dict[type, list[Callback]],
-    ancestors: list[cst.CSTNode],
+    visitors: Mapping[type, list[Callback]],
+    leavers: Mapping[type, list[Callback]],
     known_children: Optional[Mapping[int, list[cst.CSTNode]]] = None,
 ) -> None:
-    """Call ``visitors[type(node)]`` on the way down and ``leavers[type(node)]`` on the way up.
-
-    ``ancestors`` is kept equal to the path from the root to the node being visited (the node
-    itself excluded), so callbacks can look at their parents without a metadata provider.
-    ``known_children`` (``child_list`` of each node, by id), when an analysis has already
-    listed them, spares listing them again.
+    """Call ``visitors[type(node)]`` on the way down and ``leavers[type(node)]`` on the way up,
+    in the order of the file. ``known_children`` (``child_list`` of each node, by id), when an
+    analysis has already listed them, spares listing them again.
     """
     leave_marker = object()
     stack: list[object] = [root]
     pop, push, extend = stack.pop, stack.append, stack.extend
     no_callbacks: list[Callback] = []
     known = known_children if known_children is not None else {}
+    entered: list[cst.CSTNode] = []  # the nodes whose children are being walked
     while stack:
         item = pop()
         if item is leave_marker:
-            node = ancestors.pop()
+            node = entered.pop()
             for callback in leavers.get(type(node), no_callbacks):
                 callback(node)
             continue
@@ -224,11 +221,10 @@ def walk(
         found = known.get(id(node))
         if found is None:
             found = child_list(node)
-        if not found:
-            # A leaf: no child will look at the ancestors, so leave it at once.
+        if not found:  # a leaf: leave it at once
             for callback in leavers.get(type(node), no_callbacks):
                 callback(node)
             continue
-        ancestors.append(node)
+        entered.append(node)
         push(leave_marker)
         extend(reversed(found))

@@ -10,6 +10,7 @@ import pytest
 from helpers import LEAKY_TASK, run_cli
 
 from leaklint import registry
+from leaklint.analysis.scopes import Scopes
 from leaklint.engine import RuleSet, check_bytes
 from leaklint.rule import Rule
 
@@ -52,7 +53,7 @@ class Recorder(Rule):
     TRIGGERS = ("needle",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        parent = type(self.context.ancestors[-1]).__name__
+        parent = type(self.analysis(Scopes).ancestors(node)[-1]).__name__
         self.report(node, parent=parent)
 
 

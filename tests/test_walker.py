@@ -47,21 +47,24 @@ def test_statement_walk_finds_every_statement_without_entering_expressions() -> 
     assert not any(isinstance(n, (cst.Call, cst.Lambda, cst.Name)) for n in iter_statements(module))
 
 
-def test_walk_keeps_ancestors_and_order() -> None:
+def test_walk_visits_and_leaves_in_order() -> None:
     module = cst.parse_module("def f(a):\n    return g(a)\n")
-    ancestors: list[cst.CSTNode] = []
-    seen: list[tuple[str, str, int]] = []
+    seen: list[tuple[str, str]] = []
 
     def note(event: str):  # type: ignore[no-untyped-def]
-        return lambda node: seen.append((event, type(node).__name__, len(ancestors)))
+        return lambda node: seen.append((event, type(node).__name__))
 
     types = (cst.FunctionDef, cst.Call, cst.Name)
-    walk(module, {t: [note("visit")] for t in types}, {t: [note("leave")] for t in types},
-         ancestors)
-    assert ancestors == []
-    assert seen[0] == ("visit", "FunctionDef", 1)
-    assert seen[-1] == ("leave", "FunctionDef", 1)
-    calls = [entry for entry in seen if entry[1] == "Call"]
-    assert calls[0][0] == "visit" and calls[1][0] == "leave" and calls[0][2] == calls[1][2]
+    walk(module, {t: [note("visit")] for t in types}, {t: [note("leave")] for t in types})
+    assert seen == [
+        ("visit", "FunctionDef"),
+        ("visit", "Name"), ("leave", "Name"),  # f
+        ("visit", "Name"), ("leave", "Name"),  # the parameter a
+        ("visit", "Call"),
+        ("visit", "Name"), ("leave", "Name"),  # g
+        ("visit", "Name"), ("leave", "Name"),  # the argument a
+        ("leave", "Call"),
+        ("leave", "FunctionDef"),
+    ]
     assert [type(n).__name__ for n in iter_nodes(module)][:3] == ["Module", "FunctionDef", "Name"]
     assert list(children(module)) == list(module.body)

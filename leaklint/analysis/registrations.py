@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Optional
@@ -168,7 +167,7 @@ class Registrations(Analysis):
                 self.found.append(registration)
 
     def _registration(self, node: cst.Call) -> Optional[Registration]:
-        scope = self._function_of(node)
+        scope = self.context.analysis(Scopes).function_around(node)
         if scope is None:
             return None
         registry, call = self._registry(node, scope)
@@ -273,21 +272,6 @@ class Registrations(Analysis):
             self._logger_names = found
         return self._logger_names
 
-    def _function_of(self, node: cst.CSTNode) -> Optional[FunctionScope]:
-        scopes = self.context.analysis(Scopes)
-        for ancestor in self._ancestors(node):
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
-                return scopes.by_node.get(ancestor)
-        return None
-
-    def _ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """The nodes around ``node``, innermost first."""
-        parents = self.context.analysis(Scopes).parents
-        parent = parents.get(node)
-        while parent is not None:
-            yield parent
-            parent = parents.get(parent)
-
     # --- how often the function runs -------------------------------------------------------
     def _runs_once(self, scope: FunctionScope, depth: int) -> bool:
         """Set-up code: named so, run at import time, ``__init__`` of a module singleton,
@@ -390,7 +374,7 @@ class Registrations(Analysis):
     def _first_time_only(self, node: cst.Call) -> bool:
         """Registered in ``except LookupError:`` (``try: _state.get() except LookupError:``):
         the first lookup of a context variable fails once, then finds what was set."""
-        for ancestor in self._ancestors(node):
+        for ancestor in reversed(self.context.analysis(Scopes).ancestors(node)):
             if isinstance(ancestor, cst.ExceptHandler) and ancestor.type is not None:
                 for piece in iter_nodes(ancestor.type):
                     if isinstance(piece, cst.Name) and piece.value == "LookupError":

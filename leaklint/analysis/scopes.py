@@ -301,6 +301,26 @@ class Scopes(Analysis):
         for function in self.functions:
             function.nested = []
 
+    def ancestors(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The nodes around ``node``, from the module down to its parent."""
+        found: list[cst.CSTNode] = []
+        parent = self.parents.get(node)
+        while parent is not None:
+            found.append(parent)
+            parent = self.parents.get(parent)
+        found.reverse()
+        return found
+
+    def function_around(self, node: cst.CSTNode) -> Optional[FunctionScope]:
+        """The innermost function or lambda whose code ``node`` is part of, None at module
+        level."""
+        parent = self.parents.get(node)
+        while parent is not None:
+            if type(parent) is cst.FunctionDef or type(parent) is cst.Lambda:
+                return self.by_node.get(parent)
+            parent = self.parents.get(parent)
+        return None
+
     def nodes_of_type(self, *types: type) -> list[cst.CSTNode]:
         """Every node of the file of the given exact types, type by type, each in the order
         of :attr:`nodes`."""

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Optional
 import libcst as cst
 
 from leaklint.analysis.confidence import is_test_path
+from leaklint.analysis.scopes import Scopes
 from leaklint.analysis.timeouts import MissingTimeout, TimeoutCalls, Unbounded
 from leaklint.fixers.source import indentation
 from leaklint.fixers.timeouts import timeout_fix
@@ -86,9 +87,10 @@ class CallWithoutTimeout(Rule):
         self._missing: dict[cst.CSTNode, tuple[MissingTimeout, list[str]]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
-        missing = self.analysis(TimeoutCalls).missing_timeout(node, self.context.ancestors)
+        ancestors = self.analysis(Scopes).ancestors(node)
+        missing = self.analysis(TimeoutCalls).missing_timeout(node, ancestors)
         if missing is not None:
-            indents = indentation(self.context.module, self.context.ancestors)
+            indents = indentation(self.context.module, ancestors)
             self._missing[node] = (missing, indents)
             confidence = _confidence(missing, self.context.path)
             self.report(node, api=missing.api, how=self.HOW[missing.why], confidence=confidence)

@@ -102,7 +102,7 @@ class DynamicLoggerName(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if not node.args or self.analysis(ImportNames).call_name(node) not in LOGGER_FACTORIES:
             return
-        scope = self._function_of()
+        scope = self.analysis(Scopes).function_around(node)
         if scope is None or _is_wrapper(scope):
             return
         name = node.args[0].value
@@ -139,13 +139,6 @@ class DynamicLoggerName(Rule):
             and part.value not in ("self", "cls")
             for part in used
         )
-
-    def _function_of(self) -> Optional[FunctionScope]:
-        scopes = self.analysis(Scopes)
-        for ancestor in reversed(self.context.ancestors):
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
-                return scopes.by_node.get(ancestor)
-        return None
 
     def _runtime_part(self, name: cst.BaseExpression, scope: FunctionScope) -> Optional[str]:
         """The first piece of a *built* name that is run-time data, or None."""
