@@ -386,7 +386,7 @@ class _RuleRunner:
             if index is not None and not leavers:
                 _visit_in_order(index, visitors)
             else:
-                walk(module, visitors, leavers, index.children if index is not None else None)
+                walk(module, visitors, leavers)
         for callback in module_leavers:
             callback(module)
         for rule in self.rules:

@@ -280,9 +280,6 @@ class Scopes(Analysis):
         self.scopes: list[Scope] = []
         self.methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}
         self.parents = ParentMap()
-        # Each node's children (``walker.child_list``), by id: the engine's walk reads them
-        # instead of listing every node's children a second time.
-        self.children: dict[int, list[cst.CSTNode]] = {}
         self._by_type: dict[type, list[cst.CSTNode]] = {}
         # Every node, parents before children (the order of the walk).
         self.nodes: list[cst.CSTNode] = []
@@ -363,8 +360,7 @@ class Scopes(Analysis):
         self.scopes.append(root)
         module_frame: _Frame = (self.module_nodes, None, None)
         stack: list[_Place] = []
-        children_of = self.children
-        found = children_of[id(module)] = child_list(module)
+        found = child_list(module)
         self._push(stack, module, found, module_frame, root, _OWN)
         parent_of = self.parents.by_id
         pop = stack.pop
@@ -379,7 +375,7 @@ class Scopes(Analysis):
                 same_type = by_type[kind] = []
             same_type.append(node)
             every.append(node)
-            found = children_of[id(node)] = child_list(node)
+            found = child_list(node)
             # `type(...) is`/`in`: libcst's classes are ABCs, and abc's isinstance is the main
             # cost of walking every node of a file.
             if kind in scope_types and type(frame) is tuple and (
@@ -465,7 +461,7 @@ class Scopes(Analysis):
                 self.nodes.append(part)
                 if body_frame is not None:
                     body_frame[0].append(part)
-                found = self.children[id(part)] = child_list(part)
+                found = child_list(part)
                 self._push(stack, part, found, inner_frame, inner_scope, _OWN)
             elif isinstance(part, cst.Parameters):
                 stack.append((part, node, _DefaultsOnly(outer), *header))
