@@ -84,23 +84,47 @@ class FileContext:
             self._all_positions = True
 
     def _found_by_search(self, node: cst.CSTNode) -> Optional[CodeRange]:
-        """The range of an expression whose code occurs exactly once in the source: that one
-        occurrence is the node (libcst reproduces the source exactly). Its own parentheses are
-        left out, as libcst's positions leave them out."""
+        """The range of an expression or a simple statement whose code occurs exactly once in
+        the source (or once in the code around it, see :meth:`_found_within_context`): that one
+        occurrence is the node (libcst reproduces the source exactly). An expression's own
+        parentheses and a statement's semicolon are left out, as libcst's positions leave them
+        out."""
         if node in self._searched:
             return self._searched[node]
         found: Optional[CodeRange] = None
-        if isinstance(node, cst.BaseExpression) and "\r" not in self.source:
+        if isinstance(node, _SEARCHED) and "\r" not in self.source:
             try:
-                bare = node.with_changes(lpar=(), rpar=()) if getattr(node, "lpar", ()) else node
-                code = self.module.code_for_node(bare)
+                code = self.module.code_for_node(_as_positioned(node))
             except cst.CSTValidationError:  # `()`: an empty tuple is its parentheses
                 code = ""
-            start = self.source.find(code) if code else -1
-            if start >= 0 and self.source.find(code, start + 1) < 0:
+            start = _only_occurrence(self.source, code, 0, len(self.source))
+            if start is None and code:
+                start = self._found_within_context(node, code)
+            if start is not None:
                 found = _code_range(self.source, start, code)
         self._searched[node] = found
         return found
+
+    def _found_within_context(self, node: cst.CSTNode, code: str) -> Optional[int]:
+        """Where ``code`` (of ``node``, occurring more than once in the file) starts: the code
+        of the innermost expression or simple statement around ``node`` that occurs once in
+        the file (``data = f.read()`` around ``f.read()``), if ``code`` occurs once in it.
+        Compound statements and blocks are not tried: their code, made apart from the file,
+        lacks the indentation of their lines."""
+        from leaklint.analysis.scopes import Scopes  # the scope model is built on this module
+
+        parents = self.analysis(Scopes).parents
+        around = parents.get(node)
+        while around is not None and not isinstance(around, _NOT_INLINE):
+            try:
+                outer = self.module.code_for_node(around)
+            except Exception:  # a part that only its parent can write (a `Param`)
+                return None
+            start = _only_occurrence(self.source, outer, 0, len(self.source))
+            if start is not None:
+                return _only_occurrence(self.source, code, start, start + len(outer))
+            around = parents.get(around)
+        return None
 
     def _resolve(self, stop_at: Optional[cst.CSTNode]) -> Positions:
         try:
@@ -114,6 +138,34 @@ class FileContext:
 
     def code_of(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+# Nodes placed by searching the source for their code (see FileContext._found_by_search).
+_SEARCHED = (cst.BaseExpression, cst.BaseSmallStatement)
+
+
+def _as_positioned(node: cst.CSTNode) -> cst.CSTNode:
+    """The node as libcst's positions cover it: without its own parentheses (an expression)
+    or its semicolon (a simple statement)."""
+    if getattr(node, "lpar", ()):
+        return node.with_changes(lpar=(), rpar=())
+    if isinstance(getattr(node, "semicolon", None), cst.Semicolon):
+        return node.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return node
+
+
+# Nodes whose code, made apart from the file, may differ from its text (indentation).
+_NOT_INLINE = (cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.BaseSuite, cst.Module)
+
+
+def _only_occurrence(text: str, code: str, start: int, end: int) -> Optional[int]:
+    """Where ``code`` starts in ``text[start:end]`` if it occurs there exactly once."""
+    if not code:
+        return None
+    found = text.find(code, start, end)
+    if found < 0 or text.find(code, found + 1, end) >= 0:
+        return None
+    return found
 
 
 def _code_range(source: str, start: int, code: str) -> CodeRange:

@@ -14,7 +14,8 @@ from leaklint.file_context import FileContext
 FIXTURE_FILES = sorted(FIXTURES.rglob("*.py"))
 # Nodes rules report on, and some with parentheses, operators and several lines.
 _EXPRESSIONS = (cst.Call, cst.Attribute, cst.Subscript, cst.Lambda, cst.Dict, cst.List,
-                cst.Tuple, cst.BinaryOperation, cst.Await, cst.Comparison)
+                cst.Tuple, cst.BinaryOperation, cst.Await, cst.Comparison, cst.Assign,
+                cst.AnnAssign, cst.AugAssign, cst.Return, cst.Raise, cst.Expr)
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -36,10 +37,27 @@ def test_parenthesised_and_repeated_code() -> None:
     calls = [node for node in MetadataWrapper(module, unsafe_skip_copy=True)
              .resolve(PositionProvider) if isinstance(node, cst.Call)]
     by_code = {context.code_of(call): call for call in calls}
-    # `open(p)` occurs twice: the search gives up and the code generation pass decides.
-    assert context._found_by_search(by_code["( open(p) )"]) is None
+    # `open(p)` occurs twice: it is found inside the code around it that occurs once.
+    first = context._found_by_search(by_code["( open(p) )"])
+    assert first is not None and (first.start.line, first.start.column) == (1, 6)
     assert context.position(by_code["( open(p) )"]).start.column == 6
+    statements = [node for node in MetadataWrapper(module, unsafe_skip_copy=True)
+                  .resolve(PositionProvider) if isinstance(node, cst.Assign)]
+    found = [context._found_by_search(statement) for statement in statements]
+    assert [(r.start.line, r.start.column, r.end.line) for r in found if r] == [
+        (1, 0, 1), (2, 0, 2), (3, 0, 5)]
     spread = context._found_by_search(by_code["f(\n    a,\n)"])
     assert spread is not None
     assert (spread.start.line, spread.start.column, spread.end.line, spread.end.column) == (
         3, 4, 5, 1)
+
+
+def test_statements_without_their_semicolon_and_inside_blocks() -> None:
+    source = "a = 1;  b = g(\n    a)\nif a:\n    c: int = 3 ; return  a\n    raise E(a)\n"
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    context = FileContext("t.py", source, module)
+    statements = [node for node in expected if isinstance(node, cst.BaseSmallStatement)]
+    assert len(statements) == 5
+    for statement in statements:
+        assert context._found_by_search(statement) == expected[statement]
