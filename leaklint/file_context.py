@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
@@ -92,7 +93,7 @@ class FileContext:
         if node in self._searched:
             return self._searched[node]
         found: Optional[CodeRange] = None
-        if isinstance(node, _SEARCHED) and "\r" not in self.source:
+        if isinstance(node, _searched()) and "\r" not in self.source:
             try:
                 code = self.module.code_for_node(_as_positioned(node))
             except cst.CSTValidationError:  # `()`: an empty tuple is its parentheses
@@ -115,7 +116,7 @@ class FileContext:
 
         parents = self.analysis(Scopes).parents
         around = parents.get(node)
-        while around is not None and not isinstance(around, _NOT_INLINE):
+        while around is not None and not isinstance(around, _not_inline()):
             try:
                 outer = self.module.code_for_node(around)
             except Exception:  # a part that only its parent can write (a `Param`)
@@ -140,8 +141,11 @@ class FileContext:
         return self.module.code_for_node(node)
 
 
-# Nodes placed by searching the source for their code (see FileContext._found_by_search).
-_SEARCHED = (cst.BaseExpression, cst.BaseSmallStatement)
+@functools.cache
+def _searched() -> tuple[type, ...]:
+    """Nodes placed by searching the source for their code (see ``_found_by_search``). A
+    function, not a module constant: libcst is imported only when a check needs it."""
+    return (cst.BaseExpression, cst.BaseSmallStatement)
 
 
 def _as_positioned(node: cst.CSTNode) -> cst.CSTNode:
@@ -154,8 +158,10 @@ def _as_positioned(node: cst.CSTNode) -> cst.CSTNode:
     return node
 
 
-# Nodes whose code, made apart from the file, may differ from its text (indentation).
-_NOT_INLINE = (cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.BaseSuite, cst.Module)
+@functools.cache
+def _not_inline() -> tuple[type, ...]:
+    """Nodes whose code, made apart from the file, may differ from its text (indentation)."""
+    return (cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.BaseSuite, cst.Module)
 
 
 def _only_occurrence(text: str, code: str, start: int, end: int) -> Optional[int]:
