@@ -115,10 +115,9 @@ class TaskApis(Analysis):
         a future; a name may hold either."""
         if not creation.api.endswith("ensure_future"):
             return True
-        args = [arg for arg in creation.call.args if arg.keyword is None]
-        if not args or not isinstance(args[0].value, cst.Call):
+        callee = _called_for_ensure_future(creation)
+        if callee is None:
             return False
-        callee = args[0].value.func
         name = last_name(callee)
         if name in self.coroutine_functions:
             return True
@@ -132,10 +131,7 @@ class TaskApis(Analysis):
         ``sem.acquire()``, ``q.get()``), which ``ensure_future`` returns unchanged."""
         if not creation.api.endswith("ensure_future"):
             return False
-        args = [arg for arg in creation.call.args if arg.keyword is None]
-        if not args or not isinstance(args[0].value, cst.Call):
-            return False
-        callee = args[0].value.func
+        callee = _called_for_ensure_future(creation)
         if not isinstance(callee, cst.Attribute) or callee.attr.value in self.coroutine_functions:
             return False
         root = callee.value
@@ -156,3 +152,12 @@ class TaskApis(Analysis):
         ):
             return TaskCreation(call, f"loop.{func.attr.value}")
         return None
+
+
+def _called_for_ensure_future(creation: TaskCreation) -> Optional[cst.BaseExpression]:
+    """``f`` of ``ensure_future(f(...))``: what makes the object handed to it, None when the
+    object is not made by a call there (a name may hold a task or a future already)."""
+    args = [arg for arg in creation.call.args if arg.keyword is None]
+    if not args or not isinstance(args[0].value, cst.Call):
+        return None
+    return args[0].value.func
