@@ -393,11 +393,10 @@ class _RuleRunner:
             self._guarded(rule, _finisher(rule))(None)
 
     def _scope_model(self) -> Optional[Scopes]:
-        """The shared scope model, which has every node of the file in order, by type, and
-        its children. Nearly every file that is parsed needs it, so it is built before the
-        rules' visits, which then read the file's nodes from it instead of walking the tree
-        again. If it fails, the walk lists the nodes itself, and the rules that ask for it
-        fail alone."""
+        """The shared scope model, which lists every node of the file in order and by type.
+        Nearly every file that is parsed needs it, so it is built before the rules' visits,
+        which then read the file's nodes from it instead of walking the tree again. If it
+        fails, the walk lists the nodes itself, and the rules that ask for it fail alone."""
         try:
             return self.context.analysis(Scopes)
         except RecursionError:
