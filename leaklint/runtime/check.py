@@ -30,14 +30,15 @@ DEFAULT_SETTLE = 1.0
 _COLLECT_EVERY = 0.2  # seconds between garbage collections while waiting for things to settle
 # Reported only when asked for by name: one registration is often deliberate setup.
 GROWTH_KINDS = frozenset({Kind.HANDLER, Kind.LOGGER})
+# Objects that hold a descriptor: `fd` in the kinds asked for selects them all.
+_FD_KINDS = frozenset({Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE})
 # Checks that cover threads and the like; the rest are final as soon as they are seen.
 _SETTLING_KINDS = frozenset({Kind.THREAD, Kind.TIMER, Kind.EXECUTOR, Kind.PROCESS, Kind.FD,
-                             Kind.SOCKET, Kind.FILE, Kind.CONNECTION, Kind.RESPONSE})
+                             *_FD_KINDS})
 
 
 # What ``Ignore.fd_targets`` matches: where an fd points, the path of a temporary file.
-_PATH_KINDS = frozenset({Kind.FD, Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE,
-                         Kind.TEMPFILE})
+_PATH_KINDS = frozenset({Kind.FD, Kind.TEMPFILE, *_FD_KINDS})
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,10 @@ class Options:
             return False
         if self.kinds is None and record.kind in GROWTH_KINDS:
             return False  # a handler added once may be setup; growth runs judge these
-        if self.kinds is not None and record.kind not in self.kinds:
-            # fds cover files and sockets; "fd" selects all of them
-            fd_like = {Kind.FILE, Kind.SOCKET, Kind.CONNECTION, Kind.RESPONSE}
-            if not (Kind.FD in self.kinds and record.kind in fd_like):
-                return False
+        if self.kinds is not None and record.kind not in self.kinds and not (
+            Kind.FD in self.kinds and record.kind in _FD_KINDS  # "fd" selects them all
+        ):
+            return False
         return not self.ignore.drops(record)
 
 

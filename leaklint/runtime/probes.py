@@ -502,18 +502,12 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
     ``skip_machinery`` only those a user line made during this window (garbage of an earlier
     test, collected now, is not this test's)."""
     records = []
-    kinds = {"socket": Kind.SOCKET, "Popen": Kind.PROCESS, "Pool": Kind.EXECUTOR,
-             "ThreadPool": Kind.EXECUTOR}
     seen: set[tuple[Optional[Site], Kind]] = set()
     for type_name, message, created, known_kind in tracker.registry.unclosed[baseline.unclosed :]:
         if skip_machinery and not (_new(created, baseline) and user_made(created)):
             continue
-        kind = kinds.get(type_name, Kind.FILE)
-        if created.what == "socket":  # a stream made by socket.makefile()
-            kind = Kind.SOCKET
-        if created.what.startswith("sqlite3"):
-            kind = Kind.CONNECTION
-        kind = known_kind or kind  # what the hook that noted it knew
+        # The kind the hook that noted it knew, else what its ResourceWarning was about.
+        kind = known_kind or _warned_kind(type_name, created)
         if (created.site, kind) in seen:
             continue
         seen.add((created.site, kind))
@@ -523,6 +517,19 @@ def unclosed_leftovers(tracker: Tracker, baseline: Snapshot,
                        extra_sites=_owner_sites(created))
         )
     return records
+
+
+# ResourceWarnings' objects by type name; any other is a file.
+_WARNED_KINDS = {"socket": Kind.SOCKET, "Popen": Kind.PROCESS, "Pool": Kind.EXECUTOR,
+                 "ThreadPool": Kind.EXECUTOR}
+
+
+def _warned_kind(type_name: str, created: Created) -> Kind:
+    if created.what == "socket":  # a stream made by socket.makefile()
+        return Kind.SOCKET
+    if created.what.startswith("sqlite3"):
+        return Kind.CONNECTION
+    return _WARNED_KINDS.get(type_name, Kind.FILE)
 
 
 def task_leftovers(tracker: Tracker, baseline: Snapshot,
