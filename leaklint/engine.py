@@ -111,13 +111,19 @@ def check_text(source: SourceText, path: str, ruleset: RuleSet) -> FileResult:
     try:
         with _collector_paused():
             try:
-                return _check(source.text, path, ruleset, parsed)
-            except RecursionError:
-                pass
-            try:
-                return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
-            except RecursionError:
-                return unreadable(ruleset, path, "nested too deeply to analyse")
+                try:
+                    return _check(source.text, path, ruleset, parsed)
+                except RecursionError:
+                    pass
+                try:
+                    return _on_deep_stack(lambda: _check(source.text, path, ruleset, parsed))
+                except RecursionError:
+                    return unreadable(ruleset, path, "nested too deeply to analyse")
+            finally:
+                # Free the tree while the collector is still off: once it is back on, the
+                # first allocation would have it walk every node still alive (all of them
+                # young, as no collection ran during the check) only to keep them.
+                parsed.clear()
     except Exception as exc:  # a bug outside any one rule: report it, keep checking the rest
         return FileResult(path, errors=(internal_error(path, "engine", exc),))
 
