@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
+from leaklint.analysis.daemons import DaemonClasses, any_sets_daemon, daemon_keyword
 from leaklint.analysis.ownership import Ownership, first_of_each_defect
 from leaklint.analysis.ownership_model import Resource
 from leaklint.analysis.specs import Kind
@@ -51,7 +51,7 @@ class ConcurrencyFates(Analysis):
             r for r in context.analysis(Ownership).resources if r.spec.kind in CONCURRENCY_KINDS
         ]
         threads = any(r.spec.kind is Kind.THREAD for r in resources)
-        classes = daemon_classes(context.module) if threads else frozenset()
+        classes = context.analysis(DaemonClasses).names if threads else frozenset()
         self.verdicts = [Verdict(r, _is_daemon(r, classes)) for r in resources]
 
     def leaks(self, code: str) -> Iterator[Verdict]:

@@ -25,7 +25,7 @@ from typing import Optional, Union, cast
 import libcst as cst
 
 from leaklint.analysis import specs
-from leaklint.analysis.daemons import any_sets_daemon, daemon_classes, daemon_keyword
+from leaklint.analysis.daemons import DaemonClasses, any_sets_daemon, daemon_keyword
 from leaklint.analysis.names import ImportNames
 from leaklint.analysis.scopes import Scopes
 from leaklint.analysis.specs import Kind
@@ -132,7 +132,7 @@ class BackgroundWorkers(Analysis):
         }
         self._thread_classes = self._local_subclasses(context.module, THREAD_TYPES)
         self._timer_classes = self._local_subclasses(context.module, TIMER_TYPES)
-        self._daemon_classes = daemon_classes(context.module)
+        self._daemon_classes = context.analysis(DaemonClasses).names
         self._executor_names: set[str] = set()
         self._cancelled: set[str] = set()
         self._task_holders: list[tuple[cst.FunctionDef, frozenset[str]]] = []
