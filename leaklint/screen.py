@@ -22,7 +22,7 @@ import functools
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional, TypeVar, Union
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -332,18 +332,7 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
                 imported.setdefault(local, set()).add(alias.name if alias.asname else local)
         elif kind is ast.Global or kind is ast.Nonlocal:
             words.update(node.names)  # type: ignore[attr-defined]
-        inner = node if kind in _FUNCTION_TYPES else function
-        fields = _FIELDS.get(kind)
-        if fields is None:
-            fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _NO_FACTS_BELOW)
-        for field in fields:
-            value = getattr(node, field, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        stack.append((item, inner))
-            elif isinstance(value, ast.AST):
-                stack.append((value, inner))
+        push_children(stack, node, node if kind in _FUNCTION_TYPES else function, _FIELDS)
     return SourceFacts(
         tree=tree,
         words=frozenset(words),
@@ -371,10 +360,46 @@ def collect_facts(tree: ast.Module) -> SourceFacts:
 
 
 _FUNCTION_TYPES = frozenset(_FUNCTIONS)
-# Fields whose nodes carry no fact: expression contexts (``Load``, ``Store``) and operators,
-# about a sixth of the nodes of a file. The walk reads a node's ``ctx`` from the node itself.
-_NO_FACTS_BELOW = frozenset({"ctx", "op", "ops"})
-_FIELDS: dict[type, tuple[str, ...]] = {}  # each node type's fields the walk goes into
+Tag = TypeVar("Tag")
+
+
+class ReadFields:
+    """The fields a walk goes into, by node type: all but ``skipped``. Expression contexts
+    (``Load``, ``Store``) and operators carry no fact, and are about a sixth of the nodes of
+    a file: every walk skips them (it reads a node's ``ctx`` from the node itself)."""
+
+    __slots__ = ("by_type", "skipped")
+
+    def __init__(self, skipped: frozenset[str] = frozenset()) -> None:
+        self.skipped = skipped | {"ctx", "op", "ops"}
+        self.by_type: dict[type, tuple[str, ...]] = {}
+
+    def of(self, kind: type) -> tuple[str, ...]:
+        fields = self.by_type.get(kind)
+        if fields is None:
+            fields = self.by_type[kind] = tuple(
+                field for field in kind._fields if field not in self.skipped  # type: ignore[attr-defined]
+            )
+        return fields
+
+
+_FIELDS = ReadFields()
+
+
+def push_children(stack: list[tuple[ast.AST, Tag]], node: ast.AST, tag: Tag,
+                  fields: ReadFields) -> None:
+    """Push each child node of ``node`` in the ``fields`` a walk reads, with ``tag`` (what the
+    walk knows of where the child is)."""
+    kind = type(node)
+    names = fields.by_type.get(kind)
+    for field in fields.of(kind) if names is None else names:
+        value = getattr(node, field, None)
+        if type(value) is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    stack.append((item, tag))
+        elif isinstance(value, ast.AST):
+            stack.append((value, tag))
 
 
 def _note_change(changed_in: dict[int, set[str]], outer_of: dict[int, int],
@@ -423,33 +448,41 @@ def _add_alias(node: ast.alias, words: set[str], aliases: dict[str, str]) -> Non
         aliases[node.asname] = parts[-1]
 
 
-def top_level_bindings(tree: ast.Module) -> list[tuple[str, ast.expr]]:
+def top_level_bindings(
+    tree: ast.Module, classes_only: bool = False
+) -> list[tuple[str, ast.expr]]:
     """``name = value`` at module or class level, also under ``if``/``try`` and in classes
-    nested in classes: every place a module-level or class-level container can be made."""
+    nested in classes: every place a module-level or class-level container can be made. With
+    ``classes_only``, only those in class bodies."""
     found: list[tuple[str, ast.expr]] = []
-    statements: list[ast.stmt] = list(tree.body)
+    statements: list[tuple[ast.stmt, bool]] = [(statement, False) for statement in tree.body]
     while statements:
-        statement = statements.pop()
+        statement, in_class = statements.pop()
         if isinstance(statement, ast.Assign):
-            found.extend(
-                (target.id, statement.value)
-                for target in statement.targets
-                if isinstance(target, ast.Name)
-            )
+            if in_class or not classes_only:
+                found.extend(
+                    (target.id, statement.value)
+                    for target in statement.targets
+                    if isinstance(target, ast.Name)
+                )
         elif isinstance(statement, ast.AnnAssign):
-            if statement.value is not None and isinstance(statement.target, ast.Name):
+            if (in_class or not classes_only) and statement.value is not None and isinstance(
+                statement.target, ast.Name
+            ):
                 found.append((statement.target.id, statement.value))
         elif isinstance(statement, ast.ClassDef):
-            statements.extend(statement.body)
+            statements.extend((inner, True) for inner in statement.body)
         elif isinstance(statement, ast.If):
-            statements.extend(statement.body)
-            statements.extend(statement.orelse)
+            statements.extend((inner, in_class) for inner in statement.body)
+            statements.extend((inner, in_class) for inner in statement.orelse)
         elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            statements.extend(statement.body)  # type: ignore[attr-defined]
-            for handler in statement.handlers:  # type: ignore[attr-defined]
-                statements.extend(handler.body)
-            statements.extend(statement.orelse)  # type: ignore[attr-defined]
-            statements.extend(statement.finalbody)  # type: ignore[attr-defined]
+            blocks = [
+                statement.body,  # type: ignore[attr-defined]
+                *(handler.body for handler in statement.handlers),  # type: ignore[attr-defined]
+                statement.orelse,  # type: ignore[attr-defined]
+                statement.finalbody,  # type: ignore[attr-defined]
+            ]
+            statements.extend((inner, in_class) for block in blocks for inner in block)
     return found
 
 

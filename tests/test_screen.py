@@ -195,6 +195,47 @@ def test_container_rule_screen(source: str, kept: bool) -> None:
     assert rule.may_report(Screen(source)) is kept
 
 
+GROWN = "CACHE = {}\ndef put(k, v):\n    CACHE[k] = v\n"
+
+
+@pytest.mark.parametrize(
+    ("eviction", "kept"),
+    [
+        # Evictions the analysis always resolves to the module's container: not parsed.
+        ("def done(k):\n    CACHE.pop(k, None)\n", False),
+        ("def done(k):\n    del CACHE[k]\n", False),
+        ("def done(k):\n    del other[k], CACHE[k]\n", False),
+        ("def reset():\n    CACHE.clear()\n", False),
+        ("atexit.register(CACHE.clear)\n", False),
+        ("def trim():\n    if len(CACHE) > 100:\n        CACHE.popitem()\n", False),
+        # The name may mean something else where it is evicted: parsed.
+        ("def done(CACHE, k):\n    CACHE.pop(k)\n", True),
+        ("def done(k):\n    CACHE = {}\n    CACHE.pop(k)\n", True),
+        ("def done(k):\n    [CACHE for CACHE in ()]\n    CACHE.pop(k)\n", True),
+        ("def done(k):\n    try:\n        pass\n    except E as CACHE:\n        CACHE.pop(k)\n",
+         True),
+        ("class Keeper:\n    CACHE = {}\n    def done(self, k):\n        self.CACHE.pop(k)\n",
+         True),
+        # Annotations are not code the analysis reads.
+        ("def done(k: CACHE.pop()) -> None:\n    pass\n", True),
+        ("def done(k) -> CACHE.clear():\n    pass\n", True),
+        # Eviction through an alias or a helper is the analysis's to find.
+        ("def done(k):\n    c = CACHE\n    c.pop(k)\n", True),
+    ],
+)
+def test_container_rule_screen_drops_a_surely_evicted_container(
+    eviction: str, kept: bool
+) -> None:
+    """A container the module surely evicts is never reported, however it grows; the screen
+    counts an eviction only where the name cannot mean anything but the module's container."""
+    source = GROWN + eviction
+    rule = registry.find_rule("LK201")
+    assert rule.may_report(Screen(source)) is kept
+    if not kept:  # the analysis agrees: no finding to lose
+        result = check_bytes(source.encode(), "cache.py", EVERY_RULE)
+        assert [f for f in result.findings if f.code == "LK201"] == []
+
+
 NUMPY_VIEWS = """
 import numpy as np
 
