@@ -7,7 +7,9 @@
 Each tool runs in its own subprocess with ``--jobs`` workers (default 2). Reported: wall time,
 CPU time (user + system of the whole process tree: steadier than wall time on a shared
 machine), lines per second, peak RSS of the process tree and of its largest process, and each
-figure as a ratio to leaklint cold. This is a script that prints a table, not a timed test.
+figure as a ratio to leaklint cold. With ``--repeat N`` the tools run in N rounds, each tool
+once per round, and each tool's fastest run counts. This is a script that prints a table, not
+a timed test.
 """
 
 from __future__ import annotations
@@ -79,22 +81,39 @@ def make_setup(files: Sequence[str], jobs: int, workdir: str) -> Setup:
     return Setup(tuple(files), file_list, jobs, config, ruff_codes(_known_ruff_codes()))
 
 
-def measure(tool: Tool, setup: Setup, repeat: int) -> Measurement:
+def _env(tool: Tool, setup: Setup) -> dict[str, str]:
     env = dict(tool.env)
     if tool.key == "ruff":
         env["RAYON_NUM_THREADS"] = str(setup.jobs)
+    return env
+
+
+def measure_rounds(tools: Sequence[Tool], setup: Setup, repeat: int) -> list[Measurement]:
+    """The fastest of ``repeat`` runs of each tool, run in rounds (each tool once per round)
+    rather than tool after tool: a shared machine's load drifts over minutes, and rounds
+    spread the drift over every tool alike, so the ratios compare like with like."""
     for _attempt in range(3):
         # The cache key covers leaklint's own code: an edit between priming and measuring
         # (an editable install under development) would turn the warm run cold. Retry then.
         code = code_fingerprint()
-        if tool.prime:
-            _check_ran(tool, run(tool.prime(setup), env))
-        runs = [run(tool.build(setup), env) for _ in range(repeat)]
-        if not tool.prime or code_fingerprint() == code:
+        for tool in tools:
+            if tool.prime:
+                print(f"priming: {tool.label} ...", file=sys.stderr, flush=True)
+                _check_ran(tool, run(tool.prime(setup), _env(tool, setup)))
+        runs: list[list[Measurement]] = [[] for _ in tools]
+        for round_number in range(1, repeat + 1):
+            for tool, measured in zip(tools, runs):
+                print(f"running: {tool.label} (round {round_number} of {repeat}) ...",
+                      file=sys.stderr, flush=True)
+                measured.append(run(tool.build(setup), _env(tool, setup)))
+        if not any(tool.prime for tool in tools) or code_fingerprint() == code:
             break
         print("leaklint's code changed during the run; measuring again", file=sys.stderr)
-    best = min(runs, key=lambda m: m.wall)
-    _check_ran(tool, best)
+    best = []
+    for tool, measured in zip(tools, runs):
+        fastest = min(measured, key=lambda m: m.wall)
+        _check_ran(tool, fastest)
+        best.append(fastest)
     return best
 
 
@@ -169,7 +188,7 @@ def _met(ok: bool) -> str:
 
 def compare(files: Sequence[str], jobs: int, keys: Sequence[str], repeat: int) -> None:
     lines = count_lines(files)
-    rows: list[Row] = []
+    tools: list[Tool] = []
     with tempfile.TemporaryDirectory(prefix="leaklint-bench-") as workdir:
         setup = make_setup(files, jobs, workdir)
         for tool in TOOLS:
@@ -180,8 +199,8 @@ def compare(files: Sequence[str], jobs: int, keys: Sequence[str], repeat: int) -
                 continue
             if tool.key == "ruff" and not setup.ruff_codes:
                 continue
-            print(f"running: {tool.label} ...", file=sys.stderr, flush=True)
-            rows.append(Row(tool, measure(tool, setup, repeat)))
+            tools.append(tool)
+        rows = [Row(tool, m) for tool, m in zip(tools, measure_rounds(tools, setup, repeat))]
     print_table(rows, lines, len(files))
     print_targets(rows, jobs)
     if "ruff" in keys and setup.ruff_codes:
@@ -207,8 +226,7 @@ def scaling(files: Sequence[str], jobs: int, repeat: int, seed: int) -> None:
         with tempfile.TemporaryDirectory(prefix="leaklint-bench-") as workdir:
             setup = make_setup(part, jobs, workdir)
             print(f"running: {label} ...", file=sys.stderr, flush=True)
-            m = measure(cold, setup, repeat)
-            f = measure(floor, setup, repeat)
+            m, f = measure_rounds([cold, floor], setup, repeat)
         print(
             f"| {label} | {len(part)} | {lines} | {m.wall:.2f} | {m.cpu:.2f} "
             f"| {m.cpu / lines * 1e6:.1f} | {f.cpu:.2f} | {_ratio(m.cpu, f.cpu)} "
@@ -228,7 +246,10 @@ def main(argv: Sequence[str]) -> int:
         default=",".join(tool.key for tool in TOOLS),
         help="comma list of: " + ", ".join(tool.key for tool in TOOLS),
     )
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest counts")
+    parser.add_argument(
+        "--repeat", type=int, default=1,
+        help="rounds, each running every tool once; each tool's fastest run counts",
+    )
     parser.add_argument("--scaling", action="store_true", help="1/4, 1/2, all: linearity")
     parser.add_argument("--limit", type=int, default=0, help="only the first N files")
     parser.add_argument("--seed", type=int, default=7)
