@@ -22,6 +22,8 @@ from typing import Optional
 # flake8's NOQA_INLINE_REGEXP (flake8/defaults.py), unchanged: agreement is the point.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _LEAKLINT_IGNORE = re.compile(r"#\s*leaklint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+# Every comment these read names one of these words (case aside).
+_MAY_SUPPRESS = re.compile(r"#.*?(?:noqa|leaklint|pylint)", re.IGNORECASE)
 _PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -30,7 +32,9 @@ class Suppressions:
 
     def __init__(self, source: str, honor_noqa: bool = True) -> None:
         self.honor_noqa = honor_noqa
-        self.lines = _PHYSICAL_LINE.findall(source) if "#" in source else []
+        # Tokenizing the file (for the joined lines) is its own cost: paid only when some
+        # comment may suppress or mark something.
+        self.lines = _PHYSICAL_LINE.findall(source) if _MAY_SUPPRESS.search(source) else []
         self.joined = _joined_lines(source) if self.lines else {}
 
     def _text_of(self, line: int) -> str:
