@@ -167,6 +167,8 @@ class Registrations(Analysis):
                 self.found.append(registration)
 
     def _registration(self, node: cst.Call) -> Optional[Registration]:
+        if not self._names_a_registry(node):
+            return None  # most calls: no need to find the function around them
         scope = self.context.analysis(Scopes).function_around(node)
         if scope is None:
             return None
@@ -187,6 +189,14 @@ class Registrations(Analysis):
         )
 
     # --- what is registered ----------------------------------------------------------------
+    def _names_a_registry(self, node: cst.Call) -> bool:
+        """What :meth:`_registry` asks first, before it needs the scope: a logger's method by
+        name, or a registration function."""
+        func = node.func
+        if type(func) is cst.Attribute and func.attr.value in LOGGER_METHODS:
+            return True
+        return self.context.analysis(ImportNames).call_name(node) in REGISTRATION_FUNCTIONS
+
     def _registry(
         self, node: cst.Call, scope: FunctionScope
     ) -> tuple[Optional[Registry], str]:
