@@ -407,7 +407,8 @@ class Scopes(Analysis):
                 if place == _OWN and kind in scope_bindings:
                     scope.note_binding(node)
             if found:
-                self._push(stack, node, found, frame, scope, place)
+                found.reverse()
+                stack.extend([(child, node, frame, scope, place) for child in found])
 
     @staticmethod
     def _push(stack: list[_Place], parent: cst.CSTNode, found: list[cst.CSTNode],
