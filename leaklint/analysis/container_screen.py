@@ -232,5 +232,4 @@ def _note_evictions(node: ast.AST, evictions: set[str]) -> None:
 def _class_level_names(tree: ast.Module) -> frozenset[str]:
     """Names bound in any class body outside functions (as :func:`top_level_bindings` finds
     them): a class attribute of the name may be a container of its own."""
-    classes = [name for name, _ in top_level_bindings(tree, classes_only=True)]
-    return frozenset(classes)
+    return frozenset(name for name, _ in top_level_bindings(tree, classes_only=True))
